@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+// Kefu: a rule-driven customer-service bot for WeChat Official Accounts.
+// Targets are layered as in docs/ARCHITECTURE.md; dependencies point one way.
+import PackageDescription
+
+let package = Package(
+    name: "Kefu",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kefu", targets: ["kefu"]),
+        .library(name: "KefuWeChat", targets: ["KefuWeChat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        // The WeChat Official Account protocol: message model, XML, signatures, secure mode.
+        // No rules, no HTTP.
+        .target(
+            name: "KefuWeChat",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "kefu",
+            dependencies: [
+                "KefuWeChat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // On-demand measurements (never part of `make test`): `make bench-wechat`.
+        .executableTarget(
+            name: "WeChatBench",
+            dependencies: ["KefuWeChat"],
+            path: "Benchmarks/WeChatBench"
+        ),
+        .testTarget(
+            name: "KefuWeChatTests",
+            dependencies: ["KefuWeChat"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "CPCRE2Tests",
+            dependencies: ["CPCRE2"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

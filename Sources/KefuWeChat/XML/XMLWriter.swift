@@ -1,0 +1,94 @@
+/// Builds the XML WeChat expects in a passive reply: elements in a fixed order, strings in CDATA,
+/// integers bare, no XML declaration, no byte-order mark, no whitespace between elements.
+///
+/// Escaping: a CDATA section cannot contain `]]>`, so that sequence is split across two sections
+/// (`]]]]><![CDATA[>`), which every XML parser joins back. Characters that XML 1.0 forbids
+/// (U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF) are dropped: one of them
+/// would make WeChat reject the whole reply. Swift strings cannot hold lone surrogates.
+public struct XMLWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func open(_ name: StaticString) {
+        bytes.append(0x3C)
+        append(name)
+        bytes.append(0x3E)
+    }
+
+    public mutating func close(_ name: StaticString) {
+        bytes.append(0x3C)
+        bytes.append(0x2F)
+        append(name)
+        bytes.append(0x3E)
+    }
+
+    /// `<name><![CDATA[value]]></name>`
+    public mutating func cdata(_ name: StaticString, _ value: String) {
+        open(name)
+        appendCDATA(value)
+        close(name)
+    }
+
+    /// `<name>value</name>` for a bare integer.
+    public mutating func integer(_ name: StaticString, _ value: some BinaryInteger) {
+        open(name)
+        bytes.append(contentsOf: String(value).utf8)
+        close(name)
+    }
+
+    /// Writes an element received earlier (names chosen at run time): leaves as CDATA, groups recursively.
+    public mutating func tree(_ element: XMLTree) {
+        bytes.append(0x3C); bytes.append(contentsOf: element.name.utf8); bytes.append(0x3E)
+        if element.children.isEmpty {
+            appendCDATA(element.text)
+        } else {
+            for child in element.children { tree(child) }
+        }
+        bytes.append(0x3C); bytes.append(0x2F); bytes.append(contentsOf: element.name.utf8); bytes.append(0x3E)
+    }
+
+    /// Bare text that is known to need no escaping (numbers).
+    mutating func raw(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// Raw newline, used only where a peer's layout is reproduced byte for byte (the envelope).
+    public mutating func newline() {
+        bytes.append(0x0A)
+    }
+
+    private mutating func append(_ name: StaticString) {
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    private mutating func appendCDATA(_ value: String) {
+        bytes.append(contentsOf: XMLWriter.cdataOpen)
+        var closeRun = 0  // length of the current run of ']' (capped at 2)
+        for scalar in value.unicodeScalars {
+            let v = scalar.value
+            guard isXMLChar(v) else { continue }
+            if v == 0x3E, closeRun >= 2 {
+                // "]]>" inside the text: end this section after "]]" and start a new one for ">".
+                bytes.append(contentsOf: XMLWriter.cdataSplit)
+                closeRun = 0
+                continue
+            }
+            closeRun = v == 0x5D ? min(closeRun + 1, 2) : 0
+            if v < 0x80 {
+                bytes.append(UInt8(v))
+            } else {
+                var utf8 = scalar.utf8.makeIterator()
+                while let b = utf8.next() { bytes.append(b) }
+            }
+        }
+        bytes.append(contentsOf: XMLWriter.cdataClose)
+    }
+
+    private static let cdataOpen: [UInt8] = Array("<![CDATA[".utf8)
+    private static let cdataClose: [UInt8] = Array("]]>".utf8)
+    /// Emitted in place of the `>` of a `]]>` whose `]]` is already written.
+    private static let cdataSplit: [UInt8] = Array("]]><![CDATA[>".utf8)
+}
