@@ -45,7 +45,11 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuWeChatTests",
-            dependencies: ["KefuWeChat"],
+            dependencies: [
+                "KefuWeChat",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             exclude: ["Fixtures"]
         ),
         .testTarget(

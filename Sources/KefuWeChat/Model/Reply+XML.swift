@@ -51,7 +51,11 @@ extension Reply {
 
     /// Reads a reply back from XML (tests and tools that play the user's side).
     public init<Bytes: Collection>(xml bytes: Bytes, reader: XMLReader = XMLReader()) throws(WeChatError) where Bytes.Element == UInt8 {
-        let tree = try reader.parse(bytes)
+        try self.init(tree: reader.parse(bytes))
+    }
+
+    /// Reads a reply from a parsed `<xml>` element.
+    public init(tree: XMLTree) throws(WeChatError) {
         guard tree.name == "xml" else { throw .malformedXML(reason: "the root element is <\(tree.name)>, expected <xml>", offset: 0) }
         let f = FieldReader(tree: tree, msgType: tree.text(of: "MsgType") ?? "")
         let msgType = try f.required("MsgType")

@@ -55,6 +55,11 @@ public struct XMLWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// Already-written XML (from another writer of this module).
+    mutating func appendRaw(_ xml: some Sequence<UInt8>) {
+        bytes.append(contentsOf: xml)
+    }
+
     /// Raw newline, used only where a peer's layout is reproduced byte for byte (the envelope).
     public mutating func newline() {
         bytes.append(0x0A)
