@@ -144,11 +144,19 @@ struct FieldReader {
     /// Numbers are bare or in CDATA; surrounding whitespace is tolerated, an empty element is absent.
     private func number<T>(_ name: String, _ expected: String, _ parse: (Substring) -> T?) throws(WeChatError) -> T? {
         guard let raw = tree.text(of: name) else { return nil }
-        let trimmed = raw.drop { $0 == " " || $0 == "\n" || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" }
-        let text = Substring(String(trimmed.reversed()))
+        let text = Self.trimmingASCIISpace(raw)
         if text.isEmpty { return nil }
         guard let value = parse(text) else { throw .invalidField(element: name, value: raw, expected: expected) }
         return value
+    }
+
+    static func trimmingASCIISpace(_ raw: String) -> Substring {
+        let bytes = raw.utf8
+        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper, isSpace(bytes[lower]) { lower = bytes.index(after: lower) }
+        while upper > lower, isSpace(bytes[bytes.index(before: upper)]) { upper = bytes.index(before: upper) }
+        return raw[lower..<upper]
     }
 
     func int(_ name: String) throws(WeChatError) -> Int? { try number(name, "an integer") { Int($0) } }

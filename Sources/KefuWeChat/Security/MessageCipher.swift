@@ -80,10 +80,17 @@ public struct MessageCipher: Sendable {
         return Array(content[(base + 20)..<messageEnd])
     }
 
-    /// 16 random characters from [A-Za-z0-9], as the official samples draw them.
+    /// 16 random characters from [A-Za-z0-9], as the official samples draw them. Two draws of the
+    /// system generator (one system call each) instead of sixteen; the slight modulo bias does not
+    /// matter for a prefix whose only job is to make the first cipher block unpredictable.
     static func randomPrefix() -> [UInt8] {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in alphabet.randomElement(using: &generator)! }
+        let high = generator.next(), low = generator.next()
+        return (0..<16).map { i in
+            let byte = UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (UInt64(i % 8) * 8))
+            return prefixAlphabet[Int(byte) % prefixAlphabet.count]
+        }
     }
+
+    private static let prefixAlphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
 }

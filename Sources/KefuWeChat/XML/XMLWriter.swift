@@ -69,25 +69,41 @@ public struct XMLWriter: Sendable {
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Copies the UTF-8 of `value` in runs, stopping only at the rare bytes that need care.
     private mutating func appendCDATA(_ value: String) {
         bytes.append(contentsOf: XMLWriter.cdataOpen)
-        var closeRun = 0  // length of the current run of ']' (capped at 2)
-        for scalar in value.unicodeScalars {
-            let v = scalar.value
-            guard isXMLChar(v) else { continue }
-            if v == 0x3E, closeRun >= 2 {
-                // "]]>" inside the text: end this section after "]]" and start a new one for ">".
-                bytes.append(contentsOf: XMLWriter.cdataSplit)
-                closeRun = 0
-                continue
+        var value = value
+        value.withUTF8 { u in
+            var runStart = 0
+            var i = 0
+            while i < u.count {
+                let b = u[i]
+                if b < 0x20, b != 0x09, b != 0x0A, b != 0x0D {
+                    // A C0 control character: not allowed in XML 1.0.
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
+                    i += 1
+                    runStart = i
+                } else if b == 0xEF, i + 2 < u.count, u[i + 1] == 0xBF, u[i + 2] == 0xBE || u[i + 2] == 0xBF {
+                    // U+FFFE or U+FFFF: not characters.
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
+                    i += 3
+                    runStart = i
+                } else if b == 0x3E {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
+                    let n = bytes.count
+                    if bytes[n - 1] == 0x5D, bytes[n - 2] == 0x5D {
+                        // "]]>" in the text: end this section after "]]" and start a new one for ">".
+                        bytes.append(contentsOf: XMLWriter.cdataSplit)
+                    } else {
+                        bytes.append(b)
+                    }
+                    i += 1
+                    runStart = i
+                } else {
+                    i += 1
+                }
             }
-            closeRun = v == 0x5D ? min(closeRun + 1, 2) : 0
-            if v < 0x80 {
-                bytes.append(UInt8(v))
-            } else {
-                var utf8 = scalar.utf8.makeIterator()
-                while let b = utf8.next() { bytes.append(b) }
-            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<u.count]))
         }
         bytes.append(contentsOf: XMLWriter.cdataClose)
     }

@@ -1,0 +1,41 @@
+# Kefu — the two commands of the README, and helpers.
+#   make run    build and start kefu (the webhook arrives with `kefu serve`)
+#   make test   install what is missing, build, run every test
+SWIFT ?= swift
+VENV  := .venv
+PY    := $(VENV)/bin/python
+
+.PHONY: run test deps venv build release bench-wechat clean
+
+deps:
+	@scripts/install-deps
+
+# The wechatpy peer of the interop tests, in a local virtualenv.
+$(VENV)/.ready: Tests/Interop/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	touch $@
+
+venv: $(VENV)/.ready
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product kefu
+
+test: deps venv
+	$(SWIFT) build --build-tests
+	KEFU_PYTHON=$(CURDIR)/$(PY) $(SWIFT) test
+
+run: release
+	@echo "kefu is built at .build/release/kefu. The webhook (kefu serve) is not implemented yet;"
+	@echo "until it is, this shows what the tool can do:"
+	.build/release/kefu --help
+
+# XML reader (ours vs FoundationXML) and the secure-mode path, per message; release build.
+bench-wechat: deps
+	$(SWIFT) run -c release WeChatBench Tests/KefuWeChatTests/Fixtures/vectors
+
+clean:
+	rm -rf .build $(VENV)
