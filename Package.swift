@@ -52,6 +52,11 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        // Runs the built `kefu` binary as a user would.
+        .testTarget(
+            name: "KefuCLITests",
+            dependencies: ["kefu"]
+        ),
         .testTarget(
             name: "CPCRE2Tests",
             dependencies: ["CPCRE2"]
