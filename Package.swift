@@ -9,10 +9,12 @@ let package = Package(
     products: [
         .executable(name: "kefu", targets: ["kefu"]),
         .library(name: "KefuWeChat", targets: ["KefuWeChat"]),
+        .library(name: "KefuRules", targets: ["KefuRules"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
@@ -30,10 +32,25 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Rule files, the normalizer, the compiler and its compiled form, lint and explain.
+        // No WeChat XML, no HTTP.
+        .target(
+            name: "KefuRules",
+            dependencies: [
+                "CPCRE2",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            exclude: [
+                "Normalize/OpenCC-LICENSE.txt",
+                "Normalize/NOTICE-OpenCC.md",
+                "Automaton/README.md",
+            ]
+        ),
         .executableTarget(
             name: "kefu",
             dependencies: [
                 "KefuWeChat",
+                "KefuRules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +60,12 @@ let package = Package(
             dependencies: ["KefuWeChat"],
             path: "Benchmarks/WeChatBench"
         ),
+        // Intent accuracy by cross-validation against a scikit-learn baseline: `make eval-intents`.
+        .executableTarget(
+            name: "IntentEval",
+            dependencies: ["KefuRules"],
+            path: "Benchmarks/IntentEval"
+        ),
         .testTarget(
             name: "KefuWeChatTests",
             dependencies: [
@@ -51,6 +74,10 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "KefuRulesTests",
+            dependencies: ["KefuRules"]
         ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(

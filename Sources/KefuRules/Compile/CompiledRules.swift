@@ -1,0 +1,181 @@
+/// A compiled rule set: immutable, `Sendable`, and cheap to share, so a server can build a new
+/// one beside the live one and swap it atomically.
+///
+/// Matching a text message costs one normalization, one scan of the keyword automaton (which
+/// holds every `contains` keyword of every rule and the required literals of every regex), one
+/// hash lookup for `exact`, PCRE2 only for the regexes the scan proposed (plus those without a
+/// required literal), and one intent classification: none of it grows with the number of rules.
+public struct CompiledRules: Sendable {
+    public let spec: RuleSetSpec
+    public let normalizer: Normalizer
+    /// The character-mapping steps only (width, case, 繁→简): what regexes see.
+    let mapper: Normalizer
+    let automaton: KeywordAutomaton
+    /// Pattern id → what it stands for (a rule's keyword, or a regex's required literal).
+    let patternOwners: [[PatternOwner]]
+    /// Normalized phrase → (rule, phrase index) for `exact` rules.
+    let exact: [[UInt8]: [(rule: Int, phrase: Int)]]
+    let regexes: [RegexEntry]
+    /// Regexes with no required literal: confirmed on every text message.
+    let alwaysConfirm: [Int]
+    let classifier: IntentClassifier?
+    /// Intent name → rules that answer it.
+    let intentRules: [String: [Int]]
+    let eventRules: [Int]
+    let messageRules: [Int]
+
+    public var rules: [RuleSpec] { spec.rules }
+    public var defaultReply: RuleReply? { spec.defaultReply?.value }
+    public var subscribeReply: RuleReply? { spec.subscribeReply?.value }
+    public var keywordAutomaton: KeywordAutomaton { automaton }
+    public var intentClassifier: IntentClassifier? { classifier }
+
+    enum PatternOwner: Sendable {
+        case keyword(rule: Int, keyword: Int)
+        case regexLiteral(regex: Int)
+    }
+
+    struct RegexEntry: Sendable {
+        let rule: Int
+        let index: Int  // which pattern of the rule
+        let regex: PatternRegex
+        let literals: [String]?
+    }
+}
+
+extension CompiledRules {
+    /// Every rule that matches `input`, best first.
+    public func match(_ input: MatchInput) -> MatchResult {
+        switch input {
+        case .text(let text): return matchText(text)
+        case .event(let event): return MatchResult(input: input, normalized: NormalizedText(), candidates: matchEvent(event), intent: nil)
+        case .message(let kind): return MatchResult(input: input, normalized: NormalizedText(), candidates: matchMessage(kind), intent: nil)
+        }
+    }
+
+    func candidate(_ rule: Int, _ kind: MatchKind, trigger: String, span: Range<Int>? = nil, captures: [String: String] = [:],
+                   score: Double? = nil, specificity: Int) -> RuleMatch {
+        let spec = rules[rule]
+        return RuleMatch(rule: rule, ruleID: spec.id, kind: kind, trigger: trigger, span: span, captures: captures,
+                         score: score, specificity: specificity, priority: spec.priority, order: spec.order)
+    }
+
+    func matchText(_ text: String) -> MatchResult {
+        let normalized = normalizer.normalize(text)
+        var best: [Int: RuleMatch] = [:]  // rule → its best match
+        func offer(_ m: RuleMatch) {
+            if let current = best[m.rule], !Precedence.precedes(m, current) { return }
+            best[m.rule] = m
+        }
+        // exact
+        if let hits = exact[normalized.bytes] {
+            for (rule, phrase) in hits {
+                guard case .exact(let phrases) = rules[rule].condition else { continue }
+                offer(candidate(rule, .exact, trigger: phrases[phrase].value, span: 0..<text.utf8.count, specificity: normalized.string.count))
+            }
+        }
+        // one scan: keywords and regex literals
+        var proposed = Set<Int>()
+        normalized.bytes.withUnsafeBufferPointer { buffer in
+            automaton.forEachMatch(in: buffer) { pattern, end in
+                for owner in patternOwners[pattern] {
+                    switch owner {
+                    case .keyword(let rule, let keyword):
+                        guard case .contains(let keywords) = rules[rule].condition else { continue }
+                        let start = end - Int(automaton.patternLengths[pattern])
+                        let word = keywords[keyword].value
+                        offer(candidate(rule, .contains, trigger: word, span: normalized.originalRange(of: start..<end),
+                                        specificity: String(decoding: normalized.bytes[start..<end], as: UTF8.self).count))
+                    case .regexLiteral(let regex):
+                        proposed.insert(regex)
+                    }
+                }
+            }
+        }
+        // regexes: proposed by the scan, or without literals
+        if !proposed.isEmpty || !alwaysConfirm.isEmpty {
+            let mapped = mapper.normalize(text)
+            for index in proposed.union(alwaysConfirm).sorted() {
+                let entry = regexes[index]
+                guard let m = entry.regex.firstMatch(in: mapped.bytes) else { continue }
+                let utf8 = Array(text.utf8)
+                var captures: [String: String] = [:]
+                for (name, range) in m.captures {
+                    let original = mapped.originalRange(of: range)
+                    captures[name] = String(decoding: utf8[original], as: UTF8.self)
+                }
+                offer(candidate(entry.rule, .regex, trigger: entry.regex.pattern, span: mapped.originalRange(of: m.range),
+                                captures: captures, specificity: m.range.count))
+            }
+        }
+        // intents
+        var prediction: IntentPrediction?
+        if let classifier, !normalized.isEmpty {
+            let p = classifier.classify(normalized.string)
+            prediction = p
+            if let intent = p.intent {
+                for rule in intentRules[intent] ?? [] {
+                    offer(candidate(rule, .intent, trigger: intent, score: p.score, specificity: 0))
+                }
+            }
+        }
+        let sorted = best.values.sorted(by: Precedence.precedes)
+        return MatchResult(input: .text(text), normalized: normalized, candidates: sorted, intent: prediction)
+    }
+
+    func matchEvent(_ event: EventInput) -> [RuleMatch] {
+        var found: [RuleMatch] = []
+        for rule in eventRules {
+            switch (rules[rule].condition, event) {
+            case (.subscribe(let scenes), .subscribe(let scene)):
+                if let m = Self.matchKey(scene, scenes) { found.append(candidate(rule, .event, trigger: m.trigger, specificity: m.specificity)) }
+            case (.scan(let scenes), .scan(let scene)):
+                if let m = Self.matchKey(scene, scenes) { found.append(candidate(rule, .event, trigger: m.trigger, specificity: m.specificity)) }
+            case (.click(let keys), .click(let key)):
+                if let m = Self.matchKey(key, keys) { found.append(candidate(rule, .event, trigger: m.trigger, specificity: m.specificity)) }
+            case (.view(let urls), .view(let url)):
+                if let m = Self.matchKey(url, urls) { found.append(candidate(rule, .event, trigger: m.trigger, specificity: m.specificity)) }
+            default:
+                continue
+            }
+        }
+        return found.sorted(by: Precedence.precedes)
+    }
+
+    func matchMessage(_ kind: MessageKind) -> [RuleMatch] {
+        messageRules.compactMap { rule in
+            guard case .message(let kinds) = rules[rule].condition, kinds.contains(where: { $0.value == kind }) else { return nil }
+            return candidate(rule, .message, trigger: kind.rawValue, specificity: 0)
+        }.sorted(by: Precedence.precedes)
+    }
+
+    /// Specificity: an exact key 2, a `*` pattern 1, "any" (nil list) 0.
+    static func matchKey(_ value: String?, _ patterns: [Located<String>]?) -> (trigger: String, specificity: Int)? {
+        guard let patterns else { return ("any", 0) }
+        guard let value else { return nil }
+        var best: (String, Int)?
+        for pattern in patterns.map(\.value) {
+            if pattern == value { return (pattern, 2) }
+            if pattern.contains("*"), glob(pattern, value), best == nil { best = (pattern, 1) }
+        }
+        return best
+    }
+
+    /// `*` matches any run of characters; everything else literally.
+    static func glob(_ pattern: String, _ value: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        var rest = Substring(value)
+        for (i, part) in parts.enumerated() {
+            if i == 0 {
+                guard rest.hasPrefix(part) else { return false }
+                rest = rest.dropFirst(part.count)
+            } else if i == parts.count - 1 {
+                return rest.hasSuffix(part)
+            } else {
+                guard let range = rest.firstRange(of: part) else { return false }
+                rest = rest[range.upperBound...]
+            }
+        }
+        return rest.isEmpty || parts.count > 1
+    }
+}

@@ -1,0 +1,66 @@
+/// What a message or event is, as far as the rules are concerned. The dialogue engine maps each
+/// WeChat push to one of these; the rules never see XML.
+public enum MatchInput: Sendable, Equatable {
+    case text(String)
+    case event(EventInput)
+    case message(MessageKind)
+}
+
+public enum EventInput: Sendable, Equatable {
+    /// A follow; `scene` is the QR scene without its `qrscene_` prefix, if any.
+    case subscribe(scene: String?)
+    case scan(scene: String)
+    case click(key: String)
+    case view(url: String)
+}
+
+/// How a candidate rule matched, in the order of precedence (see ``Precedence``).
+public enum MatchKind: String, Sendable, Comparable, CaseIterable {
+    case exact, regex, contains, intent, event, message
+
+    var rank: Int {
+        switch self {
+        case .exact: 0
+        case .regex: 1
+        case .contains: 2
+        case .intent: 3
+        case .event: 0
+        case .message: 0
+        }
+    }
+
+    public static func < (a: MatchKind, b: MatchKind) -> Bool { a.rank < b.rank }
+}
+
+/// One rule that matched, with where and how.
+public struct RuleMatch: Sendable, Equatable {
+    /// Index into ``CompiledRules/rules``.
+    public var rule: Int
+    public var ruleID: String
+    public var kind: MatchKind
+    /// The keyword, phrase, pattern, intent name, or event key that matched.
+    public var trigger: String
+    /// Where in the original message (UTF-8 byte offsets), for text matches.
+    public var span: Range<Int>?
+    /// Named regex groups, as the user typed them.
+    public var captures: [String: String]
+    /// The intent classifier's calibrated probability, for intent matches.
+    public var score: Double?
+    /// Tie-breaker within a kind: keyword length in characters, regex match length, event key specificity.
+    public var specificity: Int
+    public var priority: Int
+    public var order: Int
+}
+
+/// Everything the rules found for one input, best first.
+public struct MatchResult: Sendable {
+    public var input: MatchInput
+    /// The normalized message (empty for events).
+    public var normalized: NormalizedText
+    /// Every rule that matched, sorted by precedence: the first one wins.
+    public var candidates: [RuleMatch]
+    /// The classifier's answer, when the rule set has intents and the input is text.
+    public var intent: IntentPrediction?
+
+    public var winner: RuleMatch? { candidates.first }
+}

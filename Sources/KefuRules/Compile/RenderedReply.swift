@@ -1,0 +1,79 @@
+/// A rule's reply with its placeholders filled and its random choice made: what the dialogue
+/// engine turns into a WeChat passive reply.
+public enum RenderedReply: Sendable, Equatable {
+    case text(String)
+    case image(mediaId: String)
+    case voice(mediaId: String)
+    case video(mediaId: String, title: String?, description: String?)
+    case music(title: String?, description: String?, url: String?, hqURL: String?, thumbMediaId: String)
+    case news([Article])
+    case transfer(kfAccount: String?)
+
+    public struct Article: Sendable, Equatable {
+        public var title: String
+        public var description: String
+        public var url: String
+        public var picURL: String
+    }
+
+    /// One line for people: the text itself, or a bracketed description of media.
+    public var preview: String {
+        switch self {
+        case .text(let text): text
+        case .image(let id): "[image \(id)]"
+        case .voice(let id): "[voice \(id)]"
+        case .video(let id, let title, _): "[video \(title ?? id)]"
+        case .music(let title, _, _, _, let thumb): "[music \(title ?? thumb)]"
+        case .news(let articles): "[news: " + articles.map(\.title).joined(separator: " | ") + "]"
+        case .transfer(let account): "[transfer to customer service\(account.map { " (\($0))" } ?? "")]"
+        }
+    }
+}
+
+extension RuleReply {
+    /// Fills placeholders from `captures` and picks among `random` variants with `generator`.
+    public func render(captures: [String: String], using generator: inout some RandomNumberGenerator) -> RenderedReply {
+        switch self {
+        case .text(let t): return .text(t.render(captures))
+        case .random(let replies): return replies.randomElement(using: &generator)!.render(captures: captures, using: &generator)
+        case .inOrder(let ts): return .text(ts.map { $0.render(captures) }.joined(separator: "\n\n"))
+        case .image(let id): return .image(mediaId: id)
+        case .voice(let id): return .voice(mediaId: id)
+        case .video(let id, let title, let description):
+            return .video(mediaId: id, title: title?.render(captures), description: description?.render(captures))
+        case .music(let m):
+            return .music(title: m.title?.render(captures), description: m.description?.render(captures), url: m.url, hqURL: m.hqURL,
+                          thumbMediaId: m.thumbMediaId)
+        case .news(let articles):
+            return .news(articles.map { .init(title: $0.title.render(captures), description: $0.description?.render(captures) ?? "",
+                                              url: $0.url ?? "", picURL: $0.picURL ?? "") })
+        case .transfer(let account): return .transfer(kfAccount: account)
+        }
+    }
+
+    public func preview(captures: [String: String], using generator: inout some RandomNumberGenerator) -> String {
+        render(captures: captures, using: &generator).preview
+    }
+}
+
+/// SplitMix64: a small seeded generator, so random replies are reproducible in tests and tools.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    /// FNV-1a over UTF-8: a hash that is the same in every process (Swift's `hashValue` is not).
+    public var hashValueStable: UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        return hash
+    }
+}

@@ -1,0 +1,120 @@
+/// Turns a ``RuleSetSpec`` into ``CompiledRules``, or reports every error it finds (bad regexes,
+/// keywords that normalize to nothing, unknown intents, template variables no rule captures).
+/// Like the loader, it yields all or nothing.
+public enum RuleSetCompiler {
+    /// Loads and compiles the rule set in `directory`.
+    public static func compile(directory: String) throws(RuleSetError) -> CompiledRules {
+        try compile(RuleSetLoader.load(directory: directory))
+    }
+
+    public static func compile(_ spec: RuleSetSpec) throws(RuleSetError) -> CompiledRules {
+        var diagnostics: [Diagnostic] = []
+        let options = spec.settings.normalization
+        let normalizer = Normalizer(options)
+        var mappingOnly = options
+        mappingOnly.punctuation = .keep
+        mappingOnly.emoji = .keep
+        mappingOnly.spaces = .keep
+        let mapper = Normalizer(mappingOnly)
+        /// A character kept by normalization stands in the normalized text as it stands in the mapped text.
+        let keeps: @Sendable (Character) -> Bool = { character in
+            character.unicodeScalars.allSatisfy { scalar in
+                !Normalizer.isSpace(scalar)
+                    && !(options.punctuation == .remove && Normalizer.isPunctuation(scalar))
+                    && !(options.emoji == .remove && Normalizer.isEmoji(scalar))
+            }
+        }
+
+        var builder = KeywordAutomatonBuilder()
+        var owners: [[CompiledRules.PatternOwner]] = []
+        func own(_ pattern: [UInt8], _ owner: CompiledRules.PatternOwner) {
+            guard let id = builder.add(pattern) else { return }
+            if id == owners.count { owners.append([]) }
+            owners[id].append(owner)
+        }
+        var exact: [[UInt8]: [(rule: Int, phrase: Int)]] = [:]
+        var regexes: [CompiledRules.RegexEntry] = []
+        var alwaysConfirm: [Int] = []
+        var intentRules: [String: [Int]] = [:]
+        var eventRules: [Int] = [], messageRules: [Int] = []
+        let intentNames = spec.intents.map(\.name)
+
+        for (index, rule) in spec.rules.enumerated() {
+            var captured: Set<String> = []
+            switch rule.condition {
+            case .exact(let phrases), .contains(let phrases):
+                let isExact = rule.condition.kind == "exact"
+                for (k, phrase) in phrases.enumerated() {
+                    let normalized = normalizer.normalize(phrase.value).bytes
+                    if normalized.isEmpty {
+                        diagnostics.append(Diagnostic(.error, "empty-keyword", at: phrase.location,
+                            "'\(phrase.value)' is empty after normalization (only spaces, punctuation or emoji)",
+                            hint: "use words; punctuation and emoji are removed from messages before matching (settings: normalize)"))
+                        continue
+                    }
+                    if isExact { exact[normalized, default: []].append((index, k)) } else { own(normalized, .keyword(rule: index, keyword: k)) }
+                }
+            case .regex(let patterns):
+                for (k, pattern) in patterns.enumerated() {
+                    do {
+                        let regex = try PatternRegex(pattern.value, caseless: options.caseFold)
+                        let literals = RequiredLiterals.extract(pattern.value, keep: keeps)?
+                            .map { mapper.normalize($0).bytes }.filter { !$0.isEmpty }
+                        let entry = regexes.count
+                        if let literals, !literals.isEmpty {
+                            for literal in literals { own(literal, .regexLiteral(regex: entry)) }
+                        } else {
+                            alwaysConfirm.append(entry)
+                        }
+                        regexes.append(.init(rule: index, index: k, regex: regex,
+                                             literals: literals.flatMap { $0.isEmpty ? nil : $0.map { String(decoding: $0, as: UTF8.self) } }))
+                        captured.formUnion(regex.names.map(\.name))
+                    } catch {
+                        var location = pattern.location
+                        location.column += error.offset
+                        diagnostics.append(Diagnostic(.error, "bad-regex", at: location,
+                            "regex does not compile: \(error.message) (at character \(error.offset) of the pattern)",
+                            hint: "PCRE2 syntax; in YAML, put patterns in single quotes so backslashes stay as written"))
+                    }
+                }
+            case .intent(let name):
+                if intentNames.contains(name.value) {
+                    intentRules[name.value, default: []].append(index)
+                } else {
+                    diagnostics.append(Diagnostic(.error, "unknown-intent", at: name.location, "no intent is named '\(name.value)'",
+                        hint: intentNames.isEmpty ? "declare it under intents: with a few examples" : Suggestions.hint(for: name.value, among: intentNames)))
+                }
+            case .subscribe, .scan, .click, .view:
+                eventRules.append(index)
+            case .message:
+                messageRules.append(index)
+            }
+            for template in rule.reply.templates {
+                for variable in template.variables where !captured.contains(variable) {
+                    diagnostics.append(Diagnostic(.error, "unknown-variable", at: rule.replyLocation,
+                        "the reply of '\(rule.id)' uses {{\(variable)}}, which its condition does not capture",
+                        hint: captured.isEmpty ? "only named regex groups can be used, e.g. regex: '(?<order>DD\\d{12})' and {{order}}"
+                                               : Suggestions.hint(for: variable, among: captured.sorted())))
+                }
+            }
+        }
+        for reply in [spec.defaultReply, spec.subscribeReply].compactMap({ $0 }) {
+            for template in reply.value.templates where !template.variables.isEmpty {
+                diagnostics.append(Diagnostic(.error, "unknown-variable", at: reply.location,
+                    "this reply uses {{\(template.variables[0])}}, but nothing is captured here", hint: "write the text without placeholders"))
+            }
+        }
+        if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
+
+        var classifier: IntentClassifier?
+        if !spec.intents.isEmpty {
+            let examples = spec.intents.flatMap { intent in intent.examples.map { (intent: intent.name, text: normalizer.normalize($0.value).string) } }
+            var intentOptions = IntentClassifier.Options()
+            if let threshold = spec.settings.intentThreshold { intentOptions.threshold = threshold }
+            classifier = IntentClassifier(examples: examples, options: intentOptions)
+        }
+        return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
+                             exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm, classifier: classifier,
+                             intentRules: intentRules, eventRules: eventRules, messageRules: messageRules)
+    }
+}

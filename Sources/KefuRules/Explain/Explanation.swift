@@ -1,0 +1,73 @@
+/// What `kefu explain` prints: how one input travels through a rule set.
+public struct Explanation: Sendable {
+    public let rules: CompiledRules
+    public let input: MatchInput
+    public let result: MatchResult
+
+    public init(_ rules: CompiledRules, _ input: MatchInput) {
+        self.rules = rules
+        self.input = input
+        result = rules.match(input)
+    }
+
+    public func render() -> String {
+        var lines: [String] = []
+        switch input {
+        case .text(let text):
+            lines.append("消息 message: “\(text)”")
+            lines.append("规范化 normalization:")
+            var previous = text
+            for (step, after) in rules.normalizer.trace(text) {
+                let change = after == previous ? "(no change)" : "→ “\(after)”"
+                lines.append("  \(step.rawValue): \(change)")
+                previous = after
+            }
+            lines.append("  result: “\(result.normalized.string)”")
+            if let prediction = result.intent {
+                let top = prediction.ranking.prefix(3).map { "\($0.intent) \(Precedence.format($0.score))" }.joined(separator: ", ")
+                let verdict = prediction.intent.map { "→ \($0)" } ?? "→ none of them (below threshold \(Precedence.format(rules.intentClassifier?.threshold ?? 0)))"
+                lines.append("意图 intents: \(top) \(verdict)")
+            }
+        case .event(let event):
+            lines.append("事件 event: \(event)")
+        case .message(let kind):
+            lines.append("消息类型 message type: \(kind.rawValue)")
+        }
+        lines.append("候选 candidates:")
+        if result.candidates.isEmpty { lines.append("  (none)") }
+        let utf8 = Array(inputText.utf8)
+        for (position, candidate) in result.candidates.enumerated() {
+            var line = "  \(position + 1). \(candidate.ruleID) [\(rules.rules[candidate.rule].location)] — \(candidate.kind.rawValue) “\(candidate.trigger)”"
+            if let span = candidate.span, span.upperBound <= utf8.count, !span.isEmpty {
+                line += " at “\(String(decoding: utf8[span], as: UTF8.self))” (bytes \(span.lowerBound)..<\(span.upperBound))"
+            }
+            if let score = candidate.score { line += " score \(Precedence.format(score))" }
+            if candidate.priority != 0 { line += " priority \(candidate.priority)" }
+            if !candidate.captures.isEmpty {
+                line += " captures " + candidate.captures.sorted { $0.key < $1.key }.map { "\($0.key)=“\($0.value)”" }.joined(separator: " ")
+            }
+            if position == 0 {
+                line += "  ← winner"
+            } else if let winner = result.winner {
+                line += "  ✗ lost: \(Precedence.reason(candidate, lostTo: winner))"
+            }
+            lines.append(line)
+        }
+        var generator = SeededGenerator(seed: inputText.hashValueStable)
+        if let winner = result.winner {
+            lines.append("回复 reply (\(winner.ruleID)): \(rules.rules[winner.rule].reply.preview(captures: winner.captures, using: &generator))")
+        } else if case .event(.subscribe) = input, let reply = rules.subscribeReply {
+            lines.append("回复 reply (events.subscribe): \(reply.preview(captures: [:], using: &generator))")
+        } else if case .text = input, let reply = rules.defaultReply {
+            lines.append("回复 reply (default): \(reply.preview(captures: [:], using: &generator))")
+        } else {
+            lines.append("回复 reply: none (answered with success)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private var inputText: String {
+        if case .text(let text) = input { return text }
+        return ""
+    }
+}

@@ -1,0 +1,53 @@
+/// `kefu lint`: every error that stops a rule set from compiling, then the warnings about rules
+/// that compile but probably do not do what their author meant.
+public struct LintReport: Sendable {
+    public var diagnostics: [Diagnostic]
+    /// The compiled rule set, when there is no error.
+    public var compiled: CompiledRules?
+    public var sources: [String: String]
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+}
+
+/// One check over a compiled rule set. Each lives in its own small type (see `Checks.swift`) and
+/// ``Linter/checks`` runs them all.
+protocol LintCheck: Sendable {
+    func run(_ rules: CompiledRules) -> [Diagnostic]
+}
+
+public enum Linter {
+    static let checks: [any LintCheck] = [
+        ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
+    ]
+
+    public static func lint(directory: String) -> LintReport {
+        let spec: RuleSetSpec
+        do {
+            spec = try RuleSetLoader.load(directory: directory)
+        } catch {
+            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: Self.readSources(error.diagnostics))
+        }
+        return lint(spec)
+    }
+
+    public static func lint(_ spec: RuleSetSpec) -> LintReport {
+        let compiled: CompiledRules
+        do {
+            compiled = try RuleSetCompiler.compile(spec)
+        } catch {
+            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: spec.sources)
+        }
+        let warnings = checks.flatMap { $0.run(compiled) }.sorted()
+        return LintReport(diagnostics: warnings, compiled: compiled, sources: spec.sources)
+    }
+
+    /// Sources for diagnostics raised before a spec existed (syntax errors): read the files again.
+    static func readSources(_ diagnostics: [Diagnostic]) -> [String: String] {
+        var sources: [String: String] = [:]
+        for file in Set(diagnostics.map(\.location.file)) {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8) { sources[file] = text }
+        }
+        return sources
+    }
+}

@@ -1,0 +1,393 @@
+import Foundation
+import Yams
+
+/// Reads a rule set: a folder of `.yaml` / `.yml` files (subfolders included, sorted by path).
+///
+/// Every problem of form is collected with its file:line:col and a hint; if there is any, the
+/// loader throws ``RuleSetError`` with all of them and returns nothing, so a broken file never
+/// yields a partial rule set.
+public enum RuleSetLoader {
+    static let topLevelKeys = ["settings", "rules", "intents", "events", "default"]
+    static let reservedTopLevel = [
+        "flows": "multi-step flows arrive in a later version of kefu; remove it for now",
+        "interrupts": "flow interrupts arrive with multi-step flows in a later version of kefu",
+    ]
+    static let ruleKeys = ["id", "when", "reply", "priority", "note"]
+    static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
+    static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer"]
+
+    /// Loads every rule file under `directory`.
+    public static func load(directory: String) throws(RuleSetError) -> RuleSetSpec {
+        let root = URL(fileURLWithPath: directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RuleSetError([Diagnostic(.error, "no-rule-set", at: SourceLocation(file: directory, line: 1, column: 1),
+                                           "'\(directory)' is not a folder", hint: "pass the folder that holds the rule files, e.g. Rules/shop")])
+        }
+        var files: [(path: String, text: String)] = []
+        var problems: [Diagnostic] = []
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        var paths: [String] = []
+        while let url = enumerator?.nextObject() as? URL {
+            if url.lastPathComponent.hasPrefix(".") { enumerator?.skipDescendants(); continue }
+            if ["yaml", "yml"].contains(url.pathExtension) { paths.append(url.path) }
+        }
+        for path in paths.sorted() {
+            let display = Self.displayPath(path, directory: directory)
+            guard let data = FileManager.default.contents(atPath: path) else {
+                problems.append(Diagnostic(.error, "unreadable-file", at: SourceLocation(file: display, line: 1, column: 1), "cannot read the file"))
+                continue
+            }
+            guard let text = String(validating: data, as: UTF8.self) else {
+                problems.append(Diagnostic(.error, "not-utf8", at: SourceLocation(file: display, line: 1, column: 1),
+                                           "the file is not UTF-8 text", hint: "save it as UTF-8 (most editors: File → Save with Encoding → UTF-8)"))
+                continue
+            }
+            files.append((display, text))
+        }
+        if paths.isEmpty {
+            problems.append(Diagnostic(.error, "no-rule-files", at: SourceLocation(file: directory, line: 1, column: 1),
+                                       "the folder has no .yaml files", hint: "rule files end in .yaml or .yml"))
+        }
+        if !problems.isEmpty { throw RuleSetError(problems) }
+        return try parse(files: files)
+    }
+
+    static func displayPath(_ path: String, directory: String) -> String {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        let resolvedBase = URL(fileURLWithPath: base).standardizedFileURL.path + "/"
+        let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
+        if standardized.hasPrefix(resolvedBase) { return base + standardized.dropFirst(resolvedBase.count) }
+        return path
+    }
+
+    /// Parses rule files given as (path, text), in this order.
+    public static func parse(files: [(path: String, text: String)]) throws(RuleSetError) -> RuleSetSpec {
+        var spec = RuleSetSpec()
+        var diagnostics: [Diagnostic] = []
+        var ruleIDs: [String: SourceLocation] = [:]
+        var intentNames: [String: SourceLocation] = [:]
+        for (path, text) in files {
+            spec.sources[path] = text
+            var file = RuleFileReader(reader: YAMLReader(file: path))
+            file.read(text, into: &spec, ruleIDs: &ruleIDs, intentNames: &intentNames)
+            diagnostics += file.reader.diagnostics
+        }
+        if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
+        return spec
+    }
+}
+
+/// Reads one file into the spec.
+struct RuleFileReader {
+    var reader: YAMLReader
+
+    mutating func read(_ text: String, into spec: inout RuleSetSpec, ruleIDs: inout [String: SourceLocation], intentNames: inout [String: SourceLocation]) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            reader.diagnostics.append(Self.syntaxDiagnostic(error, file: reader.file))
+            return
+        } catch {
+            reader.diagnostics.append(Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: reader.file, line: 1, column: 1), "\(error)"))
+            return
+        }
+        guard let root else { return }  // an empty file is fine
+        guard let pairs = reader.mapping(root, "a rule file", allowed: RuleSetLoader.topLevelKeys, reserved: RuleSetLoader.reservedTopLevel) else { return }
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "settings":
+                if let previous = spec.settings.location {
+                    reader.error("duplicate-settings", keyNode, "settings are already given in \(previous)", hint: "keep one settings block per rule set")
+                } else {
+                    readSettings(value, into: &spec.settings)
+                    spec.settings.location = reader.location(keyNode)
+                }
+            case "rules":
+                guard case .sequence(let list) = value else {
+                    reader.error("wrong-type", value, "rules must be a list (each rule starts with '- id:'), not \(YAMLReader.describe(value))")
+                    continue
+                }
+                for item in list {
+                    guard var rule = readRule(item) else { continue }
+                    if let first = ruleIDs[rule.id] {
+                        reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "rule id '\(rule.id)' is already used at \(first)",
+                                                             hint: "give each rule its own id"))
+                        continue
+                    }
+                    ruleIDs[rule.id] = rule.location
+                    rule.order = spec.rules.count
+                    spec.rules.append(rule)
+                }
+            case "intents":
+                guard let intents = reader.mapping(value, "intents", allowed: Self.keys(of: value)) else { continue }
+                for (name, nameNode, body) in intents {
+                    if let first = intentNames[name] {
+                        reader.error("duplicate-intent", nameNode, "intent '\(name)' is already defined at \(first)", hint: "merge the examples into one intent")
+                        continue
+                    }
+                    guard let intent = readIntent(name, nameNode, body) else { continue }
+                    intentNames[name] = intent.location
+                    spec.intents.append(intent)
+                }
+            case "events":
+                guard let events = reader.mapping(value, "events", allowed: ["subscribe"]) else { continue }
+                for (_, eventNode, body) in events {
+                    if let previous = spec.subscribeReply {
+                        reader.error("duplicate-reply", eventNode, "the subscribe reply is already given in \(previous.location)")
+                    } else if let reply = readReply(body) {
+                        spec.subscribeReply = Located(reply, at: reader.location(eventNode))
+                    }
+                }
+            case "default":
+                if let previous = spec.defaultReply {
+                    reader.error("duplicate-reply", keyNode, "the default reply is already given in \(previous.location)", hint: "keep one default per rule set")
+                } else if let reply = readReply(value) {
+                    spec.defaultReply = Located(reply, at: reader.location(keyNode))
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    static func keys(of node: Node) -> [String] {
+        guard case .mapping(let mapping) = node else { return [] }
+        return mapping.compactMap { $0.key.scalar?.string }
+    }
+
+    static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+        func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
+        let hint = "check indentation (spaces, not tabs), and quote text that contains ': ', '#', or starts with '*', '&', '{' or '['"
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            let where_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return Diagnostic(.error, "yaml-syntax", at: at(mark), "YAML syntax: \(problem)\(where_)", hint: hint)
+        case .reader(let problem, let offset, _, _):
+            return Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: file, line: 1, column: 1),
+                              "YAML cannot be read: \(problem)\(offset.map { " at byte \($0)" } ?? "")", hint: hint)
+        default:
+            return Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)", hint: hint)
+        }
+    }
+
+    // MARK: Settings
+
+    mutating func readSettings(_ node: Node, into settings: inout Settings) {
+        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold"]) else { return }
+        for (key, _, value) in pairs {
+            switch key {
+            case "normalize":
+                guard let steps = reader.mapping(value, "normalize", allowed: ["width", "case", "chinese", "punctuation", "emoji", "spaces"]) else { continue }
+                var options = settings.normalization
+                for (step, _, v) in steps {
+                    switch step {
+                    case "width": options.width = reader.bool(v, "normalize.width") ?? options.width
+                    case "case": options.caseFold = reader.bool(v, "normalize.case") ?? options.caseFold
+                    case "chinese": options.chinese = reader.choice(v, "normalize.chinese", as: NormalizationOptions.ChineseForm.self) ?? options.chinese
+                    case "punctuation": options.punctuation = reader.choice(v, "normalize.punctuation", as: NormalizationOptions.Treatment.self) ?? options.punctuation
+                    case "emoji": options.emoji = reader.choice(v, "normalize.emoji", as: NormalizationOptions.Treatment.self) ?? options.emoji
+                    default: options.spaces = reader.choice(v, "normalize.spaces", as: NormalizationOptions.Spaces.self) ?? options.spaces
+                    }
+                }
+                settings.normalization = options
+            default:
+                settings.intentThreshold = reader.double(value, "intent_threshold", in: 0...1)
+            }
+        }
+    }
+
+    // MARK: Rules
+
+    mutating func readRule(_ node: Node) -> RuleSpec? {
+        let before = reader.diagnostics.count
+        guard let pairs = reader.mapping(node, "a rule", allowed: RuleSetLoader.ruleKeys,
+                                         reserved: ["flow": "multi-step flows arrive in a later version of kefu; answer with reply: for now"]) else { return nil }
+        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0
+        var replyLocation = reader.location(node)
+        for (key, keyNode, value) in pairs {
+            switch key {
+            case "id":
+                if let text = reader.string(value, "id") {
+                    if text.isEmpty || text.contains(where: { $0 == " " || $0 == "\t" }) {
+                        reader.error("bad-id", value, "the rule id '\(text)' must be one word without spaces", hint: "use letters, digits, '-' or '_', e.g. shipping-time")
+                    } else {
+                        id = text
+                    }
+                }
+            case "when": condition = readCondition(value)
+            case "reply":
+                reply = readReply(value)
+                replyLocation = reader.location(keyNode)
+            case "priority": priority = reader.int(value, "priority") ?? 0
+            default: _ = reader.string(value, "note")
+            }
+        }
+        let hasID = pairs.contains { $0.key == "id" }, hasWhen = pairs.contains { $0.key == "when" }, hasReply = pairs.contains { $0.key == "reply" }
+        if !hasID { reader.error("missing-key", node, "a rule needs an 'id'", hint: "add 'id: some-name' as the first line of the rule") }
+        if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)") }
+        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says)") }
+        guard reader.diagnostics.count == before, let id, let condition, let reply else { return nil }
+        return RuleSpec(id: id, condition: condition, reply: reply, priority: priority,
+                        location: reader.location(node), replyLocation: replyLocation, order: 0)
+    }
+
+    mutating func readCondition(_ node: Node) -> Condition? {
+        guard let pairs = reader.mapping(node, "'when'", allowed: RuleSetLoader.conditionKeys) else { return nil }
+        guard pairs.count == 1 else {
+            if pairs.count > 1 {
+                reader.error("several-conditions", node, "'when' has \(pairs.count) conditions (\(pairs.map(\.key).joined(separator: ", "))); a rule has one",
+                             hint: "split it into one rule per condition, or list several keywords under one key")
+            } else {
+                reader.error("missing-key", node, "'when' is empty", hint: "e.g. when: {contains: [发货, 几天到]}")
+            }
+            return nil
+        }
+        let (key, _, value) = pairs[0]
+        switch key {
+        case "exact": return reader.strings(value, "exact").map(Condition.exact)
+        case "contains": return reader.strings(value, "contains").map(Condition.contains)
+        case "regex": return reader.strings(value, "regex").map(Condition.regex)
+        case "intent": return reader.string(value, "intent").map { .intent(Located($0, at: reader.location(value))) }
+        case "subscribe", "scan":
+            let scenes: [Located<String>]?
+            if case .scalar(let scalar) = value, ["true", "any", "yes"].contains(scalar.string.lowercased()) {
+                scenes = nil
+            } else {
+                guard let list = reader.strings(value, key) else { return nil }
+                scenes = list
+            }
+            return key == "subscribe" ? .subscribe(scenes: scenes) : .scan(scenes: scenes)
+        case "click": return reader.strings(value, "click").map(Condition.click)
+        case "view": return reader.strings(value, "view").map(Condition.view)
+        default:
+            guard let kinds = reader.strings(value, "message") else { return nil }
+            var result: [Located<MessageKind>] = []
+            for kind in kinds {
+                if let known = MessageKind(rawValue: kind.value) {
+                    result.append(Located(known, at: kind.location))
+                } else {
+                    reader.diagnostics.append(Diagnostic(.error, "unknown-value", at: kind.location, "message cannot be '\(kind.value)'",
+                                                         hint: Suggestions.hint(for: kind.value, among: MessageKind.allCases.map(\.rawValue))))
+                }
+            }
+            return result.count == kinds.count ? .message(result) : nil
+        }
+    }
+
+    // MARK: Intents
+
+    mutating func readIntent(_ name: String, _ nameNode: Node, _ body: Node) -> IntentSpec? {
+        let examplesNode: Node
+        if case .sequence = body {
+            examplesNode = body
+        } else {
+            guard let pairs = reader.mapping(body, "intent '\(name)'", allowed: ["examples"]) else { return nil }
+            guard let examples = pairs.first(where: { $0.key == "examples" }) else {
+                reader.error("missing-key", body, "intent '\(name)' needs 'examples'", hint: "list a few ways customers say it: examples: [我要退货, 怎么退款]")
+                return nil
+            }
+            examplesNode = examples.value
+        }
+        guard let examples = reader.strings(examplesNode, "the examples of intent '\(name)'") else { return nil }
+        return IntentSpec(name: name, examples: examples, location: reader.location(nameNode))
+    }
+
+    // MARK: Replies
+
+    mutating func readReply(_ node: Node) -> RuleReply? {
+        if case .scalar(let scalar) = node {
+            return .text(Template(scalar.string))
+        }
+        guard let pairs = reader.mapping(node, "a reply", allowed: RuleSetLoader.replyKeys) else { return nil }
+        guard pairs.count == 1 else {
+            reader.error(pairs.isEmpty ? "missing-key" : "several-replies", node,
+                         pairs.isEmpty ? "the reply is empty" : "a reply has one form, not \(pairs.map(\.key).joined(separator: " and "))",
+                         hint: "WeChat sends one passive reply; use random: or in_order: to combine texts")
+            return nil
+        }
+        let (key, _, value) = pairs[0]
+        switch key {
+        case "text":
+            return reader.string(value, "text").map { .text(Template($0)) }
+        case "random":
+            guard case .sequence(let items) = value, !items.isEmpty else {
+                reader.error("wrong-type", value, "random must be a non-empty list of replies")
+                return nil
+            }
+            let replies = items.compactMap { readReply($0) }
+            return replies.count == items.count ? .random(replies) : nil
+        case "in_order":
+            guard case .sequence = value, let texts = reader.strings(value, "in_order") else {
+                reader.error("wrong-type", value, "in_order must be a list of texts")
+                return nil
+            }
+            return .inOrder(texts.map { Template($0.value) })
+        case "image", "voice":
+            guard let id = mediaId(value, key) else { return nil }
+            return key == "image" ? .image(mediaId: id) : .voice(mediaId: id)
+        case "video":
+            guard let fields = reader.mapping(value, "video", allowed: ["media_id", "title", "description"]) else { return nil }
+            guard let idNode = fields.first(where: { $0.key == "media_id" })?.value, let id = mediaId(idNode, "video") else {
+                if !fields.contains(where: { $0.key == "media_id" }) { reader.error("missing-key", value, "video needs media_id") }
+                return nil
+            }
+            return .video(mediaId: id, title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"))
+        case "music":
+            guard let fields = reader.mapping(value, "music", allowed: ["title", "description", "url", "hq_url", "thumb_media_id"]) else { return nil }
+            guard let thumb = fields.first(where: { $0.key == "thumb_media_id" }).flatMap({ reader.string($0.value, "thumb_media_id") }) else {
+                reader.error("missing-key", value, "music needs thumb_media_id (WeChat requires a thumbnail)")
+                return nil
+            }
+            return .music(.init(title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"),
+                                url: fields.first { $0.key == "url" }.flatMap { reader.string($0.value, "url") },
+                                hqURL: fields.first { $0.key == "hq_url" }.flatMap { reader.string($0.value, "hq_url") },
+                                thumbMediaId: thumb))
+        case "news":
+            let items: [Node]
+            if case .sequence(let list) = value { items = Array(list) } else { items = [value] }
+            var articles: [RuleReply.NewsArticle] = []
+            for item in items {
+                guard let fields = reader.mapping(item, "a news article", allowed: ["title", "description", "url", "picurl"]) else { continue }
+                guard let title = optionalTemplate(fields, "title") else {
+                    reader.error("missing-key", item, "a news article needs a title")
+                    continue
+                }
+                articles.append(.init(title: title, description: optionalTemplate(fields, "description"),
+                                      url: fields.first { $0.key == "url" }.flatMap { reader.string($0.value, "url") },
+                                      picURL: fields.first { $0.key == "picurl" }.flatMap { reader.string($0.value, "picurl") }))
+            }
+            guard !items.isEmpty, articles.count == items.count else {
+                if items.isEmpty { reader.error("empty-list", value, "news needs at least one article") }
+                return nil
+            }
+            return .news(articles)
+        default:  // transfer
+            if case .scalar(let scalar) = value {
+                let text = scalar.string
+                if ["true", "yes"].contains(text.lowercased()) { return .transfer(kfAccount: nil) }
+                if text.contains("@") { return .transfer(kfAccount: text) }
+                reader.error("wrong-type", value, "transfer must be true or an agent account such as kf2001@gh_…, not '\(text)'")
+                return nil
+            }
+            guard let fields = reader.mapping(value, "transfer", allowed: ["kf_account"]) else { return nil }
+            return .transfer(kfAccount: fields.first.flatMap { reader.string($0.value, "kf_account") })
+        }
+    }
+
+    mutating func optionalTemplate(_ fields: [(key: String, keyNode: Node, value: Node)], _ key: String) -> Template? {
+        fields.first { $0.key == key }.flatMap { reader.string($0.value, key) }.map(Template.init)
+    }
+
+    mutating func mediaId(_ node: Node, _ what: String) -> String? {
+        guard let id = reader.string(node, "\(what) media_id") else { return nil }
+        if id.hasPrefix("http://") || id.hasPrefix("https://") {
+            reader.error("media-url", node, "\(what) needs a media_id, not a URL",
+                         hint: "passive replies can only reference uploaded material: upload it under 素材管理 (or with the material API) and paste its media_id")
+            return nil
+        }
+        if id.isEmpty { reader.error("empty-value", node, "\(what) media_id is empty") }
+        return id.isEmpty ? nil : id
+    }
+}

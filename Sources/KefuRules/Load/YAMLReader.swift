@@ -1,0 +1,131 @@
+import Yams
+
+/// Reads values out of a composed YAML node tree, recording a ``Diagnostic`` (with the node's
+/// file:line:col) for every value of the wrong shape instead of stopping at the first.
+struct YAMLReader {
+    let file: String
+    var diagnostics: [Diagnostic] = []
+
+    init(file: String) { self.file = file }
+
+    func location(_ node: Node?) -> SourceLocation {
+        guard let mark = node?.mark else { return SourceLocation(file: file, line: 1, column: 1) }
+        // A quoted scalar's mark is its opening quote; point at its first character instead, so that
+        // an offset inside the text (a regex error) lands on the right column.
+        if case .scalar(let scalar)? = node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+            return SourceLocation(file: file, line: mark.line, column: mark.column + 1)
+        }
+        return SourceLocation(file: file, line: mark.line, column: mark.column)
+    }
+
+    mutating func error(_ code: String, _ node: Node?, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(.error, code, at: location(node), message, hint: hint))
+    }
+
+    static func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): "the text '\(s.string.prefix(40))'"
+        case .mapping: "a mapping (key: value)"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// The pairs of a mapping whose keys are all allowed; unknown keys are reported with a suggestion.
+    mutating func mapping(_ node: Node, _ what: String, allowed: [String], reserved: [String: String] = [:]) -> [(key: String, keyNode: Node, value: Node)]? {
+        guard case .mapping(let mapping) = node else {
+            error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))")
+            return nil
+        }
+        var pairs: [(String, Node, Node)] = []
+        var seen: Set<String> = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error("wrong-type", keyNode, "keys of \(what) must be plain words")
+                continue
+            }
+            if let reason = reserved[key] {
+                error("reserved-key", keyNode, "'\(key)' in \(what) is reserved: \(reason)")
+                continue
+            }
+            guard allowed.contains(key) else {
+                error("unknown-key", keyNode, "unknown key '\(key)' in \(what)", hint: Suggestions.hint(for: key, among: allowed))
+                continue
+            }
+            guard seen.insert(key).inserted else {
+                error("duplicate-key", keyNode, "'\(key)' appears twice in \(what)", hint: "keep one of them")
+                continue
+            }
+            pairs.append((key, keyNode, value))
+        }
+        return pairs
+    }
+
+    mutating func string(_ node: Node, _ what: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            error("wrong-type", node, "\(what) must be text, not \(Self.describe(node))")
+            return nil
+        }
+        return scalar.string
+    }
+
+    /// One text or a list of texts.
+    mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
+        switch node {
+        case .scalar(let scalar):
+            return [Located(scalar.string, at: location(node))]
+        case .sequence(let sequence):
+            var values: [Located<String>] = []
+            for item in sequence {
+                if let text = string(item, "each entry of \(what)") { values.append(Located(text, at: location(item))) }
+            }
+            if values.isEmpty, sequence.isEmpty {
+                error("empty-list", node, "\(what) is an empty list", hint: "add at least one entry or remove the rule")
+                return nil
+            }
+            return values
+        default:
+            error("wrong-type", node, "\(what) must be text or a list of texts, not \(Self.describe(node))")
+            return nil
+        }
+    }
+
+    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+        guard let text = string(node, what) else { return nil }
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error("wrong-type", node, "\(what) must be true or false, not '\(text)'")
+            return nil
+        }
+    }
+
+    mutating func int(_ node: Node, _ what: String) -> Int? {
+        guard let text = string(node, what) else { return nil }
+        guard let value = Int(text) else {
+            error("wrong-type", node, "\(what) must be a whole number, not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
+        guard let text = string(node, what) else { return nil }
+        guard let value = Double(text), range.contains(value) else {
+            error("wrong-type", node, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            return nil
+        }
+        return value
+    }
+
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ what: String, as: T.Type) -> T? where T.RawValue == String {
+        guard let text = string(node, what) else { return nil }
+        guard let value = T(rawValue: text) else {
+            let choices = T.allCases.map(\.rawValue)
+            error("unknown-value", node, "\(what) cannot be '\(text)'", hint: Suggestions.hint(for: text, among: choices))
+            return nil
+        }
+        return value
+    }
+}

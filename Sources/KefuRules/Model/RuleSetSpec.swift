@@ -1,0 +1,116 @@
+/// A rule set as its authors wrote it, read from a folder of YAML files and checked for form
+/// (every value in the right shape, every name known), with the source location of everything,
+/// but not yet compiled. ``RuleSetCompiler`` turns it into ``CompiledRules``.
+public struct RuleSetSpec: Sendable {
+    public var settings: Settings
+    /// In declaration order: files sorted by name, then top to bottom.
+    public var rules: [RuleSpec]
+    public var intents: [IntentSpec]
+    /// `events: {subscribe: …}`: the reply to a follow that no `subscribe` rule answers.
+    public var subscribeReply: Located<RuleReply>?
+    /// `default: …`: the reply when nothing matches a text message.
+    public var defaultReply: Located<RuleReply>?
+    /// File path → text, for diagnostics that quote the source.
+    public var sources: [String: String]
+
+    public init(settings: Settings = Settings(), rules: [RuleSpec] = [], intents: [IntentSpec] = [],
+                subscribeReply: Located<RuleReply>? = nil, defaultReply: Located<RuleReply>? = nil, sources: [String: String] = [:]) {
+        self.settings = settings
+        self.rules = rules
+        self.intents = intents
+        self.subscribeReply = subscribeReply
+        self.defaultReply = defaultReply
+        self.sources = sources
+    }
+}
+
+/// A value and where it was written.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var location: SourceLocation
+    public init(_ value: Value, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+}
+
+extension Located: Equatable where Value: Equatable {}
+extension Located: Hashable where Value: Hashable {}
+
+/// Rule-set-wide settings (`settings:` in one file of the folder).
+public struct Settings: Sendable, Equatable {
+    public var normalization = NormalizationOptions()
+    /// Overrides the intent classifier's calibrated "none of them" threshold for every intent.
+    public var intentThreshold: Double?
+    public var location: SourceLocation?
+    public init() {}
+}
+
+public struct RuleSpec: Sendable {
+    public var id: String
+    public var condition: Condition
+    public var reply: RuleReply
+    /// Higher wins; 0 unless set. See ``Precedence``.
+    public var priority: Int
+    /// Where the rule starts (its `- id:` line).
+    public var location: SourceLocation
+    public var replyLocation: SourceLocation
+    /// Position in the whole rule set (files by name, then top to bottom): the last tie-breaker.
+    public var order: Int
+}
+
+public struct IntentSpec: Sendable {
+    public var name: String
+    public var examples: [Located<String>]
+    public var location: SourceLocation
+}
+
+/// What a rule answers. Exactly one per rule.
+public enum Condition: Sendable, Equatable {
+    /// The whole message, after normalization, is one of these.
+    case exact([Located<String>])
+    /// The message contains one of these keywords.
+    case contains([Located<String>])
+    /// One of these PCRE2 patterns (UTF, Unicode properties) matches; named groups become captures.
+    case regex([Located<String>])
+    /// The intent classifier names this intent.
+    case intent(Located<String>)
+    /// A follow; `nil` = any follow, else one of these QR scenes (the part after `qrscene_`).
+    case subscribe(scenes: [Located<String>]?)
+    /// A follower scanned a parametric QR code; `nil` = any scene.
+    case scan(scenes: [Located<String>]?)
+    /// A menu click with one of these keys (`*` matches any run of characters).
+    case click([Located<String>])
+    /// A menu link to one of these URLs (`*` allowed).
+    case view([Located<String>])
+    /// A message of one of these kinds (image, voice, video, …).
+    case message([Located<MessageKind>])
+
+    /// The condition's key as written in YAML.
+    public var kind: String {
+        switch self {
+        case .exact: "exact"
+        case .contains: "contains"
+        case .regex: "regex"
+        case .intent: "intent"
+        case .subscribe: "subscribe"
+        case .scan: "scan"
+        case .click: "click"
+        case .view: "view"
+        case .message: "message"
+        }
+    }
+
+    /// Whether it answers text (as opposed to events and media).
+    public var isText: Bool {
+        switch self {
+        case .exact, .contains, .regex, .intent: true
+        default: false
+        }
+    }
+}
+
+/// Kinds of non-text message a rule can answer.
+public enum MessageKind: String, Sendable, CaseIterable, Hashable {
+    case image, voice, video, shortvideo, link, file, location
+}

@@ -1,0 +1,149 @@
+/// Applies ``NormalizationOptions`` to text. Value type; build once per rule set.
+///
+///     let normalizer = Normalizer(options)
+///     let text = normalizer.normalize("我要ＲＥＦＵＮＤ！！")   // "我要refund"
+///     text.originalRange(of: 6..<12)                          // where "refund" was typed
+public struct Normalizer: Sendable {
+    public let options: NormalizationOptions
+
+    public init(_ options: NormalizationOptions = NormalizationOptions()) {
+        self.options = options
+    }
+
+    /// The named steps, in the order they apply, that `explain` shows.
+    public enum Step: String, Sendable, CaseIterable {
+        case width = "全角→半角 (width)"
+        case caseFold = "大小写 (case)"
+        case chinese = "繁→简 (chinese)"
+        case punctuation = "标点 (punctuation)"
+        case emoji = "表情 (emoji)"
+        case spaces = "空格 (spaces)"
+    }
+
+    /// The text after each enabled step, cumulatively (for `kefu explain`).
+    public func trace(_ text: String) -> [(step: Step, text: String)] {
+        var partial = NormalizationOptions()
+        partial.width = false; partial.caseFold = false; partial.chinese = .keep
+        partial.punctuation = .keep; partial.emoji = .keep; partial.spaces = .keep
+        var result: [(Step, String)] = []
+        for step in Step.allCases {
+            switch step {
+            case .width: guard options.width else { continue }; partial.width = true
+            case .caseFold: guard options.caseFold else { continue }; partial.caseFold = true
+            case .chinese: guard options.chinese == .simplified else { continue }; partial.chinese = .simplified
+            case .punctuation: guard options.punctuation == .remove else { continue }; partial.punctuation = .remove
+            case .emoji: guard options.emoji == .remove else { continue }; partial.emoji = .remove
+            case .spaces: guard options.spaces != .keep else { continue }; partial.spaces = options.spaces
+            }
+            result.append((step, Normalizer(partial).normalize(text).string))
+        }
+        return result
+    }
+
+    public func normalize(_ text: String) -> NormalizedText {
+        var out = NormalizedText()
+        out.bytes.reserveCapacity(text.utf8.count)
+        out.originStart.reserveCapacity(text.utf8.count)
+        out.originEnd.reserveCapacity(text.utf8.count)
+        var offset = 0
+        // A separator (space, or removed punctuation/emoji) seen since the last kept character.
+        var pendingSpace: Range<Int>? = nil
+        var previousWide = false
+        for original in text.unicodeScalars {
+            let origin = offset..<(offset + original.utf8.count)
+            offset = origin.upperBound
+            var scalar = original
+            if options.width { scalar = Self.halfWidth(scalar) }
+            if Self.isSpace(scalar) {
+                if options.spaces == .keep {
+                    out.append(scalar, from: origin)
+                } else if pendingSpace == nil {
+                    pendingSpace = origin
+                }
+                continue
+            }
+            if options.emoji == .remove, Self.isEmoji(scalar) {
+                if options.spaces != .keep, pendingSpace == nil { pendingSpace = origin }
+                continue
+            }
+            if options.punctuation == .remove, Self.isPunctuation(scalar) {
+                if options.spaces != .keep, pendingSpace == nil { pendingSpace = origin }
+                continue
+            }
+            if options.caseFold { scalar = Self.lowercase(scalar) }
+            if options.chinese == .simplified, scalar.value >= 0x3400,
+               let simplified = ChineseConversion.simplified(scalar.value).flatMap(Unicode.Scalar.init) {
+                scalar = simplified
+            }
+            let wide = Self.isWide(scalar)
+            if let space = pendingSpace {
+                pendingSpace = nil
+                switch options.spaces {
+                case .collapse: if !out.isEmpty { out.append(" ", from: space) }
+                case .auto: if !out.isEmpty, !wide, !previousWide { out.append(" ", from: space) }
+                case .remove, .keep: break
+                }
+            }
+            out.append(scalar, from: origin)
+            previousWide = wide
+        }
+        return out
+    }
+
+    // MARK: Character classes
+
+    static func halfWidth(_ s: Unicode.Scalar) -> Unicode.Scalar {
+        switch s.value {
+        case 0xFF01...0xFF5E: Unicode.Scalar(s.value - 0xFEE0)!
+        case 0x3000: " "
+        default: s
+        }
+    }
+
+    static func isSpace(_ s: Unicode.Scalar) -> Bool {
+        s.value < 0x80 ? (s == " " || s == "\t" || s == "\n" || s == "\r" || s.value == 0x0B || s.value == 0x0C)
+            : s.properties.isWhitespace
+    }
+
+    static func lowercase(_ s: Unicode.Scalar) -> Unicode.Scalar {
+        if s.value < 0x80 {
+            return s.value >= 0x41 && s.value <= 0x5A ? Unicode.Scalar(s.value + 0x20)! : s
+        }
+        guard s.properties.changesWhenLowercased else { return s }
+        let mapping = s.properties.lowercaseMapping.unicodeScalars
+        return mapping.count == 1 ? mapping.first! : s
+    }
+
+    static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 0x80 {
+            // ASCII punctuation and symbols except those that carry meaning in keywords: # + @ _ % & $ ~
+            switch s {
+            case "!", "\"", "'", "(", ")", ",", "-", ".", "/", ":", ";", "<", "=", ">", "?", "[", "\\", "]", "^", "`", "{", "|", "}", "*": return true
+            default: return false
+            }
+        }
+        switch s.properties.generalCategory {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func isEmoji(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        if v < 0x2000 { return false }  // keeps digits, '#' and '*', which Unicode also calls emoji
+        if v == 0x200D || v == 0xFE0F || v == 0xFE0E || v == 0x20E3 || (0xE0020...0xE007F).contains(v) { return true }
+        if (0x1F3FB...0x1F3FF).contains(v) || (0x1F1E6...0x1F1FF).contains(v) { return true }
+        let p = s.properties
+        return p.isEmojiPresentation || (p.isEmoji && p.generalCategory == .otherSymbol)
+    }
+
+    /// Characters written without spaces between them: Han, kana, Hangul, CJK symbols and full-width forms.
+    static func isWide(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        return (0x2E80...0x9FFF).contains(v) || (0xAC00...0xD7AF).contains(v) || (0xF900...0xFAFF).contains(v)
+            || (0xFF00...0xFFEF).contains(v) || (0x20000...0x3FFFF).contains(v)
+    }
+}

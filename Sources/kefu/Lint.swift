@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import KefuRules
+
+struct Lint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a rule set: errors with file:line:col and a fix, and warnings about rules that cannot work as meant.",
+        discussion: """
+            Exit status: 0 when there is no error (warnings allowed), 1 when there are errors,
+            or warnings with --strict.
+              kefu lint Rules/shop
+              kefu lint Rules/shop --strict --format json
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument { case text, json }
+
+    @OptionGroup var rules: RuleSetArgument
+    @Option(help: "text (for people) or json (for editors and scripts).") var format = Format.text
+    @Flag(help: "Fail (exit 1) on warnings too.") var strict = false
+
+    struct Output: Encodable {
+        struct Item: Encodable {
+            let severity, code, file: String
+            let line, column: Int
+            let message: String
+            let hint: String?
+        }
+        let diagnostics: [Item]
+        let errors, warnings, rules: Int
+    }
+
+    func run() throws {
+        let report = Linter.lint(directory: rules.directory)
+        let ruleCount = report.compiled?.rules.count ?? 0
+        switch format {
+        case .json:
+            print(jsonLine(Output(
+                diagnostics: report.diagnostics.map {
+                    .init(severity: $0.severity.rawValue, code: $0.code, file: $0.location.file, line: $0.location.line,
+                          column: $0.location.column, message: $0.message, hint: $0.hint)
+                },
+                errors: report.errors.count, warnings: report.warnings.count, rules: ruleCount)))
+        case .text:
+            let sources = report.sources.isEmpty ? RuleSetArgument.sources(for: report.diagnostics) : report.sources
+            for diagnostic in report.diagnostics { print(diagnostic.render(source: sources[diagnostic.location.file])) }
+            if report.errors.isEmpty {
+                print("\(rules.directory): \(ruleCount) rules, \(report.warnings.count) warning\(report.warnings.count == 1 ? "" : "s")")
+            } else {
+                print("\(rules.directory): \(report.errors.count) error\(report.errors.count == 1 ? "" : "s"), \(report.warnings.count) warning\(report.warnings.count == 1 ? "" : "s"); nothing was compiled")
+            }
+        }
+        if !report.errors.isEmpty || (strict && !report.warnings.isEmpty) { throw ExitCode(1) }
+    }
+}
