@@ -65,8 +65,11 @@ struct SoftmaxRegression: Sendable {
         let problem = Problem(matrix: matrix, labels: labels, sampleWeights: sampleWeights,
                               classCount: k, featureCount: featureCount, lambda: lambda)
         var x = [Double](repeating: 0, count: dimension)
-        iterations = LBFGS.minimize(&x, memory: settings.memory, maxIterations: settings.maxIterations,
+        let mem = getenv("KEFU_MEM").map { Int(String(cString: $0))! } ?? settings.memory
+        let clock = ContinuousClock(); let t0 = clock.now
+        iterations = LBFGS.minimize(&x, memory: mem, maxIterations: settings.maxIterations,
                                     tolerance: settings.tolerance) { x, g in problem.evaluate(x, gradient: &g) }
+        if getenv("KEFU_DEBUG_LBFGS") != nil { print("DEBUG lbfgs n=\(n) k=\(k) f=\(featureCount) it=\(iterations) evals=\(problem.counter.n) t=\(clock.now - t0)") }
         weights = Array(x[0..<(featureCount * k)])
         bias = Array(x[(featureCount * k)...])
     }
@@ -79,12 +82,14 @@ struct SoftmaxRegression: Sendable {
         let classCount: Int
         let featureCount: Int
         let lambda: Double
+        let counter = Counter()
 
         func evaluate(_ x: [Double], gradient: inout [Double]) -> Double {
             let k = classCount
             let weightCount = featureCount * k
             let totalWeight = sampleWeights.reduce(0, +)
             var loss = 0.0
+            counter.n += 1
             x.withUnsafeBufferPointer { x in
                 gradient.withUnsafeMutableBufferPointer { g in
                     for i in 0..<g.count { g[i] = 0 }
@@ -144,7 +149,8 @@ struct SoftmaxRegression: Sendable {
 ///
 /// Trade-off: backtracking instead of a Moré–Thuente (strong Wolfe) search keeps this short;
 /// curvature pairs with sᵀy ≤ 0 are skipped, which keeps the inverse-Hessian estimate positive
-/// definite. For this convex objective the unit step is accepted almost always.
+/// definite. For this convex objective the unit step is accepted almost always. The history
+/// lives in two flat ring buffers (memory × dimension), so an iteration allocates nothing.
 enum LBFGS {
     /// Minimises `f` from `x` in place; returns the number of iterations.
     /// Stops when ‖∇f‖∞ ≤ tolerance, when an iteration lowers f by less than
@@ -152,60 +158,93 @@ enum LBFGS {
     static func minimize(_ x: inout [Double], memory: Int, maxIterations: Int, tolerance: Double,
                          _ f: ([Double], inout [Double]) -> Double) -> Int {
         let d = x.count
+        let m = max(memory, 1)
         var g = [Double](repeating: 0, count: d)
         var fx = f(x, &g)
-        var s: [[Double]] = []
-        var y: [[Double]] = []
-        var rho: [Double] = []
-        var alpha = [Double](repeating: 0, count: memory)
+        let s = UnsafeMutablePointer<Double>.allocate(capacity: m * d)
+        let y = UnsafeMutablePointer<Double>.allocate(capacity: m * d)
+        defer { s.deallocate(); y.deallocate() }
+        var rho = [Double](repeating: 0, count: m)
+        var alpha = [Double](repeating: 0, count: m)
+        var pairs = 0, newest = -1  // ring buffer: slots newest, newest-1, … (mod m)
         var direction = [Double](repeating: 0, count: d)
         var candidate = [Double](repeating: 0, count: d)
         var candidateGradient = [Double](repeating: 0, count: d)
         var iteration = 0
 
-        func dot(_ a: [Double], _ b: [Double]) -> Double {
-            var sum = 0.0
-            for i in 0..<a.count { sum += a[i] * b[i] }
-            return sum
+        /// Four interleaved partial sums: a single running sum is bound by the add latency
+        /// (the compiler may not reassociate floating point); the order is still fixed.
+        @inline(__always)
+        func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>) -> Double {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var i = 0
+            while i + 4 <= d {
+                s0 += a[i] * b[i]
+                s1 += a[i + 1] * b[i + 1]
+                s2 += a[i + 2] * b[i + 2]
+                s3 += a[i + 3] * b[i + 3]
+                i += 4
+            }
+            while i < d {
+                s0 += a[i] * b[i]
+                i += 1
+            }
+            return (s0 + s1) + (s2 + s3)
         }
-        func maxAbs(_ a: [Double]) -> Double {
-            var m = 0.0
-            for v in a { m = max(m, abs(v)) }
-            return m
+        @inline(__always)
+        func maxAbs(_ a: UnsafePointer<Double>) -> Double {
+            var result = 0.0
+            for i in 0..<d { result = max(result, abs(a[i])) }
+            return result
         }
 
         while iteration < maxIterations {
-            if maxAbs(g) <= tolerance { break }
-            // Two-loop recursion: direction = −H·g.
-            for i in 0..<d { direction[i] = -g[i] }
-            let pairs = s.count
-            if pairs > 0 {
-                for p in stride(from: pairs - 1, through: 0, by: -1) {
-                    alpha[p] = rho[p] * dot(s[p], direction)
-                    let a = alpha[p]
-                    for i in 0..<d { direction[i] -= a * y[p][i] }
-                }
-                let last = pairs - 1
-                let gamma = dot(s[last], y[last]) / dot(y[last], y[last])
-                for i in 0..<d { direction[i] *= gamma }
-                for p in 0..<pairs {
-                    let beta = rho[p] * dot(y[p], direction)
-                    let c = alpha[p] - beta
-                    for i in 0..<d { direction[i] += c * s[p][i] }
+            let gradientNorm = g.withUnsafeBufferPointer { maxAbs($0.baseAddress!) }
+            if gradientNorm <= tolerance { break }
+            var slope = 0.0
+            g.withUnsafeBufferPointer { gp in
+                direction.withUnsafeMutableBufferPointer { dp in
+                    let g = gp.baseAddress!, q = dp.baseAddress!
+                    // Two-loop recursion: q = −H·g.
+                    for i in 0..<d { q[i] = -g[i] }
+                    if pairs > 0 {
+                        for back in 0..<pairs {
+                            let p = (newest - back + m) % m
+                            let a = rho[p] * dot(s + p * d, q)
+                            alpha[p] = a
+                            let yp = y + p * d
+                            for i in 0..<d { q[i] -= a * yp[i] }
+                        }
+                        let sn = s + newest * d, yn = y + newest * d
+                        let gamma = dot(sn, yn) / dot(yn, yn)
+                        for i in 0..<d { q[i] *= gamma }
+                        for forward in stride(from: pairs - 1, through: 0, by: -1) {
+                            let p = (newest - forward + m) % m
+                            let c = alpha[p] - rho[p] * dot(y + p * d, q)
+                            let sp = s + p * d
+                            for i in 0..<d { q[i] += c * sp[i] }
+                        }
+                    }
+                    slope = dot(g, q)
+                    if slope >= 0 {
+                        // Not a descent direction (should not happen): restart from steepest descent.
+                        pairs = 0
+                        for i in 0..<d { q[i] = -g[i] }
+                        slope = dot(g, q)
+                    }
                 }
             }
-            var slope = dot(g, direction)
-            if slope >= 0 {
-                // Not a descent direction (should not happen): restart from steepest descent.
-                s.removeAll(); y.removeAll(); rho.removeAll()
-                for i in 0..<d { direction[i] = -g[i] }
-                slope = dot(g, direction)
-            }
-            var step = pairs == 0 ? min(1, 1 / maxAbs(g)) : 1
+            var step = pairs == 0 ? min(1, 1 / gradientNorm) : 1
             var fNew = fx
             var accepted = false
             for _ in 0..<40 {
-                for i in 0..<d { candidate[i] = x[i] + step * direction[i] }
+                x.withUnsafeBufferPointer { xp in
+                    direction.withUnsafeBufferPointer { dp in
+                        candidate.withUnsafeMutableBufferPointer { cp in
+                            for i in 0..<d { cp[i] = xp[i] + step * dp[i] }
+                        }
+                    }
+                }
                 fNew = f(candidate, &candidateGradient)
                 if fNew <= fx + 1e-4 * step * slope {
                     accepted = true
@@ -215,18 +254,27 @@ enum LBFGS {
             }
             iteration += 1
             if !accepted { break }
-            var sNew = [Double](repeating: 0, count: d)
-            var yNew = [Double](repeating: 0, count: d)
-            for i in 0..<d {
-                sNew[i] = candidate[i] - x[i]
-                yNew[i] = candidateGradient[i] - g[i]
-            }
-            let sy = dot(sNew, yNew)
-            if sy > 1e-12 {
-                if s.count == memory {
-                    s.removeFirst(); y.removeFirst(); rho.removeFirst()
+            let slot = (newest + 1) % m
+            let sy: Double = x.withUnsafeBufferPointer { xp in
+                candidate.withUnsafeBufferPointer { cp in
+                    g.withUnsafeBufferPointer { gp in
+                        candidateGradient.withUnsafeBufferPointer { cgp in
+                            let sp = s + slot * d, yp = y + slot * d
+                            var sy = 0.0
+                            for i in 0..<d {
+                                sp[i] = cp[i] - xp[i]
+                                yp[i] = cgp[i] - gp[i]
+                                sy += sp[i] * yp[i]
+                            }
+                            return sy
+                        }
+                    }
                 }
-                s.append(sNew); y.append(yNew); rho.append(1 / sy)
+            }
+            if sy > 1e-12 {
+                newest = slot
+                rho[slot] = 1 / sy
+                pairs = min(pairs + 1, m)
             }
             swap(&x, &candidate)
             swap(&g, &candidateGradient)
@@ -237,3 +285,5 @@ enum LBFGS {
         return iteration
     }
 }
+
+final class Counter: @unchecked Sendable { var n = 0 }

@@ -106,7 +106,8 @@ struct RuleFileReader {
                 }
             case "rules":
                 guard case .sequence(let list) = value else {
-                    reader.error("wrong-type", value, "rules must be a list (each rule starts with '- id:'), not \(YAMLReader.describe(value))")
+                    reader.error("wrong-type", value, "rules must be a list (each rule starts with '- id:'), not \(YAMLReader.describe(value))",
+                                 hint: "write each rule as an item: '  - id: name' on its own line")
                     continue
                 }
                 for item in list {
@@ -135,7 +136,7 @@ struct RuleFileReader {
                 guard let events = reader.mapping(value, "events", allowed: ["subscribe"]) else { continue }
                 for (_, eventNode, body) in events {
                     if let previous = spec.subscribeReply {
-                        reader.error("duplicate-reply", eventNode, "the subscribe reply is already given in \(previous.location)")
+                        reader.error("duplicate-reply", eventNode, "the subscribe reply is already given in \(previous.location)", hint: "keep one subscribe reply per rule set")
                     } else if let reply = readReply(body) {
                         spec.subscribeReply = Located(reply, at: reader.location(eventNode))
                     }
@@ -164,6 +165,10 @@ struct RuleFileReader {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
             let where_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return Diagnostic(.error, "yaml-syntax", at: at(mark), "YAML syntax: \(problem)\(where_)", hint: hint)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return Diagnostic(.error, "duplicate-key", at: at(context.mark),
+                              "\(duplicates.map { "'\($0)'" }.joined(separator: ", ")) appears twice in the same mapping",
+                              hint: "keep one of them; to list several values, use a list: [a, b]")
         case .reader(let problem, let offset, _, _):
             return Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: file, line: 1, column: 1),
                               "YAML cannot be read: \(problem)\(offset.map { " at byte \($0)" } ?? "")", hint: hint)
@@ -226,8 +231,8 @@ struct RuleFileReader {
         }
         let hasID = pairs.contains { $0.key == "id" }, hasWhen = pairs.contains { $0.key == "when" }, hasReply = pairs.contains { $0.key == "reply" }
         if !hasID { reader.error("missing-key", node, "a rule needs an 'id'", hint: "add 'id: some-name' as the first line of the rule") }
-        if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)") }
-        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says)") }
+        if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)", hint: "e.g. when: {contains: [发货, 几天到]}") }
+        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says)", hint: "e.g. reply: 现货订单 48 小时内发货") }
         guard reader.diagnostics.count == before, let id, let condition, let reply else { return nil }
         return RuleSpec(id: id, condition: condition, reply: reply, priority: priority,
                         location: reader.location(node), replyLocation: replyLocation, order: 0)
@@ -236,6 +241,9 @@ struct RuleFileReader {
     mutating func readCondition(_ node: Node) -> Condition? {
         guard let pairs = reader.mapping(node, "'when'", allowed: RuleSetLoader.conditionKeys) else { return nil }
         guard pairs.count == 1 else {
+            if pairs.isEmpty, case .mapping(let written) = node, !written.isEmpty {
+                return nil  // its keys were already reported as unknown
+            }
             if pairs.count > 1 {
                 reader.error("several-conditions", node, "'when' has \(pairs.count) conditions (\(pairs.map(\.key).joined(separator: ", "))); a rule has one",
                              hint: "split it into one rule per condition, or list several keywords under one key")
@@ -313,14 +321,14 @@ struct RuleFileReader {
             return reader.string(value, "text").map { .text(Template($0)) }
         case "random":
             guard case .sequence(let items) = value, !items.isEmpty else {
-                reader.error("wrong-type", value, "random must be a non-empty list of replies")
+                reader.error("wrong-type", value, "random must be a non-empty list of replies", hint: "e.g. random: [您好！, 在的，请讲～]")
                 return nil
             }
             let replies = items.compactMap { readReply($0) }
             return replies.count == items.count ? .random(replies) : nil
         case "in_order":
             guard case .sequence = value, let texts = reader.strings(value, "in_order") else {
-                reader.error("wrong-type", value, "in_order must be a list of texts")
+                reader.error("wrong-type", value, "in_order must be a list of texts", hint: "e.g. in_order: [第一段, 第二段]")
                 return nil
             }
             return .inOrder(texts.map { Template($0.value) })
@@ -330,14 +338,14 @@ struct RuleFileReader {
         case "video":
             guard let fields = reader.mapping(value, "video", allowed: ["media_id", "title", "description"]) else { return nil }
             guard let idNode = fields.first(where: { $0.key == "media_id" })?.value, let id = mediaId(idNode, "video") else {
-                if !fields.contains(where: { $0.key == "media_id" }) { reader.error("missing-key", value, "video needs media_id") }
+                if !fields.contains(where: { $0.key == "media_id" }) { reader.error("missing-key", value, "video needs media_id", hint: "upload the video under 素材管理 and paste its media_id") }
                 return nil
             }
             return .video(mediaId: id, title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"))
         case "music":
             guard let fields = reader.mapping(value, "music", allowed: ["title", "description", "url", "hq_url", "thumb_media_id"]) else { return nil }
             guard let thumb = fields.first(where: { $0.key == "thumb_media_id" }).flatMap({ reader.string($0.value, "thumb_media_id") }) else {
-                reader.error("missing-key", value, "music needs thumb_media_id (WeChat requires a thumbnail)")
+                reader.error("missing-key", value, "music needs thumb_media_id (WeChat requires a thumbnail)", hint: "upload a thumbnail image and paste its media_id")
                 return nil
             }
             return .music(.init(title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"),
@@ -351,7 +359,7 @@ struct RuleFileReader {
             for item in items {
                 guard let fields = reader.mapping(item, "a news article", allowed: ["title", "description", "url", "picurl"]) else { continue }
                 guard let title = optionalTemplate(fields, "title") else {
-                    reader.error("missing-key", item, "a news article needs a title")
+                    reader.error("missing-key", item, "a news article needs a title", hint: "add title: …")
                     continue
                 }
                 articles.append(.init(title: title, description: optionalTemplate(fields, "description"),
@@ -359,7 +367,7 @@ struct RuleFileReader {
                                       picURL: fields.first { $0.key == "picurl" }.flatMap { reader.string($0.value, "picurl") }))
             }
             guard !items.isEmpty, articles.count == items.count else {
-                if items.isEmpty { reader.error("empty-list", value, "news needs at least one article") }
+                if items.isEmpty { reader.error("empty-list", value, "news needs at least one article", hint: "add {title: …, url: …}") }
                 return nil
             }
             return .news(articles)
@@ -368,7 +376,7 @@ struct RuleFileReader {
                 let text = scalar.string
                 if ["true", "yes"].contains(text.lowercased()) { return .transfer(kfAccount: nil) }
                 if text.contains("@") { return .transfer(kfAccount: text) }
-                reader.error("wrong-type", value, "transfer must be true or an agent account such as kf2001@gh_…, not '\(text)'")
+                reader.error("wrong-type", value, "transfer must be true or an agent account such as kf2001@gh_…, not '\(text)'", hint: "write transfer: true")
                 return nil
             }
             guard let fields = reader.mapping(value, "transfer", allowed: ["kf_account"]) else { return nil }
@@ -387,7 +395,7 @@ struct RuleFileReader {
                          hint: "passive replies can only reference uploaded material: upload it under 素材管理 (or with the material API) and paste its media_id")
             return nil
         }
-        if id.isEmpty { reader.error("empty-value", node, "\(what) media_id is empty") }
+        if id.isEmpty { reader.error("empty-value", node, "\(what) media_id is empty", hint: "paste the media_id from 素材管理") }
         return id.isEmpty ? nil : id
     }
 }

@@ -34,18 +34,19 @@ struct YAMLReader {
     /// The pairs of a mapping whose keys are all allowed; unknown keys are reported with a suggestion.
     mutating func mapping(_ node: Node, _ what: String, allowed: [String], reserved: [String: String] = [:]) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
-            error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))")
+            error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))",
+                  hint: "write 'key: value' pairs, one per line, indented under it")
             return nil
         }
         var pairs: [(String, Node, Node)] = []
         var seen: Set<String> = []
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
-                error("wrong-type", keyNode, "keys of \(what) must be plain words")
+                error("wrong-type", keyNode, "keys of \(what) must be plain words", hint: "write key: value")
                 continue
             }
             if let reason = reserved[key] {
-                error("reserved-key", keyNode, "'\(key)' in \(what) is reserved: \(reason)")
+                error("reserved-key", keyNode, "'\(key)' in \(what) is reserved: \(reason)", hint: "remove it")
                 continue
             }
             guard allowed.contains(key) else {
@@ -63,7 +64,7 @@ struct YAMLReader {
 
     mutating func string(_ node: Node, _ what: String) -> String? {
         guard case .scalar(let scalar) = node else {
-            error("wrong-type", node, "\(what) must be text, not \(Self.describe(node))")
+            error("wrong-type", node, "\(what) must be text, not \(Self.describe(node))", hint: "write it as one line of text; quote it if it contains ': '")
             return nil
         }
         return scalar.string
@@ -85,7 +86,7 @@ struct YAMLReader {
             }
             return values
         default:
-            error("wrong-type", node, "\(what) must be text or a list of texts, not \(Self.describe(node))")
+            error("wrong-type", node, "\(what) must be text or a list of texts, not \(Self.describe(node))", hint: "e.g. [发货, 几天到]")
             return nil
         }
     }
@@ -96,7 +97,7 @@ struct YAMLReader {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            error("wrong-type", node, "\(what) must be true or false, not '\(text)'")
+            error("wrong-type", node, "\(what) must be true or false, not '\(text)'", hint: "write true or false")
             return nil
         }
     }
@@ -104,7 +105,7 @@ struct YAMLReader {
     mutating func int(_ node: Node, _ what: String) -> Int? {
         guard let text = string(node, what) else { return nil }
         guard let value = Int(text) else {
-            error("wrong-type", node, "\(what) must be a whole number, not '\(text)'")
+            error("wrong-type", node, "\(what) must be a whole number, not '\(text)'", hint: "e.g. 10; higher wins")
             return nil
         }
         return value
@@ -113,7 +114,7 @@ struct YAMLReader {
     mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
         guard let text = string(node, what) else { return nil }
         guard let value = Double(text), range.contains(value) else {
-            error("wrong-type", node, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            error("wrong-type", node, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'", hint: "e.g. 0.5")
             return nil
         }
         return value

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import KefuRules
+
+/// Every error and warning a rule set can produce, each with its location and what it says.
+@Suite("Loader, compiler and lint diagnostics")
+struct DiagnosticsTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let code: String
+        let yaml: String
+        let line: Int
+        let column: Int
+        let says: String
+        var severity: Diagnostic.Severity = .error
+        /// A second file, b.yaml, for problems across files.
+        var other: String? = nil
+        var testDescription: String { code }
+    }
+
+    static let ok = "default: 抱歉\n"
+
+    static let cases: [Case] = [
+        Case(code: "yaml-syntax", yaml: "rules:\n  - id: a\n    when: {contains: [退货, 退款}\n", line: 3, column: 29, says: "YAML syntax"),
+        Case(code: "unknown-key", yaml: ok + "rules:\n  - id: a\n    when: {contains: [退货]}\n    repy: 好的\n", line: 5, column: 5, says: "unknown key 'repy' in a rule"),
+        Case(code: "reserved-key", yaml: ok + "flows:\n  a: {}\n", line: 2, column: 1, says: "'flows' in a rule file is reserved"),
+        Case(code: "duplicate-key", yaml: ok + "rules:\n  - id: a\n    id: b\n    when: {contains: [x]}\n    reply: y\n", line: 3, column: 5, says: "'id' appears twice in the same mapping"),
+        Case(code: "wrong-type", yaml: ok + "rules:\n  id: a\n", line: 3, column: 3, says: "rules must be a list"),
+        Case(code: "empty-list", yaml: ok + "rules:\n  - id: a\n    when: {contains: []}\n    reply: y\n", line: 4, column: 22, says: "contains is an empty list"),
+        Case(code: "unknown-value", yaml: ok + "rules:\n  - id: a\n    when: {message: pdf}\n    reply: y\n", line: 4, column: 21, says: "message cannot be 'pdf'"),
+        Case(code: "duplicate-id", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: y\n  - id: a\n    when: {contains: [z]}\n    reply: y\n",
+             line: 6, column: 5, says: "rule id 'a' is already used at rules.yaml:3:5"),
+        Case(code: "duplicate-intent", yaml: ok + "intents:\n  a: [x]\n", line: 2, column: 3, says: "intent 'a' is already defined at rules.yaml:3:3",
+             other: "intents:\n  a: [y]\n"),
+        Case(code: "bad-id", yaml: ok + "rules:\n  - id: a b\n    when: {contains: [x]}\n    reply: y\n", line: 3, column: 9, says: "must be one word"),
+        Case(code: "missing-key", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n", line: 3, column: 5, says: "needs 'reply'"),
+        Case(code: "several-conditions", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x], exact: [y]}\n    reply: y\n", line: 4, column: 11, says: "a rule has one"),
+        Case(code: "several-replies", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {text: a, image: b}\n", line: 5, column: 12, says: "a reply has one form"),
+        Case(code: "media-url", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {image: 'https://x/y.jpg'}\n", line: 5, column: 21, says: "needs a media_id, not a URL"),
+        Case(code: "duplicate-reply", yaml: ok, line: 1, column: 1, says: "the default reply is already given in rules.yaml:1:1", other: "default: again\n"),
+        Case(code: "empty-keyword", yaml: ok + "rules:\n  - id: a\n    when: {contains: ['！！']}\n    reply: y\n", line: 4, column: 24, says: "empty after normalization"),
+        Case(code: "bad-regex", yaml: ok + "rules:\n  - id: a\n    when: {regex: '(?<order>DD\\d{12}'}\n    reply: y\n", line: 4, column: 37,
+             says: "regex does not compile: missing closing parenthesis"),
+        Case(code: "unknown-intent", yaml: ok + "intents:\n  refund: [我要退货]\nrules:\n  - id: a\n    when: {intent: refnd}\n    reply: y\n", line: 6, column: 20,
+             says: "no intent is named 'refnd'"),
+        Case(code: "unknown-variable", yaml: ok + "rules:\n  - id: a\n    when: {regex: '(?<order>DD\\d{12})'}\n    reply: 订单 {{ordr}}\n", line: 5, column: 5,
+             says: "uses {{ordr}}, which its condition does not capture"),
+        // Warnings
+        Case(code: "shadowed-rule", yaml: ok + "rules:\n  - id: a\n    when: {contains: [退货]}\n    reply: y\n    priority: 5\n  - id: b\n    when: {contains: [退货]}\n    reply: z\n",
+             line: 7, column: 5, says: "rule 'b' can never win: 'a' answers first (witness: message “退货”; lower priority (0 < 5))", severity: .warning),
+        Case(code: "duplicate-keyword", yaml: ok + "rules:\n  - id: a\n    when: {contains: [退货, 退款]}\n    reply: y\n  - id: b\n    when: {contains: [退款, 换货]}\n    reply: z\n",
+             line: 7, column: 23, says: "keyword '退款' is also a keyword of 'a' (rules.yaml:4:27)", severity: .warning),
+        Case(code: "regex-matches-empty", yaml: ok + "rules:\n  - id: a\n    when: {regex: 'x*'}\n    reply: y\n", line: 4, column: 20, says: "matches the empty message", severity: .warning),
+        Case(code: "regex-without-literal", yaml: ok + "rules:\n  - id: a\n    when: {regex: '\\d{11}'}\n    reply: y\n", line: 4, column: 20, says: "tried on every message", severity: .warning),
+        Case(code: "regex-unnormalized", yaml: ok + "rules:\n  - id: a\n    when: {regex: '退貨'}\n    reply: y\n", line: 4, column: 20, says: "contains '貨'", severity: .warning),
+        Case(code: "intent-collision", yaml: ok + "intents:\n  a: [我要退货, 退钱]\n  b: [我要退货!]\nrules:\n  - id: x\n    when: {intent: a}\n    reply: y\n  - id: z\n    when: {intent: b}\n    reply: y\n",
+             line: 4, column: 7, says: "is also an example of 'a'", severity: .warning),
+        Case(code: "unused-intent", yaml: ok + "intents:\n  a: [我要退货]\n", line: 3, column: 3, says: "no rule answers intent 'a'", severity: .warning),
+        Case(code: "reply-too-long", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: '" + String(repeating: "长", count: 700) + "'\n",
+             line: 5, column: 5, says: "2100 bytes", severity: .warning),
+        Case(code: "news-articles", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {news: [{title: a}, {title: b}]}\n", line: 5, column: 5,
+             says: "in answer to a message WeChat shows only 1", severity: .warning),
+        Case(code: "transfer-on-event", yaml: ok + "rules:\n  - id: a\n    when: {click: K}\n    reply: {transfer: true}\n", line: 5, column: 5,
+             says: "WeChat hands only user messages to agents", severity: .warning),
+        Case(code: "no-default", yaml: "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: y\n", line: 1, column: 1, says: "has no default reply", severity: .warning),
+    ]
+
+    @Test("each diagnostic: code, file:line:col, message", arguments: cases)
+    func diagnostic(c: Case) {
+        let found = diagnostics(c.yaml, other: c.other)
+        let match = found.first { $0.code == c.code }
+        #expect(match != nil, "no \(c.code) among \(found.map { "\($0.code) \($0.location) \($0.message)" })")
+        guard let match else { return }
+        #expect(match.severity == c.severity)
+        #expect(match.location == SourceLocation(file: c.other == nil ? "rules.yaml" : "b.yaml", line: c.line, column: c.column), "\(match.render())")
+        #expect(match.message.contains(c.says), "\(match.message)")
+        #expect(match.hint != nil, "every diagnostic should say what to do: \(c.code)")
+    }
+
+    @Test("every code the tools can produce is covered by a case")
+    func allCodesCovered() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sources = root.appendingPathComponent("Sources/KefuRules")
+        var codes: Set<String> = []
+        let enumerator = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)
+        let pattern = try Regex(#"(?:Diagnostic\(\.(?:error|warning), |reader\.error\(|error\()"([a-z0-9-]+)""#)
+        while let url = enumerator?.nextObject() as? URL {
+            guard url.pathExtension == "swift", let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+            for m in text.matches(of: pattern) { codes.insert(String(m.output[1].substring!)) }
+        }
+        // Codes about the file system are exercised by the loader tests below.
+        let fileSystem: Set<String> = ["no-rule-set", "no-rule-files", "unreadable-file", "not-utf8", "duplicate-settings", "empty-value"]
+        let covered = Set(Self.cases.map(\.code)).union(fileSystem)
+        #expect(codes.subtracting(covered).isEmpty, "untested codes: \(codes.subtracting(covered).sorted())")
+        #expect(codes.count > 25)
+    }
+
+    @Test("a broken file never yields a partial rule set: one bad rule rejects the whole set, naming every error")
+    func allOrNothing() {
+        let files = [("a.yaml", "default: 好\nrules:\n  - id: good\n    when: {contains: [发票]}\n    reply: 好的\n"),
+                     ("b.yaml", "rules:\n  - id: bad\n    when: {regex: '('}\n    reply: y\n  - id: worse\n    when: {contans: [x]}\n    reply: y\n")]
+        do {
+            _ = try compileRules(files)
+            Issue.record("a rule set with errors compiled")
+        } catch {
+            // A form error (the misspelt condition) stops it before anything is compiled, so the bad regex is not even reached.
+            #expect(error.diagnostics.map(\.code) == ["unknown-key"])
+            #expect(error.diagnostics.map(\.location) == [SourceLocation(file: "b.yaml", line: 6, column: 12)])
+            #expect(error.diagnostics[0].hint == "did you mean 'contains'?")
+        }
+        let onlyRegex = [files[0], ("b.yaml", "rules:\n  - id: bad\n    when: {regex: '('}\n    reply: y\n")]
+        #expect(throws: RuleSetError.self) { try compileRules(onlyRegex) }
+    }
+
+    @Test("rendering quotes the line, points at the column, and gives the hint")
+    func rendering() {
+        let yaml = Self.ok + "rules:\n  - id: a\n    when: {contains: [退货]}\n    repy: 好的\n"
+        let d = diagnostics(yaml).first { $0.code == "unknown-key" }!
+        #expect(d.render(source: yaml) == """
+            rules.yaml:5:5: error: unknown key 'repy' in a rule [unknown-key]
+                    repy: 好的
+                    ^
+                hint: did you mean 'reply'?
+            """)
+    }
+
+    @Test("the loader reads a folder: files by name, subfolders included, and reports file-system problems")
+    func folder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-rules-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(throws: RuleSetError.self) { try RuleSetLoader.load(directory: dir.path) }  // no-rule-files
+        #expect(throws: RuleSetError.self) { try RuleSetLoader.load(directory: dir.appendingPathComponent("missing").path) }
+        try "rules:\n  - id: b\n    when: {contains: [b]}\n    reply: b\n".write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        try "rules:\n  - id: a\n    when: {contains: [a]}\n    reply: a\n".write(to: dir.appendingPathComponent("sub/a.yml"), atomically: true, encoding: .utf8)
+        try "settings: {}\n".write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        let spec = try RuleSetLoader.load(directory: dir.path)
+        #expect(spec.rules.map(\.id) == ["b", "a"])  // a.yaml, b.yaml, sub/a.yml
+        try Data([0xFF, 0xFE, 0x00]).write(to: dir.appendingPathComponent("c.yaml"))
+        do {
+            _ = try RuleSetLoader.load(directory: dir.path)
+            Issue.record("a non-UTF-8 file was accepted")
+        } catch {
+            #expect(error.diagnostics.map(\.code) == ["not-utf8"])
+        }
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("c.yaml"))
+        try "settings: {}\n".write(to: dir.appendingPathComponent("d.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try RuleSetLoader.load(directory: dir.path)
+            Issue.record("two settings blocks were accepted")
+        } catch {
+            #expect(error.diagnostics.map(\.code) == ["duplicate-settings"])
+        }
+    }
+}
