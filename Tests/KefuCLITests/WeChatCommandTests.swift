@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Runs `.build/<config>/kefu` (built beside this test bundle) with a controlled environment.
-func kefu(_ arguments: [String], environment: [String: String] = [:], input: String = "") throws -> (status: Int32, out: String, err: String) {
+func kefu(_ arguments: [String], environment: [String: String] = [:], input: String = "", workingDirectory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
     let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = directory.appendingPathComponent("kefu")
     // `swift test` runs the test bundle from .build/<triple>/<config>/; the tool is next to it.
@@ -12,6 +12,7 @@ func kefu(_ arguments: [String], environment: [String: String] = [:], input: Str
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
+    if let workingDirectory { process.currentDirectoryURL = workingDirectory }
     process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
     let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
     process.standardInput = stdin

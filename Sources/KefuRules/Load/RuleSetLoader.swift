@@ -229,7 +229,11 @@ struct RuleFileReader {
             default: _ = reader.string(value, "note")
             }
         }
-        let hasID = pairs.contains { $0.key == "id" }, hasWhen = pairs.contains { $0.key == "when" }, hasReply = pairs.contains { $0.key == "reply" }
+        // A misspelt key was reported with "did you mean"; do not also report the key it stands for as missing.
+        let misspelt = Set(Self.keys(of: node).compactMap { Suggestions.closest(to: $0, in: RuleSetLoader.ruleKeys) })
+        let hasID = pairs.contains { $0.key == "id" } || misspelt.contains("id")
+        let hasWhen = pairs.contains { $0.key == "when" } || misspelt.contains("when")
+        let hasReply = pairs.contains { $0.key == "reply" } || misspelt.contains("reply")
         if !hasID { reader.error("missing-key", node, "a rule needs an 'id'", hint: "add 'id: some-name' as the first line of the rule") }
         if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)", hint: "e.g. when: {contains: [发货, 几天到]}") }
         if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says)", hint: "e.g. reply: 现货订单 48 小时内发货") }

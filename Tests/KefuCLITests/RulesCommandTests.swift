@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// `kefu lint`, `kefu explain` and `kefu match` on the sample rule sets and on broken ones.
+@Suite("kefu lint / explain / match")
+struct RulesCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shop = root.appendingPathComponent("Rules/shop").path
+
+    static func temporaryRuleSet(_ files: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-cli-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    @Test("every sample rule set in Rules/ lints clean, strictly")
+    func samplesAreClean() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Rules").path)
+            .filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") }
+        #expect(!folders.isEmpty)
+        for folder in folders {
+            let result = try kefu(["lint", "Rules/\(folder)", "--strict"], workingDirectory: Self.root)
+            #expect(result.status == 0, "Rules/\(folder):\n\(result.out)\(result.err)")
+            #expect(result.out.contains("0 warnings"))
+        }
+    }
+
+    @Test("lint of a broken rule set: file:line:col, the source line, the hint, exit 1; JSON for editors")
+    func broken() throws {
+        let dir = try Self.temporaryRuleSet(["faq.yaml": "default: 好\nrules:\n  - id: a\n    when: {contains: [退货]}\n    repy: 好的\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try kefu(["lint", dir.path])
+        #expect(text.status == 1)
+        #expect(text.out.contains("faq.yaml:5:5: error: unknown key 'repy' in a rule [unknown-key]"))
+        #expect(text.out.contains("    repy: 好的"))
+        #expect(text.out.contains("hint: did you mean 'reply'?"))
+        #expect(text.out.contains("1 error, 0 warnings; nothing was compiled"))
+        let json = try kefu(["lint", dir.path, "--format", "json"])
+        #expect(json.status == 1)
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+        #expect(object?["errors"] as? Int == 1)
+        let first = (object?["diagnostics"] as? [[String: Any]])?.first
+        #expect(first?["code"] as? String == "unknown-key")
+        #expect(first?["line"] as? Int == 5)
+        #expect(first?["column"] as? Int == 5)
+    }
+
+    @Test("warnings pass by default and fail with --strict")
+    func strict() throws {
+        let dir = try Self.temporaryRuleSet(["faq.yaml": "rules:\n  - id: a\n    when: {contains: [退货]}\n    reply: 好的\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let lenient = try kefu(["lint", dir.path])
+        #expect(lenient.status == 0)
+        #expect(lenient.out.contains("[no-default]"))
+        #expect(try kefu(["lint", dir.path, "--strict"]).status == 1)
+    }
+
+    @Test("explain on the shop sample")
+    func explain() throws {
+        let result = try kefu(["explain", Self.shop, "我要退貨！！運費誰出？"])
+        #expect(result.status == 0, "\(result.err)")
+        #expect(result.out.contains("繁→简 (chinese): → “我要退货!!运费谁出?”"))
+        #expect(result.out.contains("1. return-shipping-fee"))
+        #expect(result.out.contains("✗ lost: shorter keyword (2 < 4 characters)"))
+        let click = try kefu(["explain", Self.shop, "--click", "MENU_ORDER_HISTORY"])
+        #expect(click.out.contains("1. menu-orders"))
+        #expect(click.out.contains("请回复订单号"))
+    }
+
+    @Test("match: one JSON line per input line, with captures and the reply")
+    func match() throws {
+        let result = try kefu(["match", Self.shop], input: "订单 DD202406110001 到哪了\n你好\n转人工\n")
+        #expect(result.status == 0, "\(result.err)")
+        let lines = result.out.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.count == 3)
+        #expect(lines[0]?["rule"] as? String == "order-number")
+        #expect(lines[0]?["kind"] as? String == "regex")
+        #expect((lines[0]?["captures"] as? [String: String])?["order"] == "DD202406110001")
+        #expect(lines[0]?["reply"] as? String == "已收到订单号 DD202406110001，我们会尽快为您查询物流进度。")
+        #expect(lines[1]?["rule"] as? String == "greeting")
+        #expect(lines[2]?["rule"] as? String == "human")
+        #expect(lines[2]?["reply"] as? String == "[transfer to customer service]")
+    }
+
+    @Test("a rule set that does not compile: explain and match print the errors and exit 1")
+    func brokenForMatch() throws {
+        let dir = try Self.temporaryRuleSet(["faq.yaml": "rules:\n  - id: a\n    when: {regex: '('}\n    reply: 好的\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try kefu(["match", dir.path], input: "x\n")
+        #expect(result.status == 1)
+        #expect(result.err.contains("faq.yaml:3:21: error: regex does not compile: missing closing parenthesis"))
+        #expect(result.out.isEmpty)
+    }
+}
