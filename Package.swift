@@ -60,6 +60,12 @@ let package = Package(
             dependencies: ["KefuWeChat"],
             path: "Benchmarks/WeChatBench"
         ),
+        // Keyword scan and rule matching on ../shared/bench-data: `swift run -c release RulesBench`.
+        .executableTarget(
+            name: "RulesBench",
+            dependencies: ["KefuRules"],
+            path: "Benchmarks/RulesBench"
+        ),
         // Intent accuracy by cross-validation against a scikit-learn baseline: `make eval-intents`.
         .executableTarget(
             name: "IntentEval",

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""Checks docs/kefu-rules.schema.json, the JSON Schema editors use for Kefu rule files.
+
+1. Every Rules/**/*.yaml (and .yml) file must be valid against the schema. Each violation is
+   printed as  file:line:col: path: message  and the script exits 1.
+2. A few deliberately wrong documents (unknown key, two conditions in one `when`, a reply with
+   two forms, `message: pdf`, …) must be REJECTED by the schema, and a few unusual but correct
+   ones ACCEPTED, so that the schema neither lets mistakes through nor flags good files.
+3. When a built `kefu` is found (KEFU=path, else .build/debug/kefu, .build-docs/debug/kefu),
+   `kefu lint` must agree on each of those documents: the schema and the loader reject and
+   accept the same things, except where the schema is knowingly stricter (marked below).
+
+YAML is read the way the VS Code YAML extension reads it (YAML 1.2 core schema: only
+true/false are booleans, no timestamps), and duplicate keys are reported, as both the
+extension and kefu do.
+
+    python3 -m venv /tmp/schema-venv
+    /tmp/schema-venv/bin/pip install -r Tests/Interop/requirements.txt
+    /tmp/schema-venv/bin/python Tests/Interop/validate_rules_schema.py
+    /tmp/schema-venv/bin/python Tests/Interop/validate_rules_schema.py Rules/shop my.yaml   # only these
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "docs" / "kefu-rules.schema.json"
+RULES = ROOT / "Rules"
+
+
+# --- YAML as the editor sees it ------------------------------------------------------------
+
+class Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema booleans and no timestamps (PyYAML is YAML 1.1,
+    where `yes`, `on` and `2024-01-01` are not text)."""
+
+
+Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+class Problem(Exception):
+    def __init__(self, line: int, column: int, message: str):
+        super().__init__(message)
+        self.line, self.column, self.message = line, column, message
+
+
+def load(text: str):
+    """The document's value and a map from JSON path (tuple of str) to (line, column), 1-based."""
+    loader = Yaml12Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        positions: dict[tuple[str, ...], tuple[int, int]] = {}
+        duplicates: list[Problem] = []
+
+        def walk(n, path):
+            positions[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
+            if isinstance(n, yaml.MappingNode):
+                seen = set()
+                for key, value in n.value:
+                    name = str(key.value)
+                    if name in seen:
+                        duplicates.append(Problem(key.start_mark.line + 1, key.start_mark.column + 1,
+                                                  f"{'/'.join(path) or '(top)'}: duplicate key '{name}'"))
+                    seen.add(name)
+                    walk(value, path + (name,))
+            elif isinstance(n, yaml.SequenceNode):
+                for i, item in enumerate(n.value):
+                    walk(item, path + (str(i),))
+
+        walk(node, ())
+        if duplicates:
+            raise duplicates[0]
+        return loader.construct_document(node), positions
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, f"YAML: {error.problem or error}") from None
+    finally:
+        loader.dispose()
+
+
+# --- Schema ---------------------------------------------------------------------------------
+
+def validator() -> jsonschema.Draft7Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For an anyOf failure, the alternative that came closest: the one that got deepest into the
+    value, and among those not a plain type mismatch (`message: pdf` is a wrong name, not a wrong
+    type); jsonschema's best match breaks the remaining ties."""
+    while error.context:
+        deepest = max(len(e.path) for e in error.context)
+        candidates = [e for e in error.context if len(e.path) == deepest]
+        candidates = [e for e in candidates if e.validator != "type"] or candidates
+        error = jsonschema.exceptions.best_match(candidates)
+    return error
+
+
+def violations(check: jsonschema.Draft7Validator, text: str) -> list[tuple[int, int, str]]:
+    """Every schema violation of one document, as (line, column, 'path: message')."""
+    try:
+        data, positions = load(text)
+    except Problem as problem:
+        return [(problem.line, problem.column, problem.message)]
+    if data is None:  # an empty file is a valid (empty) rule file for kefu too
+        return []
+    found = []
+    for error in sorted(check.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        error = most_specific(error)
+        path = tuple(str(p) for p in error.absolute_path)
+        line, column = positions.get(path, (1, 1))
+        found.append((line, column, f"{'/'.join(path) or '(top)'}: {error.message}"))
+    return sorted(found)
+
+
+# --- Documents the schema must reject or accept ------------------------------------------------
+
+RULE = "rules:\n  - id: r\n"
+# (name, YAML, schema must reject, kefu lint rejects too)
+CASES: list[tuple[str, str, bool, bool]] = [
+    ("unknown key in a rule (repy)", RULE + "    when: {contains: 发货}\n    reply: 好的\n    repy: 好的\n", True, True),
+    ("unknown top-level key", "rule: []\n", True, True),
+    ("reserved top-level key flows", "flows: {}\n", True, True),
+    ("two conditions in one when", RULE + "    when: {contains: 发货, regex: '发货'}\n    reply: 好的\n", True, True),
+    ("empty when", RULE + "    when: {}\n    reply: 好的\n", True, True),
+    ("a reply with two forms", RULE + "    when: {contains: 发货}\n    reply: {text: 好的, random: [好的]}\n", True, True),
+    ("message: pdf", RULE + "    when: {message: pdf}\n    reply: 好的\n", True, True),
+    ("rule without reply", RULE + "    when: {contains: 发货}\n", True, True),
+    ("id with a space", "rules:\n  - id: shipping time\n    when: {contains: 发货}\n    reply: 好的\n", True, True),
+    ("empty keyword list", RULE + "    when: {contains: []}\n    reply: 好的\n", True, True),
+    ("intent given as a list", RULE + "    when: {intent: [a, b]}\n    reply: 好的\nintents: {a: [x], b: [y]}\n", True, True),
+    ("image as a URL", RULE + "    when: {contains: 尺码}\n    reply: {image: 'https://example.com/a.jpg'}\n", True, True),
+    ("video without media_id", RULE + "    when: {contains: 视频}\n    reply: {video: {title: 教程}}\n", True, True),
+    ("music without thumb_media_id", RULE + "    when: {contains: 音乐}\n    reply: {music: {title: 歌}}\n", True, True),
+    ("news article without title", RULE + "    when: {contains: 会员}\n    reply: {news: {url: 'https://example.com'}}\n", True, True),
+    ("transfer to a name without @", RULE + "    when: {contains: 人工}\n    reply: {transfer: 小王}\n", True, True),
+    ("in_order as one text", RULE + "    when: {contains: 退货}\n    reply: {in_order: 第一步}\n", True, True),
+    ("normalize chinese: traditional", "settings: {normalize: {chinese: traditional}}\n", True, True),
+    ("intent_threshold above 1", "settings: {intent_threshold: 2}\n", True, True),
+    ("priority as a word", RULE + "    when: {contains: 发货}\n    reply: 好的\n    priority: high\n", True, True),
+    ("intent body as one text", "intents:\n  refund: 我要退货\n", True, True),
+    ("duplicate key", RULE + "    when: {contains: 发货}\n    reply: 好的\n    reply: 不好\n", True, True),
+    # The schema is stricter than kefu here, on purpose: kefu reads `subscribe: false` as a QR
+    # scene named "false" and `reply:` with nothing after it as an empty text (which WeChat
+    # refuses to show); both are almost certainly mistakes.
+    ("subscribe: false", RULE + "    when: {subscribe: false}\n    reply: 好的\n", True, False),
+    ("empty reply", RULE + "    when: {contains: 发货}\n    reply:\n", True, False),
+    # Correct, if unusual: the schema must accept these.
+    ("numeric QR scene and keyword", RULE + "    when: {subscribe: [123, store_1]}\n    reply: 好的\n"
+     "  - id: s\n    when: {exact: 1}\n    reply: 好的\n", False, False),
+    ("yes/on as booleans", "settings: {normalize: {width: yes, case: on}}\n", False, False),
+    ("transfer yes / {kf_account} / {}", RULE + "    when: {contains: 人工}\n    reply: {random: [{transfer: yes}, "
+     "{transfer: {kf_account: kf1@gh_1}}, {transfer: {}}]}\n", False, False),
+    ("intent examples as one text", RULE + "    when: {intent: refund}\n    reply: 好的\nintents:\n  refund: {examples: 我要退货}\n", False, False),
+    ("nested random with media", RULE + "    when: {contains: 尺码}\n    reply: {random: [{image: MEDIA_1}, 文字, {random: [a, b]}]}\n", False, False),
+    ("empty file", "# only a comment\n", False, False),
+]
+
+
+def find_kefu() -> Path | None:
+    candidates = [os.environ.get("KEFU"), ROOT / ".build/debug/kefu", ROOT / ".build-docs/debug/kefu"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    return None
+
+
+def kefu_rejects(kefu: Path, text: str) -> bool:
+    """Whether `kefu lint` reports an error (not a warning) for a rule set made of this one file."""
+    folder = Path(tempfile.mkdtemp(prefix="kefu-schema-"))
+    try:
+        (folder / "case.yaml").write_text(text, encoding="utf-8")
+        result = subprocess.run([str(kefu), "lint", str(folder), "--format", "json"], capture_output=True, text=True, timeout=60)
+        report = json.loads(result.stdout)
+        return report["errors"] > 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def rule_files(folder: Path) -> list[Path]:
+    """The files kefu reads from a rule-set folder: *.yaml and *.yml, subfolders included, none
+    under a name that starts with a dot."""
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def display(path: Path) -> Path:
+    path = path.resolve()
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def main(arguments: list[str]) -> int:
+    """No arguments: Rules/ and the built-in documents. Files or folders: only those files."""
+    check = validator()
+    failures = 0
+    passed = 0
+
+    if arguments:
+        files = [q for a in map(Path, arguments) for q in (rule_files(a) if a.is_dir() else [a])]
+    else:
+        files = rule_files(RULES)
+    print(f"schema: {SCHEMA_PATH.relative_to(ROOT)} (draft-07)")
+    print(f"rule files{'' if arguments else f' under {RULES.relative_to(ROOT)}/'}: {len(files)}")
+    for path in files:
+        found = violations(check, path.read_text(encoding="utf-8"))
+        name = display(path)
+        if found:
+            failures += 1
+            for line, column, message in found:
+                print(f"{name}:{line}:{column}: {message}")
+        else:
+            passed += 1
+            print(f"  ok      {name}")
+
+    if arguments:
+        print(f"{passed} passed, {failures} failed")
+        return 1 if failures else 0
+
+    kefu = find_kefu()
+    print(f"documents that must be rejected or accepted: {len(CASES)}"
+          + (f" (each also linted with {kefu.relative_to(ROOT) if kefu.is_relative_to(ROOT) else kefu})" if kefu else
+             " (no kefu binary found: set KEFU=path to compare with kefu lint)"))
+    for name, text, must_reject, loader_rejects in CASES:
+        found = violations(check, text)
+        rejected = bool(found)
+        verdict = "rejected" if rejected else "accepted"
+        ok = rejected == must_reject
+        note = ""
+        if kefu is not None:
+            by_kefu = kefu_rejects(kefu, text)
+            if by_kefu != loader_rejects:
+                ok = False
+                note = f"; kefu lint {'rejects' if by_kefu else 'accepts'} it, expected it to {'reject' if loader_rejects else 'accept'}"
+            elif loader_rejects != must_reject:
+                note = "; kefu lint accepts it (the schema is stricter on purpose)"
+        if ok:
+            passed += 1
+            first = f": {found[0][2]}" if found else ""
+            print(f"  ok      {verdict:8} {name}{first}{note}")
+        else:
+            failures += 1
+            print(f"  FAILED  {name}: the schema {verdict} it, expected {'rejected' if must_reject else 'accepted'}{note}")
+            for line, column, message in found:
+                print(f"          {line}:{column}: {message}")
+
+    print(f"{passed} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
