@@ -1,0 +1,97 @@
+import Testing
+@testable import KefuRules
+
+/// Every construct of the rule language, loaded from YAML and exercised once.
+@Suite("Rule language constructs")
+struct ConstructsTests {
+    static let yaml = """
+        settings:
+          normalize: {width: false, case: false, chinese: keep, punctuation: keep, emoji: keep, spaces: keep}
+          intent_threshold: 0.2
+        default: {in_order: [抱歉，没有理解。, 回复“人工”联系客服。]}
+        events:
+          subscribe: {random: [欢迎！, {text: 感谢关注！}]}
+        rules:
+          - {id: t-text, when: {exact: 文本}, reply: {text: 纯文本}}
+          - {id: t-image, when: {exact: 图片}, reply: {image: IMG_1}}
+          - {id: t-voice, when: {exact: 语音}, reply: {voice: VOICE_1}}
+          - {id: t-video, when: {exact: 视频}, reply: {video: {media_id: VID_1, title: 教程, description: 三分钟}}}
+          - {id: t-music, when: {exact: 音乐}, reply: {music: {title: 等待, url: 'https://x/a.mp3', hq_url: 'https://x/b.mp3', thumb_media_id: TH_1}}}
+          - {id: t-news, when: {exact: 图文}, reply: {news: {title: 常见问题, description: 点这里, url: 'https://x/faq', picurl: 'https://x/p.jpg'}}}
+          - {id: t-transfer, when: {exact: 人工}, reply: {transfer: 'kf2001@gh_1'}}
+          - {id: t-transfer-map, when: {exact: 客服}, reply: {transfer: {kf_account: 'kf2002@gh_1'}}}
+          - {id: t-view, when: {view: 'https://shop.example.com/*'}, reply: 链接}
+          - {id: t-scan, when: {scan: [store_1]}, reply: 扫码}
+          - {id: t-location, when: {message: location}, reply: 位置}
+          - {id: t-link, when: {message: [link, file, video]}, reply: 链接或文件}
+          - {id: t-note, when: {exact: 备注}, reply: 有备注, note: 备注不影响匹配, priority: -1}
+        """
+
+    static let rules = try! compileRules(yaml)
+
+    static func render(_ input: MatchInput) -> RenderedReply? {
+        var rng = SeededGenerator(seed: 3)
+        guard let w = rules.match(input).winner else { return nil }
+        return rules.rules[w.rule].reply.render(captures: w.captures, using: &rng)
+    }
+
+    @Test("settings are read")
+    func settings() {
+        let options = Self.rules.normalizer.options
+        #expect(!options.width && !options.caseFold && options.chinese == .keep)
+        #expect(options.punctuation == .keep && options.emoji == .keep && options.spaces == .keep)
+        #expect(Self.rules.spec.settings.intentThreshold == 0.2)
+        #expect(Self.rules.normalizer.normalize("Ａ，😀 ").string == "Ａ，😀 ")
+    }
+
+    @Test("every reply form renders", arguments: [
+        ("文本", RenderedReply.text("纯文本")),
+        ("图片", .image(mediaId: "IMG_1")),
+        ("语音", .voice(mediaId: "VOICE_1")),
+        ("视频", .video(mediaId: "VID_1", title: "教程", description: "三分钟")),
+        ("音乐", .music(title: "等待", description: nil, url: "https://x/a.mp3", hqURL: "https://x/b.mp3", thumbMediaId: "TH_1")),
+        ("图文", .news([.init(title: "常见问题", description: "点这里", url: "https://x/faq", picURL: "https://x/p.jpg")])),
+        ("人工", .transfer(kfAccount: "kf2001@gh_1")),
+        ("客服", .transfer(kfAccount: "kf2002@gh_1")),
+        ("备注", .text("有备注")),
+    ])
+    func replies(message: String, expected: RenderedReply) {
+        #expect(Self.render(.text(message)) == expected)
+    }
+
+    @Test("events and message kinds")
+    func events() {
+        #expect(Self.render(.event(.view(url: "https://shop.example.com/orders"))) == .text("链接"))
+        #expect(Self.rules.match(.event(.view(url: "https://other.example.com/"))).winner == nil)
+        #expect(Self.render(.event(.scan(scene: "store_1"))) == .text("扫码"))
+        #expect(Self.rules.match(.event(.scan(scene: "store_2"))).winner == nil)
+        #expect(Self.render(.message(.location)) == .text("位置"))
+        #expect(Self.render(.message(.file)) == .text("链接或文件"))
+    }
+
+    @Test("default in_order and subscribe random")
+    func defaults() {
+        var rng = SeededGenerator(seed: 1)
+        #expect(Self.rules.defaultReply?.render(captures: [:], using: &rng) == .text("抱歉，没有理解。\n\n回复“人工”联系客服。"))
+        var seen: Set<String> = []
+        for seed in 0..<20 {
+            var r = SeededGenerator(seed: UInt64(seed))
+            if case .text(let t)? = Self.rules.subscribeReply?.render(captures: [:], using: &r) { seen.insert(t) }
+        }
+        #expect(seen == ["欢迎！", "感谢关注！"])
+    }
+
+    @Test("the same seed gives the same random reply")
+    func deterministicRandom() {
+        var a = SeededGenerator(seed: 99), b = SeededGenerator(seed: 99)
+        #expect(Self.rules.subscribeReply?.render(captures: [:], using: &a) == Self.rules.subscribeReply?.render(captures: [:], using: &b))
+    }
+
+    @Test("media by URL is refused with the reason; flows are reserved")
+    func refusals() {
+        let media = diagnostics("rules:\n  - {id: a, when: {exact: x}, reply: {voice: 'http://x/a.amr'}}\n")
+        #expect(media.first?.code == "media-url")
+        let flow = diagnostics("rules:\n  - {id: a, when: {exact: x}, flow: after-sales}\n")
+        #expect(flow.contains { $0.code == "reserved-key" && $0.message.contains("multi-step flows") })
+    }
+}
