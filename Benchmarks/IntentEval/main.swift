@@ -3,7 +3,7 @@
 //
 //   IntentEval FILE.tsv --folds folds.json [--json out.json]
 //              [--ngrams 1-3] [--c 10] [--balanced] [--no-boundaries] [--no-sublinear]
-//              [--max-iterations 200] [--tolerance 1e-4] [--acceptance 0.95]
+//              [--max-iterations 200] [--tolerance 1e-4] [--acceptance 0.95] [--closed-only]
 //
 // FILE.tsv: `id<TAB>text<TAB>label` with a header line. Normalization, identical to the
 // Python baseline: ASCII A-Z lowercased, nothing else.
@@ -89,6 +89,7 @@ func run() throws {
     var foldsPath: String?
     var jsonPath: String?
     var options = IntentClassifier.Options()
+    var closedOnly = false
     func value(_ name: String) throws -> String {
         guard !arguments.isEmpty else { throw Failure(description: "\(name) needs a value") }
         return arguments.removeFirst()
@@ -106,6 +107,7 @@ func run() throws {
             options.ngrams = parts[0]...parts[1]
         case "--c": options.inverseRegularization = Double(try value(a)) ?? options.inverseRegularization
         case "--balanced": options.balancedClassWeights = true
+        case "--closed-only": closedOnly = true
         case "--no-boundaries": options.boundaryMarkers = false
         case "--no-sublinear": options.sublinearTF = false
         case "--max-iterations": options.maxIterations = Int(try value(a)) ?? options.maxIterations
@@ -114,7 +116,7 @@ func run() throws {
         case "-h", "--help":
             print("usage: IntentEval FILE.tsv --folds folds.json [--json out.json] [--ngrams 1-3] [--c 10] "
                 + "[--balanced] [--no-boundaries] [--no-sublinear] [--max-iterations N] [--tolerance X] "
-                + "[--acceptance A]")
+                + "[--acceptance A] [--closed-only]")
             return
         default:
             if a.hasPrefix("-") || file != nil { throw Failure(description: "unexpected argument \(a)") }
@@ -157,7 +159,8 @@ func run() throws {
         let closedModel = IntentClassifier(examples: examples, options: closedOptions)
         let closedTime = seconds(clock.now - start)
         start = clock.now
-        let defaultModel = IntentClassifier(examples: examples, options: options)
+        // --closed-only (for tuning): skip the calibrated model, reuse the closed one.
+        let defaultModel = closedOnly ? closedModel : IntentClassifier(examples: examples, options: options)
         let defaultTime = seconds(clock.now - start)
         closedTrain.append(closedTime)
         defaultTrain.append(defaultTime)

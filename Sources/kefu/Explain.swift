@@ -7,6 +7,8 @@ struct Explain: ParsableCommand {
         discussion: """
               kefu explain Rules/shop "我要退貨！！"
               kefu explain Rules/shop --click MENU_CONTACT
+              kefu explain Rules/shop --subscribe store_beijing
+              kefu explain Rules/shop --message-type image
             """
     )
 
@@ -14,10 +16,17 @@ struct Explain: ParsableCommand {
     @Argument(help: "The message, as a user would type it.") var message: String?
     @Option(help: "Explain a menu click with this key instead.") var click: String?
     @Option(help: ArgumentHelp("Explain a follow ('-' for a plain follow, else the QR scene).", valueName: "scene")) var subscribe: String?
+    @Option(help: ArgumentHelp("Explain a QR scan by a follower, with this scene.", valueName: "scene")) var scan: String?
+    @Option(help: ArgumentHelp("Explain a menu link to this URL.", valueName: "url")) var view: String?
+    @Option(help: ArgumentHelp("Explain a message of this kind: image, voice, video, shortvideo, link, file, location.", valueName: "kind"))
+    var messageType: String?
 
     func validate() throws {
-        guard [message != nil, click != nil, subscribe != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("Give a message, or one of --click and --subscribe.")
+        guard [message != nil, click != nil, subscribe != nil, scan != nil, view != nil, messageType != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("Give a message, or one of --click, --subscribe, --scan, --view and --message-type.")
+        }
+        if let messageType, MessageKind(rawValue: messageType) == nil {
+            throw ValidationError("--message-type must be one of: \(MessageKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
     }
 
@@ -26,6 +35,9 @@ struct Explain: ParsableCommand {
         let input: MatchInput
         if let message { input = .text(message) }
         else if let click { input = .event(.click(key: click)) }
+        else if let scan { input = .event(.scan(scene: scan)) }
+        else if let view { input = .event(.view(url: view)) }
+        else if let messageType { input = .message(MessageKind(rawValue: messageType)!) }
         else { input = .event(.subscribe(scene: subscribe == "-" ? nil : subscribe)) }
         print(Explanation(compiled, input).render())
     }

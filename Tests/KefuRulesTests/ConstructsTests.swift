@@ -95,3 +95,38 @@ struct ConstructsTests {
         #expect(flow.contains { $0.code == "reserved-key" && $0.message.contains("multi-step flows") })
     }
 }
+
+@Suite("Loader edge cases")
+struct LoaderEdgeCaseTests {
+    @Test("refused shapes", arguments: [
+        ("rules:\n  - {id: a, when: {subscribe: false}, reply: x}\n", "unknown-value", "subscribe cannot be 'false'"),
+        ("rules:\n  - {id: a, when: {exact: x}, reply: ~}\n", "empty-value", "the reply is empty"),
+        ("rules:\n  - id: a\n    when: {exact: x}\n    reply:\n", "empty-value", "the reply is empty"),
+        ("rules:\n  - {id: a, when: {exact: x}, reply: {transfer: {kf_account: bob}}}\n", "wrong-type", "kf_account must be an agent account"),
+        ("rules:\n  - {id: a, when: {exact: x}, reply: {image: 'HTTPS://x/a.png'}}\n", "media-url", "needs a media_id, not a URL"),
+        ("rules:\n  - {id: a, when: {exact: x}, reply: {music: {thumb_media_id: 'https://x/t.jpg'}}}\n", "media-url", "music thumbnail needs a media_id"),
+        ("rules:\n  - {id: a, when: {exact: x}, reply: {in_order: []}}\n", "empty-list", "in_order is an empty list"),
+        ("intents:\n  a: 我要退货\n", "wrong-type", "intent 'a' must list its examples"),
+    ])
+    func refused(yaml: String, code: String, says: String) {
+        let found = diagnostics(yaml)
+        let errors = found.filter { $0.severity == .error }
+        #expect(errors.count == 1, "\(errors.map(\.message))")
+        #expect(errors.first?.code == code)
+        #expect(errors.first?.message.contains(says) == true, "\(errors.first?.message ?? "")")
+    }
+
+    @Test("accepted shapes: image as a mapping, yes/on words, transfer with an account")
+    func accepted() throws {
+        let rules = try compileRules("""
+            settings: {normalize: {width: on, case: yes}}
+            rules:
+              - {id: a, when: {exact: x}, reply: {image: {media_id: IMG_1}}}
+              - {id: b, when: {subscribe: yes}, reply: 欢迎}
+              - {id: c, when: {exact: y}, reply: {transfer: {kf_account: 'kf1@gh_1'}}}
+            """)
+        #expect(rules.rules[0].reply == .image(mediaId: "IMG_1"))
+        #expect(rules.rules[1].condition == .subscribe(scenes: nil))
+        #expect(rules.rules[2].reply == .transfer(kfAccount: "kf1@gh_1"))
+    }
+}

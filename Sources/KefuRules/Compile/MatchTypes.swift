@@ -1,9 +1,21 @@
 /// What a message or event is, as far as the rules are concerned. The dialogue engine maps each
 /// WeChat push to one of these; the rules never see XML.
-public enum MatchInput: Sendable, Equatable {
+public enum MatchInput: Sendable, Equatable, CustomStringConvertible {
     case text(String)
     case event(EventInput)
     case message(MessageKind)
+
+    /// In words, for explain and lint witnesses.
+    public var description: String {
+        switch self {
+        case .text(let text): "message “\(text)”"
+        case .event(.click(let key)): "menu click \(key)"
+        case .event(.view(let url)): "menu link \(url)"
+        case .event(.subscribe(let scene)): scene.map { "follow from QR scene \($0)" } ?? "a follow"
+        case .event(.scan(let scene)): "QR scan \(scene)"
+        case .message(let kind): "a \(kind.rawValue) message"
+        }
+    }
 }
 
 public enum EventInput: Sendable, Equatable {

@@ -28,8 +28,8 @@ public struct Explanation: Sendable {
                 let verdict = prediction.intent.map { "→ \($0)" } ?? "→ none of them (below threshold \(Precedence.format(rules.intentClassifier?.threshold ?? 0)))"
                 lines.append("意图 intents: \(top) \(verdict)")
             }
-        case .event(let event):
-            lines.append("事件 event: \(event)")
+        case .event:
+            lines.append("事件 event: \(input)")
         case .message(let kind):
             lines.append("消息类型 message type: \(kind.rawValue)")
         }

@@ -90,20 +90,23 @@ struct SoftmaxRegression: Sendable {
             let totalWeight = sampleWeights.reduce(0, +)
             var loss = 0.0
             counter.n += 1
-            x.withUnsafeBufferPointer { x in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    for i in 0..<g.count { g[i] = 0 }
+            x.withUnsafeBufferPointer { xb in
+                gradient.withUnsafeMutableBufferPointer { gb in
+                    let x = xb.baseAddress!, g = gb.baseAddress!
+                    g.update(repeating: 0, count: gb.count)
+                    let xBias = x + weightCount, gBias = g + weightCount
                     matrix.rowStart.withUnsafeBufferPointer { rowStart in
                     matrix.columns.withUnsafeBufferPointer { columns in
                     matrix.values.withUnsafeBufferPointer { values in
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { z in
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { zb in
+                        let z = zb.baseAddress!
                         for i in 0..<labels.count {
-                            for c in 0..<k { z[c] = x[weightCount + c] }
+                            for c in 0..<k { z[c] = xBias[c] }
                             let start = rowStart[i], end = rowStart[i + 1]
                             for j in start..<end {
-                                let base = Int(columns[j]) * k
+                                let row = x + Int(columns[j]) &* k
                                 let v = values[j]
-                                for c in 0..<k { z[c] += v * x[base + c] }
+                                for c in 0..<k { z[c] += v * row[c] }
                             }
                             var top = z[0]
                             for c in 1..<k where z[c] > top { top = z[c] }
@@ -122,22 +125,37 @@ struct SoftmaxRegression: Sendable {
                             z[y] -= wi / totalWeight
                             // z now holds the residual ∂L/∂z for this example.
                             for j in start..<end {
-                                let base = Int(columns[j]) * k
+                                let row = g + Int(columns[j]) &* k
                                 let v = values[j]
-                                for c in 0..<k { g[base + c] += v * z[c] }
+                                for c in 0..<k { row[c] += v * z[c] }
                             }
-                            for c in 0..<k { g[weightCount + c] += z[c] }
+                            for c in 0..<k { gBias[c] += z[c] }
                         }
                     }
                     }
                     }
                     }
-                    var penalty = 0.0
-                    for i in 0..<weightCount {
-                        penalty += x[i] * x[i]
+                    // Penalty, with four partial sums (fixed order) so the loop is not bound by
+                    // the latency of one running sum.
+                    var p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
+                    var i = 0
+                    while i + 4 <= weightCount {
+                        p0 += x[i] * x[i]
+                        p1 += x[i + 1] * x[i + 1]
+                        p2 += x[i + 2] * x[i + 2]
+                        p3 += x[i + 3] * x[i + 3]
                         g[i] += lambda * x[i]
+                        g[i + 1] += lambda * x[i + 1]
+                        g[i + 2] += lambda * x[i + 2]
+                        g[i + 3] += lambda * x[i + 3]
+                        i += 4
                     }
-                    loss = loss / totalWeight + 0.5 * lambda * penalty
+                    while i < weightCount {
+                        p0 += x[i] * x[i]
+                        g[i] += lambda * x[i]
+                        i += 1
+                    }
+                    loss = loss / totalWeight + 0.5 * lambda * ((p0 + p1) + (p2 + p3))
                 }
             }
             return loss
@@ -161,8 +179,8 @@ enum LBFGS {
         let m = max(memory, 1)
         var g = [Double](repeating: 0, count: d)
         var fx = f(x, &g)
-        let s = UnsafeMutablePointer<Double>.allocate(capacity: m * d)
-        let y = UnsafeMutablePointer<Double>.allocate(capacity: m * d)
+        let s = UnsafeMutablePointer<Float>.allocate(capacity: m * d)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: m * d)
         defer { s.deallocate(); y.deallocate() }
         var rho = [Double](repeating: 0, count: m)
         var alpha = [Double](repeating: 0, count: m)
@@ -192,10 +210,51 @@ enum LBFGS {
             return (s0 + s1) + (s2 + s3)
         }
         @inline(__always)
+        func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Double>) -> Double {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var i = 0
+            while i + 4 <= d {
+                s0 += Double(a[i]) * b[i]
+                s1 += Double(a[i + 1]) * b[i + 1]
+                s2 += Double(a[i + 2]) * b[i + 2]
+                s3 += Double(a[i + 3]) * b[i + 3]
+                i += 4
+            }
+            while i < d {
+                s0 += Double(a[i]) * b[i]
+                i += 1
+            }
+            return (s0 + s1) + (s2 + s3)
+        }
+        @inline(__always)
+        func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Double {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+            var i = 0
+            while i + 4 <= d {
+                s0 += Double(a[i]) * Double(b[i])
+                s1 += Double(a[i + 1]) * Double(b[i + 1])
+                s2 += Double(a[i + 2]) * Double(b[i + 2])
+                s3 += Double(a[i + 3]) * Double(b[i + 3])
+                i += 4
+            }
+            while i < d {
+                s0 += Double(a[i]) * Double(b[i])
+                i += 1
+            }
+            return (s0 + s1) + (s2 + s3)
+        }
+        @inline(__always)
         func maxAbs(_ a: UnsafePointer<Double>) -> Double {
-            var result = 0.0
-            for i in 0..<d { result = max(result, abs(a[i])) }
-            return result
+            var m0 = 0.0, m1 = 0.0
+            var i = 0
+            while i + 2 <= d {
+                let v0 = a[i].magnitude, v1 = a[i + 1].magnitude
+                if v0 > m0 { m0 = v0 }
+                if v1 > m1 { m1 = v1 }
+                i += 2
+            }
+            if i < d, a[i].magnitude > m0 { m0 = a[i].magnitude }
+            return m0 > m1 ? m0 : m1
         }
 
         while iteration < maxIterations {
@@ -213,7 +272,7 @@ enum LBFGS {
                             let a = rho[p] * dot(s + p * d, q)
                             alpha[p] = a
                             let yp = y + p * d
-                            for i in 0..<d { q[i] -= a * yp[i] }
+                            for i in 0..<d { q[i] -= a * Double(yp[i]) }
                         }
                         let sn = s + newest * d, yn = y + newest * d
                         let gamma = dot(sn, yn) / dot(yn, yn)
@@ -222,7 +281,7 @@ enum LBFGS {
                             let p = (newest - forward + m) % m
                             let c = alpha[p] - rho[p] * dot(y + p * d, q)
                             let sp = s + p * d
-                            for i in 0..<d { q[i] += c * sp[i] }
+                            for i in 0..<d { q[i] += c * Double(sp[i]) }
                         }
                     }
                     slope = dot(g, q)
@@ -262,9 +321,9 @@ enum LBFGS {
                             let sp = s + slot * d, yp = y + slot * d
                             var sy = 0.0
                             for i in 0..<d {
-                                sp[i] = cp[i] - xp[i]
-                                yp[i] = cgp[i] - gp[i]
-                                sy += sp[i] * yp[i]
+                                sp[i] = Float(cp[i] - xp[i])
+                                yp[i] = Float(cgp[i] - gp[i])
+                                sy += Double(sp[i]) * Double(yp[i])
                             }
                             return sy
                         }

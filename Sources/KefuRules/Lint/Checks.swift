@@ -39,16 +39,7 @@ struct ShadowedRuleCheck: LintCheck {
         return found
     }
 
-    static func describe(_ input: MatchInput) -> String {
-        switch input {
-        case .text(let text): "message “\(text)”"
-        case .event(.click(let key)): "menu click \(key)"
-        case .event(.view(let url)): "menu link \(url)"
-        case .event(.subscribe(let scene)): scene.map { "follow from QR scene \($0)" } ?? "a follow"
-        case .event(.scan(let scene)): "QR scan \(scene)"
-        case .message(let kind): "a \(kind.rawValue) message"
-        }
-    }
+    static func describe(_ input: MatchInput) -> String { input.description }
 }
 
 /// The same keyword (after normalization) in two rules: only one of them can answer it.

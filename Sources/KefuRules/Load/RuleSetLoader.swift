@@ -264,8 +264,12 @@ struct RuleFileReader {
         case "intent": return reader.string(value, "intent").map { .intent(Located($0, at: reader.location(value))) }
         case "subscribe", "scan":
             let scenes: [Located<String>]?
-            if case .scalar(let scalar) = value, ["true", "any", "yes"].contains(scalar.string.lowercased()) {
+            if case .scalar(let scalar) = value, YAMLReader.yes.union(["any"]).contains(scalar.string.lowercased()) {
                 scenes = nil
+            } else if case .scalar(let scalar) = value, YAMLReader.no.contains(scalar.string.lowercased()) || YAMLReader.isNull(value) {
+                reader.error("unknown-value", value, "\(key) cannot be '\(scalar.string)'",
+                             hint: "write \(key): true for any \(key == "subscribe" ? "follow" : "scan"), or list the QR scenes: [store_1, store_2]")
+                return nil
             } else {
                 guard let list = reader.strings(value, key) else { return nil }
                 scenes = list
@@ -294,6 +298,10 @@ struct RuleFileReader {
         let examplesNode: Node
         if case .sequence = body {
             examplesNode = body
+        } else if case .scalar = body {
+            reader.error("wrong-type", body, "intent '\(name)' must list its examples, not be a single text",
+                         hint: "write \(name): [我要退货, 怎么退款] or \(name): {examples: [...]}")
+            return nil
         } else {
             guard let pairs = reader.mapping(body, "intent '\(name)'", allowed: ["examples"]) else { return nil }
             guard let examples = pairs.first(where: { $0.key == "examples" }) else {
@@ -310,6 +318,11 @@ struct RuleFileReader {
 
     mutating func readReply(_ node: Node) -> RuleReply? {
         if case .scalar(let scalar) = node {
+            if YAMLReader.isNull(node) || scalar.string.allSatisfy(\.isWhitespace) {
+                reader.error("empty-value", node, "the reply is empty; WeChat shows an error for an empty message",
+                             hint: "write the text to send, or remove the rule")
+                return nil
+            }
             return .text(Template(scalar.string))
         }
         guard let pairs = reader.mapping(node, "a reply", allowed: RuleSetLoader.replyKeys) else { return nil }
@@ -331,13 +344,23 @@ struct RuleFileReader {
             let replies = items.compactMap { readReply($0) }
             return replies.count == items.count ? .random(replies) : nil
         case "in_order":
-            guard case .sequence = value, let texts = reader.strings(value, "in_order") else {
+            guard case .sequence = value else {
                 reader.error("wrong-type", value, "in_order must be a list of texts", hint: "e.g. in_order: [第一段, 第二段]")
                 return nil
             }
+            guard let texts = reader.strings(value, "in_order") else { return nil }
             return .inOrder(texts.map { Template($0.value) })
         case "image", "voice":
-            guard let id = mediaId(value, key) else { return nil }
+            var idNode = value
+            if case .mapping = value {
+                guard let fields = reader.mapping(value, key, allowed: ["media_id"]) else { return nil }
+                guard let field = fields.first else {
+                    reader.error("missing-key", value, "\(key) needs media_id", hint: "upload it under 素材管理 and paste its media_id")
+                    return nil
+                }
+                idNode = field.value
+            }
+            guard let id = mediaId(idNode, key) else { return nil }
             return key == "image" ? .image(mediaId: id) : .voice(mediaId: id)
         case "video":
             guard let fields = reader.mapping(value, "video", allowed: ["media_id", "title", "description"]) else { return nil }
@@ -348,10 +371,11 @@ struct RuleFileReader {
             return .video(mediaId: id, title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"))
         case "music":
             guard let fields = reader.mapping(value, "music", allowed: ["title", "description", "url", "hq_url", "thumb_media_id"]) else { return nil }
-            guard let thumb = fields.first(where: { $0.key == "thumb_media_id" }).flatMap({ reader.string($0.value, "thumb_media_id") }) else {
+            guard let thumbNode = fields.first(where: { $0.key == "thumb_media_id" })?.value else {
                 reader.error("missing-key", value, "music needs thumb_media_id (WeChat requires a thumbnail)", hint: "upload a thumbnail image and paste its media_id")
                 return nil
             }
+            guard let thumb = mediaId(thumbNode, "music thumbnail") else { return nil }
             return .music(.init(title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"),
                                 url: fields.first { $0.key == "url" }.flatMap { reader.string($0.value, "url") },
                                 hqURL: fields.first { $0.key == "hq_url" }.flatMap { reader.string($0.value, "hq_url") },
@@ -378,13 +402,19 @@ struct RuleFileReader {
         default:  // transfer
             if case .scalar(let scalar) = value {
                 let text = scalar.string
-                if ["true", "yes"].contains(text.lowercased()) { return .transfer(kfAccount: nil) }
+                if YAMLReader.yes.contains(text.lowercased()) { return .transfer(kfAccount: nil) }
                 if text.contains("@") { return .transfer(kfAccount: text) }
                 reader.error("wrong-type", value, "transfer must be true or an agent account such as kf2001@gh_…, not '\(text)'", hint: "write transfer: true")
                 return nil
             }
             guard let fields = reader.mapping(value, "transfer", allowed: ["kf_account"]) else { return nil }
-            return .transfer(kfAccount: fields.first.flatMap { reader.string($0.value, "kf_account") })
+            guard let field = fields.first, let account = reader.string(field.value, "kf_account") else { return .transfer(kfAccount: nil) }
+            guard account.contains("@") else {
+                reader.error("wrong-type", field.value, "kf_account must be an agent account such as kf2001@gh_…, not '\(account)'",
+                             hint: "copy the account from 客服功能 → 客服管理")
+                return nil
+            }
+            return .transfer(kfAccount: account)
         }
     }
 
@@ -394,7 +424,8 @@ struct RuleFileReader {
 
     mutating func mediaId(_ node: Node, _ what: String) -> String? {
         guard let id = reader.string(node, "\(what) media_id") else { return nil }
-        if id.hasPrefix("http://") || id.hasPrefix("https://") {
+        let lowered = id.lowercased()
+        if lowered.hasPrefix("http://") || lowered.hasPrefix("https://") {
             reader.error("media-url", node, "\(what) needs a media_id, not a URL",
                          hint: "passive replies can only reference uploaded material: upload it under 素材管理 (or with the material API) and paste its media_id")
             return nil

@@ -91,11 +91,21 @@ struct YAMLReader {
         }
     }
 
+    /// The words accepted as yes and no, everywhere a rule file takes a yes or no.
+    static let yes: Set<String> = ["true", "yes", "on"]
+    static let no: Set<String> = ["false", "no", "off"]
+
+    /// Whether the node is a plain YAML null (`~`, `null`, or nothing at all).
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
     mutating func bool(_ node: Node, _ what: String) -> Bool? {
         guard let text = string(node, what) else { return nil }
         switch text.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
+        case let t where Self.yes.contains(t): return true
+        case let t where Self.no.contains(t): return false
         default:
             error("wrong-type", node, "\(what) must be true or false, not '\(text)'", hint: "write true or false")
             return nil
