@@ -160,11 +160,10 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("priority as a word", RULE + "    when: {contains: 发货}\n    reply: 好的\n    priority: high\n", True, True),
     ("intent body as one text", "intents:\n  refund: 我要退货\n", True, True),
     ("duplicate key", RULE + "    when: {contains: 发货}\n    reply: 好的\n    reply: 不好\n", True, True),
-    # The schema is stricter than kefu here, on purpose: kefu reads `subscribe: false` as a QR
-    # scene named "false" and `reply:` with nothing after it as an empty text (which WeChat
-    # refuses to show); both are almost certainly mistakes.
-    ("subscribe: false", RULE + "    when: {subscribe: false}\n    reply: 好的\n", True, False),
-    ("empty reply", RULE + "    when: {contains: 发货}\n    reply:\n", True, False),
+    # Both are almost certainly mistakes, and both are refused: `subscribe: false` (not a QR scene)
+    # and `reply:` with nothing after it (WeChat shows an error for an empty message).
+    ("subscribe: false", RULE + "    when: {subscribe: false}\n    reply: 好的\n", True, True),
+    ("empty reply", RULE + "    when: {contains: 发货}\n    reply:\n", True, True),
     # Correct, if unusual: the schema must accept these.
     ("numeric QR scene and keyword", RULE + "    when: {subscribe: [123, store_1]}\n    reply: 好的\n"
      "  - id: s\n    when: {exact: 1}\n    reply: 好的\n", False, False),
