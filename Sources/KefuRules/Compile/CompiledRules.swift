@@ -95,10 +95,10 @@ extension CompiledRules {
         // regexes: proposed by the scan, or without literals
         if !proposed.isEmpty || !alwaysConfirm.isEmpty {
             let mapped = mapper.normalize(text)
+            let utf8 = Array(text.utf8)
             for index in proposed.union(alwaysConfirm).sorted() {
                 let entry = regexes[index]
                 guard let m = entry.regex.firstMatch(in: mapped.bytes) else { continue }
-                let utf8 = Array(text.utf8)
                 var captures: [String: String] = [:]
                 for (name, range) in m.captures {
                     let original = mapped.originalRange(of: range)
