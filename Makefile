@@ -5,7 +5,7 @@ SWIFT ?= swift
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test deps venv build release bench-wechat clean
+.PHONY: run test deps venv build release bench-wechat bench-rules eval-intents clean
 
 deps:
 	@scripts/install-deps
@@ -36,6 +36,15 @@ run: release
 # XML reader (ours vs FoundationXML) and the secure-mode path, per message; release build.
 bench-wechat: deps
 	$(SWIFT) run -c release WeChatBench Tests/KefuWeChatTests/Fixtures/vectors
+
+# Keyword automaton and rule matching on ../shared/bench-data (or BENCH_DATA=folder).
+BENCH_DATA ?= ../shared/bench-data
+bench-rules: deps
+	$(SWIFT) run -c release RulesBench $(BENCH_DATA)
+
+# Intent accuracy vs a scikit-learn baseline, 5-fold cross-validation on Corpora/intents.
+eval-intents: deps
+	scripts/eval-intents
 
 clean:
 	rm -rf .build $(VENV)

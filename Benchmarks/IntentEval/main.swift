@@ -1,20 +1,26 @@
 // IntentEval: cross-validated accuracy of KefuRules.IntentClassifier on a labelled TSV, on the
 // folds written by scripts/intent-baseline.py (so both systems see the same splits).
 //
-//   IntentEval FILE.tsv --folds folds.json [--json out.json]
-//              [--ngrams 1-3] [--c 10] [--balanced] [--no-boundaries] [--no-sublinear]
-//              [--max-iterations 200] [--tolerance 1e-4] [--acceptance 0.95] [--closed-only]
+//   IntentEval FILE.tsv --folds folds.json [--json out.json] [--ood OTHER.tsv]
+//              [--ngrams 1-3] [--c 10] [--unbalanced] [--no-boundaries] [--no-sublinear]
+//              [--max-iterations 300] [--tolerance 1e-2] [--acceptance 0.95]
+//              [--calibration-folds 3] [--closed-only]
+//
+// The option flags override IntentClassifier.Options (defaults shown) for tuning; --closed-only
+// skips the calibrated model (faster, for tuning the closed-set score).
 //
 // FILE.tsv: `id<TAB>text<TAB>label` with a header line. Normalization, identical to the
 // Python baseline: ASCII A-Z lowercased, nothing else.
 //
 // Two scores per corpus, both over the pooled out-of-fold predictions:
-// - closed: thresholds fixed at 0 (Options.threshold = 0, minimumCoverage = 0), the same task
+// - closed: thresholds fixed at 0 (Options.threshold = 0, minimumSimilarity = 0), the same task
 //   as the baseline (always name an intent); nil only for a text sharing no n-gram with the
 //   training part, counted as wrong.
 // - default: Options() as shipped, with the thresholds calibrated on the training part;
 //   every nil ("none of them") counts as wrong, although the data has no out-of-domain text.
 // Macro-F1 = mean over the gold labels of per-label F1 (as in the baseline script).
+// --ood OTHER.tsv: texts of an unrelated corpus; reports the share of them the default model
+// trained on all of FILE.tsv answers with nil (out-of-domain rejection).
 // Training time is per fold (closed = one fit; default = one fit + the calibration folds);
 // classification time is per message, averaged over repeated passes over the held-out part.
 // Run it from a release build: scripts/eval-intents.
@@ -88,6 +94,7 @@ func run() throws {
     var file: String?
     var foldsPath: String?
     var jsonPath: String?
+    var oodPath: String?
     var options = IntentClassifier.Options()
     var closedOnly = false
     func value(_ name: String) throws -> String {
@@ -99,6 +106,7 @@ func run() throws {
         switch a {
         case "--folds": foldsPath = try value(a)
         case "--json": jsonPath = try value(a)
+        case "--ood": oodPath = try value(a)
         case "--ngrams":
             let parts = try value(a).split(separator: "-").compactMap { Int($0) }
             guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else {
@@ -106,8 +114,9 @@ func run() throws {
             }
             options.ngrams = parts[0]...parts[1]
         case "--c": options.inverseRegularization = Double(try value(a)) ?? options.inverseRegularization
-        case "--balanced": options.balancedClassWeights = true
+        case "--unbalanced": options.balancedClassWeights = false
         case "--closed-only": closedOnly = true
+        case "--calibration-folds": options.calibrationFolds = Int(try value(a)) ?? options.calibrationFolds
         case "--no-boundaries": options.boundaryMarkers = false
         case "--no-sublinear": options.sublinearTF = false
         case "--max-iterations": options.maxIterations = Int(try value(a)) ?? options.maxIterations
@@ -115,8 +124,8 @@ func run() throws {
         case "--acceptance": options.acceptance = Double(try value(a)) ?? options.acceptance
         case "-h", "--help":
             print("usage: IntentEval FILE.tsv --folds folds.json [--json out.json] [--ngrams 1-3] [--c 10] "
-                + "[--balanced] [--no-boundaries] [--no-sublinear] [--max-iterations N] [--tolerance X] "
-                + "[--acceptance A] [--closed-only]")
+                + "[--unbalanced] [--no-boundaries] [--no-sublinear] [--max-iterations N] [--tolerance X] "
+                + "[--acceptance A] [--calibration-folds K] [--closed-only]")
             return
         default:
             if a.hasPrefix("-") || file != nil { throw Failure(description: "unexpected argument \(a)") }
@@ -139,7 +148,7 @@ func run() throws {
 
     var closedOptions = options
     closedOptions.threshold = 0
-    closedOptions.minimumCoverage = 0
+    closedOptions.minimumSimilarity = 0
 
     var closed = [String?](repeating: nil, count: rows.count)
     var calibrated = [String?](repeating: nil, count: rows.count)
@@ -164,7 +173,7 @@ func run() throws {
         let defaultTime = seconds(clock.now - start)
         closedTrain.append(closedTime)
         defaultTrain.append(defaultTime)
-        thresholds.append((defaultModel.threshold, defaultModel.minimumCoverage))
+        thresholds.append((defaultModel.threshold, defaultModel.minimumSimilarity))
 
         for i in test {
             closed[i] = closedModel.classify(rows[i].text).intent
@@ -186,9 +195,9 @@ func run() throws {
         if sink == 0 { print("") }
         classifyTimes.append(elapsed / Double(messages))
         print(String(format: "fold %d: train %d, test %d; training %.1f ms closed / %.1f ms default; "
-                + "classify %.1f µs/message; threshold %.3f, minimum coverage %.3f",
+                + "classify %.1f µs/message; threshold %.3f, minimum similarity %.3f",
                      f, train.count, test.count, closedTime * 1000, defaultTime * 1000,
-                     classifyTimes.last! * 1e6, defaultModel.threshold, defaultModel.minimumCoverage))
+                     classifyTimes.last! * 1e6, defaultModel.threshold, defaultModel.minimumSimilarity))
     }
     let gold = rows.map(\.label)
     let closedAccuracy = accuracy(gold: gold, predicted: closed)
@@ -199,11 +208,38 @@ func run() throws {
     let accepted = zip(gold, calibrated).filter { $0.1 != nil }
     let acceptedAccuracy = accepted.isEmpty ? 0 : Double(accepted.filter { $0.0 == $0.1 }.count) / Double(accepted.count)
     let mean = { (xs: [Double]) in xs.reduce(0, +) / Double(max(xs.count, 1)) }
+
+    // Load-time cost on the whole file (what `kefu` pays when it loads rules of this size):
+    // best of three, to keep scheduler noise out.
+    let all = rows.map { (intent: $0.label, text: $0.text) }
+    var fullClosed = Double.infinity, fullDefault = Double.infinity
+    var fullModel: IntentClassifier?
+    for _ in 0..<3 {
+        var start = clock.now
+        _ = IntentClassifier(examples: all, options: closedOptions)
+        fullClosed = min(fullClosed, seconds(clock.now - start))
+        if !closedOnly {
+            start = clock.now
+            fullModel = IntentClassifier(examples: all, options: options)
+            fullDefault = min(fullDefault, seconds(clock.now - start))
+        }
+    }
+    var oodRejected: Double?
+    if let oodPath, let fullModel {
+        let ood = try readTSV(oodPath)
+        oodRejected = Double(ood.filter { fullModel.classify($0.text).intent == nil }.count) / Double(max(ood.count, 1))
+    }
     print(String(format: "Kefu closed (thresholds 0):   accuracy %.4f  macro-F1 %.4f", closedAccuracy, closedF1))
     print(String(format: "Kefu default (calibrated):    accuracy %.4f  macro-F1 %.4f  (none %.1f%%; accuracy of the answered %.4f)",
                  defaultAccuracy, defaultF1, noneRate * 100, acceptedAccuracy))
     print(String(format: "training %.1f ms closed / %.1f ms default per fold (mean); classify %.1f µs/message",
                  mean(closedTrain) * 1000, mean(defaultTrain) * 1000, mean(classifyTimes) * 1e6))
+    print(String(format: "training on all %d examples × %d intents: %.1f ms closed / %.1f ms default (best of 3)",
+                 rows.count, Set(gold).count, fullClosed * 1000, closedOnly ? 0 : fullDefault * 1000))
+    if let oodRejected, let oodPath, let fullModel {
+        print(String(format: "out-of-domain (%@): %.1f%% answered none of them (threshold %.3f, minimum similarity %.3f)",
+                     oodPath, oodRejected * 100, fullModel.threshold, fullModel.minimumSimilarity))
+    }
 
     if let jsonPath {
         let result: [String: Any] = [
@@ -213,6 +249,9 @@ func run() throws {
             "default_none_rate": noneRate, "default_answered_accuracy": acceptedAccuracy,
             "train_ms_closed": mean(closedTrain) * 1000, "train_ms_default": mean(defaultTrain) * 1000,
             "classify_us": mean(classifyTimes) * 1e6,
+            "train_all_ms_closed": fullClosed * 1000, "train_all_ms_default": closedOnly ? 0 : fullDefault * 1000,
+            "labels": Set(gold).count,
+            "ood_rejected": oodRejected ?? -1,
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath))

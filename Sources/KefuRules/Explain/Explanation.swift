@@ -25,7 +25,9 @@ public struct Explanation: Sendable {
             lines.append("  result: “\(result.normalized.string)”")
             if let prediction = result.intent {
                 let top = prediction.ranking.prefix(3).map { "\($0.intent) \(Precedence.format($0.score))" }.joined(separator: ", ")
-                let verdict = prediction.intent.map { "→ \($0)" } ?? "→ none of them (below threshold \(Precedence.format(rules.intentClassifier?.threshold ?? 0)))"
+                let classifier = rules.intentClassifier
+                let verdict = prediction.intent.map { "→ \($0)" }
+                    ?? "→ none of them (needs score ≥ \(Precedence.format(classifier?.threshold ?? 0)) and similarity to the examples ≥ \(Precedence.format(classifier?.minimumSimilarity ?? 0)))"
                 lines.append("意图 intents: \(top) \(verdict)")
             }
         case .event:

@@ -108,6 +108,47 @@ struct IntentNGrams {
         }
     }
 
+    /// Sorts without allocating (the standard library's stable sort allocates a small run
+    /// stack above 20 elements): insertion sort for message-sized inputs, heapsort beyond.
+    static func sortInPlace(_ a: UnsafeMutableBufferPointer<UInt64>) {
+        let n = a.count
+        if n <= 96 {
+            var i = 1
+            while i < n {
+                let v = a[i]
+                var j = i
+                while j > 0 && a[j - 1] > v {
+                    a[j] = a[j - 1]
+                    j -= 1
+                }
+                a[j] = v
+                i += 1
+            }
+            return
+        }
+        func siftDown(_ start: Int, _ end: Int) {
+            var root = start
+            while 2 * root + 1 < end {
+                var child = 2 * root + 1
+                if child + 1 < end && a[child] < a[child + 1] { child += 1 }
+                if a[root] >= a[child] { return }
+                a.swapAt(root, child)
+                root = child
+            }
+        }
+        var start = n / 2 - 1
+        while start >= 0 {
+            siftDown(start, n)
+            start -= 1
+        }
+        var end = n - 1
+        while end > 0 {
+            a.swapAt(0, end)
+            siftDown(0, end)
+            end -= 1
+        }
+    }
+
     /// The distinct n-gram hashes of `text` with their counts, sorted by hash (training side;
     /// this allocates, `IntentVectorizer.analyze` does not).
     func counted(_ text: String) -> [(hash: UInt64, count: Int32)] {
@@ -229,8 +270,6 @@ struct IntentVectorizer: Sendable {
     let sublinearTF: Bool
     private(set) var table: IntentFeatureTable
     private(set) var idf: [Double]
-    /// The idf an n-gram seen in no example would get (df = 0); weighs unknown n-grams for `coverage`.
-    let unknownIDF: Double
 
     var featureCount: Int { idf.count }
 
@@ -262,7 +301,6 @@ struct IntentVectorizer: Sendable {
         }
         let n = Double(documents.count)
         idf = df.map { log((1 + n) / (1 + Double($0))) + 1 }
-        unknownIDF = log(1 + n) + 1
         self.table = table
 
         var values = [Double](repeating: 0, count: columns.count)
@@ -283,20 +321,15 @@ struct IntentVectorizer: Sendable {
         matrix = IntentMatrix(rowStart: rowStart, columns: columns, values: values)
     }
 
-    /// What `analyze` found besides the scores.
-    struct Evidence: Equatable {
-        /// Distinct n-grams of the text that occur in some training example.
-        var knownFeatures: Int
-        /// Share of the text's TF-IDF mass (squared L2, unknown n-grams weighted with `unknownIDF`)
-        /// that falls on known n-grams: 1 = every n-gram was seen in training, 0 = none was.
-        var coverage: Double
-    }
-
     /// Vectorizes `text` and hands its L2-normalised sparse row (feature id, weight) to `body`,
-    /// one entry at a time; returns the evidence. Allocates nothing on the heap for texts up
-    /// to a few hundred scalars (stack buffers via `withUnsafeTemporaryAllocation`).
+    /// one entry at a time; returns the number of entries (distinct n-grams of the text seen in
+    /// some example; n-grams never seen are dropped, as in scikit-learn).
+    ///
+    /// Allocation: one buffer of n-gram hashes (`withUnsafeTemporaryAllocation`, on the stack
+    /// for ordinary message lengths), sorted in place; the known entries are then packed into
+    /// the same buffer (feature id and count in one word), so nothing else is needed.
     @inline(__always)
-    func analyze(_ text: String, _ body: (Int, Double) -> Void) -> Evidence {
+    func analyze(_ text: String, _ body: (Int, Double) -> Void) -> Int {
         let capacity = ngrams.capacity(scalarCount: text.unicodeScalars.count)
         return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { hashes in
             var n = 0
@@ -304,36 +337,54 @@ struct IntentVectorizer: Sendable {
                 hashes[n] = h
                 n += 1
             }
-            var used = UnsafeMutableBufferPointer(rebasing: hashes[0..<n])
-            used.sort()
-            return withUnsafeTemporaryAllocation(of: (Int32, Double).self, capacity: max(n, 1)) { row in
-                var entries = 0
-                var known = 0.0, unknown = 0.0
-                var i = 0
-                while i < n {
-                    let h = used[i]
-                    var j = i + 1
-                    while j < n && used[j] == h { j += 1 }
-                    let tf = tf(Int32(j - i))
-                    let id = table.lookup(h)
-                    if id >= 0 {
-                        let w = tf * idf[Int(id)]
-                        known += w * w
-                        row[entries] = (id, w)
-                        entries += 1
-                    } else {
-                        let w = tf * unknownIDF
-                        unknown += w * w
-                    }
-                    i = j
+            let used = UnsafeMutableBufferPointer(rebasing: hashes[0..<n])
+            IntentNGrams.sortInPlace(used)
+            // Run-length over the sorted hashes; entry e (e ≤ i, already read) becomes
+            // id << 32 | count.
+            var entries = 0
+            var norm = 0.0
+            var i = 0
+            while i < n {
+                let h = used[i]
+                var j = i + 1
+                while j < n && used[j] == h { j += 1 }
+                let id = table.lookup(h)
+                if id >= 0 {
+                    let w = tf(Int32(j - i)) * idf[Int(id)]
+                    norm += w * w
+                    used[entries] = UInt64(UInt32(id)) << 32 | UInt64(j - i)
+                    entries += 1
                 }
-                if entries > 0 {
-                    let scale = 1 / known.squareRoot()
-                    for e in 0..<entries { body(Int(row[e].0), row[e].1 * scale) }
+                i = j
+            }
+            if entries > 0 {
+                let scale = 1 / norm.squareRoot()
+                for e in 0..<entries {
+                    let id = Int(used[e] >> 32)
+                    let count = Int32(truncatingIfNeeded: used[e] & 0xFFFF_FFFF)
+                    body(id, tf(count) * idf[id] * scale)
                 }
-                let total = known + unknown
-                return Evidence(knownFeatures: entries, coverage: total > 0 ? known / total : 0)
+            }
+            return entries
+        }
+    }
+
+    /// Same for a text already hashed and counted (`IntentNGrams.counted`; calibration).
+    func analyze(_ document: [(hash: UInt64, count: Int32)], _ body: (Int, Double) -> Void) -> Int {
+        var row: [(Int, Double)] = []
+        var norm = 0.0
+        for (hash, count) in document {
+            let id = table.lookup(hash)
+            if id >= 0 {
+                let w = tf(count) * idf[Int(id)]
+                norm += w * w
+                row.append((Int(id), w))
             }
         }
+        if !row.isEmpty {
+            let scale = 1 / norm.squareRoot()
+            for (id, w) in row { body(id, w * scale) }
+        }
+        return row.count
     }
 }
