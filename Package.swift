@@ -5,7 +5,7 @@ import PackageDescription
 
 let package = Package(
     name: "Kefu",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "kefu", targets: ["kefu"]),
         .library(name: "KefuWeChat", targets: ["KefuWeChat"]),
@@ -15,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
@@ -46,12 +50,31 @@ let package = Package(
                 "Automaton/README.md",
             ]
         ),
+        // The engine: a push in, its passive reply out (rules now; flows and sessions next).
+        .target(
+            name: "KefuDialogue",
+            dependencies: ["KefuRules", "KefuWeChat"]
+        ),
+        // `kefu serve`: the webhook on Hummingbird, de-duplication, deadlines, reload, metrics.
+        .target(
+            name: "KefuServer",
+            dependencies: [
+                "KefuDialogue", "KefuRules", "KefuWeChat",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "kefu",
             dependencies: [
                 "KefuWeChat",
                 "KefuRules",
+                "KefuServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // On-demand measurements (never part of `make test`): `make bench-wechat`.
@@ -80,6 +103,10 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "KefuDialogueTests",
+            dependencies: ["KefuDialogue"]
         ),
         .testTarget(
             name: "KefuRulesTests",

@@ -1,0 +1,111 @@
+import Foundation
+import Hummingbird
+import KefuRules
+import KefuWeChat
+import Logging
+import UnixSignals
+
+/// `kefu serve`: the Hummingbird application around ``Webhook``.
+///
+/// Routes: `GET|POST <path>` (WeChat), `/healthz` (the process is up), `/readyz` (a rule set is
+/// loaded), `/status` (rule set, reloads, last reload error, JSON), `/metrics` (Prometheus).
+/// SIGHUP reloads the rule set; with `watch`, so does a change to its files. SIGTERM and SIGINT
+/// stop accepting connections and finish the requests in flight.
+public struct KefuServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let rules: LiveRules
+    public let metrics = ServerMetrics()
+    let webhook: Webhook
+    let logger: Logger
+
+    public init(_ configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        rules = try LiveRules(directory: configuration.rulesDirectory)
+        webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, logger: logger)
+    }
+
+    /// Compiles the rule set again; keeps the old one if the new one has errors.
+    public func reload(reason: String) {
+        if let error = rules.reload() {
+            metrics.reload(ok: false)
+            logger.error("reload failed; still serving the previous rule set", metadata: [
+                "reason": .string(reason), "errors": .string("\(error.diagnostics.count)"),
+                "first": .string(error.diagnostics.first?.render() ?? "")])
+        } else {
+            metrics.reload(ok: true)
+            logger.info("rule set reloaded", metadata: ["reason": .string(reason), "rules": .string("\(rules.status.ruleCount)")])
+        }
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        let webhook = self.webhook
+        let maxBody = configuration.wechat.maxBodyBytes
+        router.get(RouterPath(configuration.path)) { request, _ -> Response in
+            Self.response(webhook.verify(query: Self.query(request)))
+        }
+        router.post(RouterPath(configuration.path)) { request, _ -> Response in
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: maxBody)
+            } catch {
+                return Self.response(webhook.reject(.bodyTooLarge(size: maxBody + 1, limit: maxBody), mode: "-"))
+            }
+            return Self.response(await webhook.receive(query: Self.query(request), body: Array(buffer: body)))
+        }
+        router.get("healthz") { _, _ in "ok\n" }
+        let rules = self.rules
+        router.get("readyz") { _, _ in "ready: \(rules.status.ruleCount) rules\n" }
+        router.get("status") { _, _ -> Response in
+            let s = rules.status
+            var object: [String: Any] = ["rules": rules.directory, "ruleCount": s.ruleCount, "reloads": s.reloads,
+                                         "loadedAt": ISO8601DateFormatter().string(from: s.loadedAt)]
+            object["lastReloadError"] = s.lastReloadError ?? NSNull()
+            object["lastReloadAt"] = s.lastReloadAt.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull()
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        let metrics = self.metrics
+        router.get("metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+        return router
+    }
+
+    static func query(_ request: Request) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { result[String(key)] = String(value) }
+        return result
+    }
+
+    static func response(_ r: Webhook.Response) -> Response {
+        Response(status: HTTPResponse.Status(code: r.status), headers: [.contentType: r.contentType],
+                 body: .init(byteBuffer: ByteBuffer(bytes: r.body)))
+    }
+
+    /// Runs until SIGTERM/SIGINT. `onRunning` gets the bound port (useful with port 0).
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let app = Application(
+            router: router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kefu"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+        let reloader = Task { [self] in
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { reload(reason: "SIGHUP") }
+        }
+        let watcher = Task { [self] in
+            guard configuration.watch else { return }
+            var last = rules.fingerprint()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: configuration.watchInterval)
+                let now = rules.fingerprint()
+                if now != last { last = now; reload(reason: "files changed") }
+            }
+        }
+        defer { reloader.cancel(); watcher.cancel() }
+        try await app.runService()
+    }
+
+}

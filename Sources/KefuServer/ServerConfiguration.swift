@@ -1,0 +1,27 @@
+import KefuWeChat
+
+/// Everything `kefu serve` needs, gathered from flags, a config file and the environment
+/// (secrets from the environment or files only). See `kefu serve --help`.
+public struct ServerConfiguration: Sendable {
+    public enum LogFormat: String, Sendable, CaseIterable { case text, json }
+
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// The path WeChat posts to (the console's 服务器地址 URL path).
+    public var path = "/wechat"
+    public var rulesDirectory: String
+    public var wechat: WeChatConfiguration
+    /// Answer `success` if a message takes longer than this (WeChat waits 5 s, then retries).
+    public var budget: Duration = .milliseconds(4_500)
+    /// How long an answered message is remembered, so that WeChat's retries get the same answer.
+    public var deduplicationWindow: Duration = .seconds(60)
+    /// Reload the rule set when its files change (checked every `watchInterval`); SIGHUP always reloads.
+    public var watch = false
+    public var watchInterval: Duration = .seconds(2)
+    public var logFormat = LogFormat.text
+
+    public init(rulesDirectory: String, wechat: WeChatConfiguration) {
+        self.rulesDirectory = rulesDirectory
+        self.wechat = wechat
+    }
+}

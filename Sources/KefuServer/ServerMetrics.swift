@@ -1,0 +1,41 @@
+import Prometheus
+
+/// What `/metrics` exposes, in Prometheus' text format. One registry per server (no global
+/// bootstrap, so tests can run several servers in one process).
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "kefu", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// Requests by mode (plaintext, compatible, secure, verify, -) and outcome (reply, success,
+    /// duplicate, deadline, error, rejected-403, rejected-400, rejected-413).
+    public func request(mode: String, outcome: String) {
+        registry.makeCounter(descriptor: Self.name("requests", "total", "Webhook requests by mode and outcome"),
+                             labels: [("mode", mode), ("outcome", outcome)]).increment()
+    }
+
+    public func latency(_ duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", "seconds", "Time to answer a webhook request"), labels: [],
+            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)]
+        ).record(duration)
+    }
+
+    public func ruleHit(_ id: String) {
+        registry.makeCounter(descriptor: Self.name("rule_hits", "total", "Messages answered by each rule"), labels: [("rule", id)]).increment()
+    }
+
+    public func defaultReply() {
+        registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: []).increment()
+    }
+
+    public func reload(ok: Bool) {
+        registry.makeCounter(descriptor: Self.name("reloads", "total", "Rule-set reloads by result"),
+                             labels: [("result", ok ? "ok" : "failed")]).increment()
+    }
+
+    public func text() -> String { registry.emitToString() }
+}

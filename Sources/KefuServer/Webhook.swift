@@ -1,0 +1,138 @@
+import Foundation
+import KefuDialogue
+import KefuWeChat
+import Logging
+
+/// The webhook's behaviour, free of HTTP framework types: a request's method, query and body in,
+/// a status and body out. `KefuServer` wires it to Hummingbird.
+///
+/// The rules of the road, from WeChat's contract:
+/// - a bad `signature` or `msg_signature` → 403; malformed, encrypted-without-key → 400;
+///   oversize → 413; each with a one-line reason and no state changed;
+/// - every push is answered exactly once: retries (same de-duplication key) wait for, or reuse,
+///   the first answer, and each delivery is sealed afresh for its own request;
+/// - one user's messages are handled in order;
+/// - if the answer is not ready within the budget, or anything inside fails, the answer is
+///   `success`: WeChat then shows nothing rather than its "service unavailable" banner.
+public struct Webhook: Sendable {
+    public struct Response: Sendable, Equatable {
+        public var status: Int
+        public var contentType: String
+        public var body: [UInt8]
+
+        static func text(_ status: Int, _ text: String) -> Response {
+            Response(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
+        }
+    }
+
+    let configuration: ServerConfiguration
+    let endpoint: WeChatEndpoint
+    let rules: LiveRules
+    let metrics: ServerMetrics
+    let deduplicator: Deduplicator<Engine.Outcome>
+    let users = UserQueue()
+    let logger: Logger
+
+    public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, logger: Logger) throws(WeChatError) {
+        self.configuration = configuration
+        endpoint = try WeChatEndpoint(configuration.wechat)
+        self.rules = rules
+        self.metrics = metrics
+        deduplicator = Deduplicator(window: configuration.deduplicationWindow)
+        self.logger = logger
+    }
+
+    /// GET: URL verification. The echo is sent back byte for byte.
+    public func verify(query: [String: String]) -> Response {
+        do {
+            let echo = try endpoint.verifyURL(try SignedQuery(query), now: Self.now())
+            metrics.request(mode: "verify", outcome: "reply")
+            return .text(200, echo)
+        } catch {
+            return reject(error, mode: "verify")
+        }
+    }
+
+    /// POST: a push.
+    public func receive(query: [String: String], body: [UInt8]) async -> Response {
+        let start = ContinuousClock.now
+        defer { metrics.latency(ContinuousClock.now - start) }
+        let opened: OpenedMessage
+        do {
+            opened = try endpoint.open(body, query: try SignedQuery(query), now: Self.now())
+        } catch {
+            return reject(error, mode: query["encrypt_type"] == "aes" ? "encrypted" : "plaintext")
+        }
+        let message = opened.message
+        let mode = opened.mode.rawValue
+        let engine = rules.engine
+        let key = message.deduplicationKey
+        let now = Self.now()
+        let work = Task { () -> (value: Engine.Outcome, duplicate: Bool) in
+            await deduplicator.run(key) {
+                await users.run(for: message.fromUserName) { engine.handle(message, now: now) }
+            }
+        }
+        // Wait for the answer, but no longer than the budget.
+        let result: (value: Engine.Outcome, duplicate: Bool)? = await withTaskGroup(of: (value: Engine.Outcome, duplicate: Bool)?.self) { group in
+            group.addTask { await work.value }
+            group.addTask {
+                try? await Task.sleep(for: configuration.budget)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let (outcome, duplicate) = result else {
+            metrics.request(mode: mode, outcome: "deadline")
+            logger.warning("answer not ready within the budget; sent success", metadata: [
+                "user": .string(message.fromUserName), "msgType": .string(message.msgType),
+                "budget": .string("\(configuration.budget)")])
+            return .text(200, "success")
+        }
+        if !duplicate { record(outcome, message: message, mode: mode) }
+        do {
+            let sealed = try endpoint.seal(outcome.response, for: opened, timestamp: Self.now(), nonce: opened.nonce)
+            metrics.request(mode: mode, outcome: duplicate ? "duplicate" : (outcome.response == .success ? "success" : "reply"))
+            return Response(status: 200, contentType: outcome.response == .success ? "text/plain; charset=utf-8" : "application/xml; charset=utf-8",
+                            body: sealed)
+        } catch {
+            metrics.request(mode: mode, outcome: "error")
+            logger.error("could not seal the reply; sent success", metadata: ["error": .string("\(error)"), "user": .string(message.fromUserName)])
+            return .text(200, "success")
+        }
+    }
+
+    func record(_ outcome: Engine.Outcome, message: InboundMessage, mode: String) {
+        switch outcome.source {
+        case .rule(let id, _): metrics.ruleHit(id)
+        case .defaultReply: metrics.defaultReply()
+        case .subscribeReply, .noReply: break
+        }
+        var metadata: Logger.Metadata = ["user": .string(message.fromUserName), "msgType": .string(message.msgType), "mode": .string(mode)]
+        switch outcome.source {
+        case .rule(let id, let kind): metadata["rule"] = .string(id); metadata["kind"] = .string(kind.rawValue)
+        case .defaultReply: metadata["rule"] = "default"
+        case .subscribeReply: metadata["rule"] = "events.subscribe"
+        case .noReply(let reason): metadata["noReply"] = .string(reason)
+        }
+        if let intent = outcome.intent { metadata["intent"] = .string(intent) }
+        logger.info("answered", metadata: metadata)
+    }
+
+    /// 403 for signatures, 413 for size, 400 for the rest; one line that names the problem.
+    func reject(_ error: WeChatError, mode: String) -> Response {
+        let status: Int
+        switch error {
+        case .signatureMismatch, .staleTimestamp: status = 403
+        case .bodyTooLarge: status = 413
+        default: status = 400
+        }
+        metrics.request(mode: mode, outcome: "rejected-\(status)")
+        logger.notice("request refused", metadata: ["status": .string("\(status)"), "reason": .string(error.description), "code": .string("\(error.code)")])
+        return .text(status, error.description + "\n")
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+}

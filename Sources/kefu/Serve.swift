@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import KefuRules
+import KefuServer
+import KefuWeChat
+import Logging
+import Yams
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the webhook that answers the Official Account's messages.",
+        discussion: """
+            Secrets come from the environment (or from files named by *_FILE variables), never from flags:
+              KEFU_TOKEN, KEFU_AES_KEY, KEFU_PREVIOUS_AES_KEY, KEFU_APPID   (or KEFU_TOKEN_FILE=/run/secrets/token …)
+            Settings come from flags, else from --config FILE (YAML with the same names: host, port,
+            path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance), else defaults.
+              KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
+            Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
+            """
+    )
+
+    @Option(help: "The rule-set folder.") var rules: String?
+    @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
+    @Option(help: "Port (default 8080).") var port: Int?
+    @Option(help: "The webhook path configured in the WeChat console (default /wechat).") var path: String?
+    @Option(help: "Where sessions and de-duplication records live: memory (for now the only store).") var store: String?
+    @Option(name: .customLong("budget-ms"), help: "Answer success if a message takes longer (default 4500).") var budgetMilliseconds: Int?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 65536).") var maxBodyBytes: Int?
+    @Option(name: .customLong("timestamp-tolerance"), help: "Refuse requests signed more than this many seconds away from our clock (default: off).")
+    var timestampTolerance: Int64?
+    @Flag(help: "Reload the rule set when its files change.") var watch = false
+    @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String?
+    @Option(help: "A YAML file with settings (flags win).") var config: String?
+
+    func run() async throws {
+        let file = try Self.readConfig(config)
+        func setting<T>(_ flag: T?, _ key: String, _ parse: (String) -> T?) throws -> T? {
+            if let flag { return flag }
+            guard let raw = file[key] else { return nil }
+            guard let value = parse(raw) else { throw ValidationError("\(config ?? "config"): '\(key)' cannot be '\(raw)'") }
+            return value
+        }
+        guard let rulesDirectory = try setting(rules, "rules", { $0 }) else {
+            throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config).")
+        }
+        let storeName = try setting(store, "store", { $0 }) ?? "memory"
+        guard storeName == "memory" else {
+            throw ValidationError("--store \(storeName): only 'memory' is available in this version; the SQLite and PostgreSQL stores arrive with sessions.")
+        }
+        var wechat = try Self.wechatConfiguration()
+        if let max = try setting(maxBodyBytes, "max-body-bytes", { Int($0) }) { wechat.maxBodyBytes = max }
+        wechat.timestampToleranceSeconds = try setting(timestampTolerance, "timestamp-tolerance", { Int64($0) })
+        var configuration = ServerConfiguration(rulesDirectory: rulesDirectory, wechat: wechat)
+        configuration.host = try setting(host, "host", { $0 }) ?? configuration.host
+        configuration.port = try setting(port, "port", { Int($0) }) ?? configuration.port
+        configuration.path = try setting(path, "path", { $0.hasPrefix("/") ? $0 : nil }) ?? configuration.path
+        if let ms = try setting(budgetMilliseconds, "budget-ms", { Int($0) }) { configuration.budget = .milliseconds(ms) }
+        configuration.watch = watch || (file["watch"].map { ["true", "yes", "on"].contains($0.lowercased()) } ?? false)
+        let format = try setting(logFormat, "log-format", { ServerConfiguration.LogFormat(rawValue: $0) == nil ? nil : $0 }) ?? "text"
+        configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
+
+        let json = configuration.logFormat == .json
+        LoggingSystem.bootstrap { label in
+            json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+        }
+        let logger = Logger(label: "kefu")
+        let server: KefuServer
+        do {
+            server = try KefuServer(configuration, logger: logger)
+        } catch let error as RuleSetError {
+            printDiagnostics(error.diagnostics, sources: RuleSetArgument.sources(for: error.diagnostics))
+            throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
+        }
+        let modes = wechat.aesKey == nil ? "plaintext" : "plaintext, compatible, secure"
+        let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
+        try await server.run { port in
+            logger.info("kefu serve is listening", metadata: [
+                "url": .string(listen), "rules": .string(rulesDirectory), "ruleCount": .string("\(server.rules.status.ruleCount)"),
+                "modes": .string(modes), "port": .string("\(port)")])
+        }
+    }
+
+    /// Secrets from KEFU_* variables, or from the files KEFU_*_FILE names.
+    static func wechatConfiguration() throws -> WeChatConfiguration {
+        let env = ProcessInfo.processInfo.environment
+        func secret(_ name: String) throws -> String? {
+            if let path = env[name + "_FILE"], !path.isEmpty {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ValidationError("\(name)_FILE names '\(path)', which cannot be read.")
+                }
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return env[name].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let token = try secret("KEFU_TOKEN") else {
+            throw ValidationError("KEFU_TOKEN is not set. Export the Token (令牌) from 设置与开发 → 基本配置, or set KEFU_TOKEN_FILE.")
+        }
+        var configuration = WeChatConfiguration(token: token, appID: try secret("KEFU_APPID"))
+        do {
+            configuration.aesKey = try secret("KEFU_AES_KEY").map { try EncodingAESKey($0) }
+            configuration.previousAESKey = try secret("KEFU_PREVIOUS_AES_KEY").map { try EncodingAESKey($0) }
+        } catch let error as WeChatError {
+            throw ValidationError("KEFU_AES_KEY / KEFU_PREVIOUS_AES_KEY: \(error)")
+        }
+        if configuration.aesKey != nil, configuration.appID == nil {
+            throw ValidationError("KEFU_APPID is not set. Secure and compatible mode need the AppID (wx…) as well as KEFU_AES_KEY.")
+        }
+        return configuration
+    }
+
+    /// A flat YAML mapping of settings; secrets are refused here.
+    static func readConfig(_ path: String?) throws -> [String: String] {
+        guard let path else { return [:] }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--config \(path) cannot be read.") }
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
+        guard let node, case .mapping(let mapping) = node else { return [:] }
+        let known = ["host", "port", "path", "rules", "store", "budget-ms", "watch", "log-format", "max-body-bytes", "timestamp-tolerance"]
+        var result: [String: String] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else { continue }
+            if ["token", "aes-key", "aes_key", "encoding-aes-key", "appsecret"].contains(name.lowercased()) {
+                throw ValidationError("\(path): '\(name)' is a secret; put it in the environment (KEFU_TOKEN, KEFU_AES_KEY) instead of a file that may be committed.")
+            }
+            guard known.contains(name) else { throw ValidationError("\(path): unknown setting '\(name)'; known: \(known.joined(separator: ", "))") }
+            result[name] = value.scalar?.string
+        }
+        return result
+    }
+}
