@@ -112,6 +112,11 @@ let package = Package(
             name: "KefuRulesTests",
             dependencies: ["KefuRules"]
         ),
+        // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
+        .testTarget(
+            name: "KefuServerTests",
+            dependencies: ["kefu"]
+        ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(
             name: "KefuCLITests",

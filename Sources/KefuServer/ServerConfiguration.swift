@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var watch = false
     public var watchInterval: Duration = .seconds(2)
     public var logFormat = LogFormat.text
+    /// Fault injection for tests only: every message takes at least this long to answer.
+    public var testDelay: Duration?
 
     public init(rulesDirectory: String, wechat: WeChatConfiguration) {
         self.rulesDirectory = rulesDirectory

@@ -2,6 +2,7 @@ import Foundation
 import KefuDialogue
 import KefuWeChat
 import Logging
+import Synchronization
 
 /// The webhook's behaviour, free of HTTP framework types: a request's method, query and body in,
 /// a status and body out. `KefuServer` wires it to Hummingbird.
@@ -69,21 +70,16 @@ public struct Webhook: Sendable {
         let key = message.deduplicationKey
         let now = Self.now()
         let work = Task { () -> (value: Engine.Outcome, duplicate: Bool) in
-            await deduplicator.run(key) {
-                await users.run(for: message.fromUserName) { engine.handle(message, now: now) }
+            await deduplicator.run(key) { [self] in
+                await users.run(for: message.fromUserName) { [self] in
+                    if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
+                    let outcome = engine.handle(message, now: now)
+                    record(outcome, message: message, mode: mode)  // once per message, even if it missed the budget
+                    return outcome
+                }
             }
         }
-        // Wait for the answer, but no longer than the budget.
-        let result: (value: Engine.Outcome, duplicate: Bool)? = await withTaskGroup(of: (value: Engine.Outcome, duplicate: Bool)?.self) { group in
-            group.addTask { await work.value }
-            group.addTask {
-                try? await Task.sleep(for: configuration.budget)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
+        let result = await Self.first(of: work, within: configuration.budget)
         guard let (outcome, duplicate) = result else {
             metrics.request(mode: mode, outcome: "deadline")
             logger.warning("answer not ready within the budget; sent success", metadata: [
@@ -91,7 +87,6 @@ public struct Webhook: Sendable {
                 "budget": .string("\(configuration.budget)")])
             return .text(200, "success")
         }
-        if !duplicate { record(outcome, message: message, mode: mode) }
         do {
             let sealed = try endpoint.seal(outcome.response, for: opened, timestamp: Self.now(), nonce: opened.nonce)
             metrics.request(mode: mode, outcome: duplicate ? "duplicate" : (outcome.response == .success ? "success" : "reply"))
@@ -135,4 +130,32 @@ public struct Webhook: Sendable {
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+    /// The task's value, or nil if it is not ready within `budget`. The task itself runs on
+    /// (its result is what a retry will get); only the wait is bounded.
+    static func first<T: Sendable>(of task: Task<T, Never>, within budget: Duration) async -> T? {
+        let once = Once()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            let timer = Task {
+                try? await Task.sleep(for: budget)
+                if once.claim() { continuation.resume(returning: nil) }
+            }
+            Task {
+                let value = await task.value
+                timer.cancel()
+                if once.claim() { continuation.resume(returning: value) }
+            }
+        }
+    }
+}
+
+/// True for the first caller of ``claim()`` only.
+final class Once: Sendable {
+    private let claimed = Mutex(false)
+    func claim() -> Bool {
+        claimed.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
 }

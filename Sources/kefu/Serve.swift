@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Reload the rule set when its files change.") var watch = false
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String?
     @Option(help: "A YAML file with settings (flags win).") var config: String?
+    @Option(name: .customLong("test-delay-ms"), help: .hidden) var testDelayMilliseconds: Int?
 
     func run() async throws {
         let file = try Self.readConfig(config)
@@ -58,6 +59,7 @@ struct Serve: AsyncParsableCommand {
         configuration.watch = watch || (file["watch"].map { ["true", "yes", "on"].contains($0.lowercased()) } ?? false)
         let format = try setting(logFormat, "log-format", { ServerConfiguration.LogFormat(rawValue: $0) == nil ? nil : $0 }) ?? "text"
         configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
+        configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
 
         let json = configuration.logFormat == .json
         LoggingSystem.bootstrap { label in

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+
+/// `kefu serve` as WeChat meets it: a real process on a real port, driven over HTTP by wechatpy.
+@Suite("kefu serve over HTTP", .serialized)
+struct ServeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let secrets = ["KEFU_TOKEN": "SwiftBotToken2024", "KEFU_APPID": "wx3f2a1b4c5d6e7f80",
+                          "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"]
+
+    /// A running `kefu serve` on a free port; stopped with SIGTERM.
+    final class Server {
+        let process = Process()
+        let port: Int
+        let log: Pipe
+        var url: String { "http://127.0.0.1:\(port)/wechat" }
+
+        init(rules: String, arguments: [String] = []) throws {
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
+            process.executableURL = binary
+            process.arguments = ["serve", "--rules", rules, "--port", "0"] + arguments
+            process.environment = ServeTests.secrets.merging(["PATH": "/usr/bin:/bin"]) { $1 }
+            log = Pipe()
+            process.standardError = log
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            // Read the log until the server says where it listens.
+            var seen = ""
+            var found: Int?
+            let deadline = Date().addingTimeInterval(20)
+            while found == nil, Date() < deadline, process.isRunning {
+                let chunk = log.fileHandleForReading.availableData
+                seen += String(decoding: chunk, as: UTF8.self)
+                if let range = seen.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                    found = Int(seen[range].split(separator: ":").last!)
+                }
+            }
+            guard let found else { throw ServerError(log: seen) }
+            port = found
+        }
+
+        struct ServerError: Error, CustomStringConvertible {
+            let log: String
+            var description: String { "kefu serve did not start:\n\(log)" }
+        }
+
+        /// GET with curl (FoundationNetworking is not worth a dependency for two test probes).
+        func get(_ path: String) throws -> String {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-sS", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]
+            let out = Pipe()
+            curl.standardOutput = out
+            try curl.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            curl.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+        /// SIGTERM; returns the exit status.
+        func stop() -> Int32 {
+            signal(SIGTERM)
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        deinit { if process.isRunning { process.terminate() } }
+    }
+
+    /// Runs the wechatpy client; returns its exit status and output.
+    static func client(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let python = ProcessInfo.processInfo.environment["KEFU_PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            throw Server.ServerError(log: "no Python with wechatpy: run `make test` (it creates .venv) or set KEFU_PYTHON")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [root.appendingPathComponent("Tests/Interop/wechatpy_http_client.py").path] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
+    static func metric(_ text: String, _ line: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix(line + " ") }.flatMap { Int($0.split(separator: " ").last!) }
+    }
+
+    @Test("wechatpy: URL verification and messages in plaintext, compatible and secure mode; silent pushes get success")
+    func conversation() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
+        let result = try Self.client([server.url, "conversation"])
+        #expect(result.status == 0, "\(result.output)")
+        let metrics = try server.get("/metrics")
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="reply"}"#) == 8)
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="compatible",outcome="success"}"#) == 4)
+        #expect(Self.metric(metrics, #"kefu_default_replies_total"#) == 3)
+        #expect(server.stop() == 0, "graceful shutdown")
+    }
+
+    @Test("retries: same reply, one effect (each rule hit once per distinct message)")
+    func retries() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
+        let result = try Self.client([server.url, "retries"])
+        #expect(result.status == 0, "\(result.output)")
+        let metrics = try server.get("/metrics")
+        #expect(Self.metric(metrics, #"kefu_rule_hits_total{rule="shipping-fee"}"#) == 2)  // one message per mode, each sent twice
+        #expect(Self.metric(metrics, #"kefu_rule_hits_total{rule="invoice"}"#) == 2)       // one per mode, sent three times at once
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="plaintext",outcome="duplicate"}"#) == 3)
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="duplicate"}"#) == 3)
+        _ = server.stop()
+    }
+
+    @Test("bad input: 403, 400, 413 with a one-line reason, and nothing answered")
+    func badInput() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
+        let result = try Self.client([server.url, "bad-input"])
+        #expect(result.status == 0, "\(result.output)")
+        let metrics = try server.get("/metrics")
+        #expect(!metrics.contains("kefu_rule_hits_total"), "a refused request must not reach the rules")
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="plaintext",outcome="rejected-403"}"#) == 1)
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="encrypted",outcome="rejected-403"}"#) == 1)
+        _ = server.stop()
+    }
+
+    @Test("the budget: a slow answer is `success` in time; the retry gets the answer computed meanwhile")
+    func deadline() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path,
+                                arguments: ["--budget-ms", "300", "--test-delay-ms", "1000"])
+        let result = try Self.client([server.url, "deadline"])
+        #expect(result.status == 0, "\(result.output)")
+        let metrics = try server.get("/metrics")
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="plaintext",outcome="deadline"}"#) == 1)
+        #expect(Self.metric(metrics, #"kefu_rule_hits_total{rule="shipping-fee"}"#) == 1)
+        _ = server.stop()
+    }
+
+    @Test("reload: SIGHUP swaps in a changed rule set; a broken one is refused and the old one keeps serving")
+    func reload() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-reload-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("Rules/shop"), to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try Server(rules: dir.path)
+        func say(_ text: String) throws -> String {
+            let r = try Self.client([server.url, "say", text])
+            return r.output
+        }
+        #expect(try say("运费多少").contains("全场满 99 元包邮"))
+        let faq = dir.appendingPathComponent("faq.yaml")
+        let original = try String(contentsOf: faq, encoding: .utf8)
+        try original.replacingOccurrences(of: "全场满 99 元包邮，不满 99 元运费 8 元。", with: "本周全场包邮！")
+            .write(to: faq, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try say("运费多少").contains("本周全场包邮！"))
+        try "rules:\n  - id: broken\n    when: {regex: '('}\n    reply: x\n".write(to: dir.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try say("运费多少").contains("本周全场包邮！"), "the previous rule set keeps serving")
+        let status = try server.get("/status")
+        #expect(status.contains("regex does not compile"), "\(status)")
+        #expect(status.contains("\"reloads\":1"), "\(status)")
+        let metrics = try server.get("/metrics")
+        #expect(Self.metric(metrics, #"kefu_reloads_total{result="ok"}"#) == 1)
+        #expect(Self.metric(metrics, #"kefu_reloads_total{result="failed"}"#) == 1)
+        #expect(server.stop() == 0)
+    }
+
+    @Test("health and readiness")
+    func health() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
+        #expect(try server.get("/healthz") == "ok\n")
+        #expect(try server.get("/readyz").hasPrefix("ready: 16 rules"))
+        _ = server.stop()
+    }
+}
