@@ -5,7 +5,7 @@ SWIFT ?= swift
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test deps venv build release bench-wechat bench-rules eval-intents clean
+.PHONY: run test deps venv build release bench-wechat bench-rules bench-webhook eval-intents clean
 
 deps:
 	@scripts/install-deps
@@ -41,6 +41,10 @@ bench-wechat: deps
 BENCH_DATA ?= ../shared/bench-data
 bench-rules: deps
 	$(SWIFT) run -c release RulesBench $(BENCH_DATA)
+
+# The webhook under wrk (release build, Rules/shop): requests/s and latency.
+bench-webhook: deps
+	scripts/bench-webhook
 
 # Intent accuracy vs a scikit-learn baseline, 5-fold cross-validation on Corpora/intents.
 eval-intents: deps

@@ -30,6 +30,7 @@ struct Serve: AsyncParsableCommand {
     var timestampTolerance: Int64?
     @Flag(help: "Reload the rule set when its files change.") var watch = false
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per message), notice, warning, error.") var logLevel: String?
     @Option(help: "A YAML file with settings (flags win).") var config: String?
     @Option(name: .customLong("test-delay-ms"), help: .hidden) var testDelayMilliseconds: Int?
 
@@ -65,7 +66,9 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
         }
-        let logger = Logger(label: "kefu")
+        var logger = Logger(label: "kefu")
+        let level = try setting(logLevel, "log-level", { Logger.Level(rawValue: $0) == nil ? nil : $0 }) ?? "info"
+        logger.logLevel = Logger.Level(rawValue: level) ?? .info
         let server: KefuServer
         do {
             server = try KefuServer(configuration, logger: logger)
@@ -75,8 +78,9 @@ struct Serve: AsyncParsableCommand {
         }
         let modes = wechat.aesKey == nil ? "plaintext" : "plaintext, compatible, secure"
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
+        let startupLogger = logger
         try await server.run { port in
-            logger.info("kefu serve is listening", metadata: [
+            startupLogger.notice("kefu serve is listening", metadata: [
                 "url": .string(listen), "rules": .string(rulesDirectory), "ruleCount": .string("\(server.rules.status.ruleCount)"),
                 "modes": .string(modes), "port": .string("\(port)")])
         }
@@ -117,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
-        let known = ["host", "port", "path", "rules", "store", "budget-ms", "watch", "log-format", "max-body-bytes", "timestamp-tolerance"]
+        let known = ["host", "port", "path", "rules", "store", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
