@@ -1,5 +1,5 @@
 # Kefu — the two commands of the README, and helpers.
-#   make run    build and start kefu (the webhook arrives with `kefu serve`)
+#   make run    build and start `kefu serve` on Rules/shop; prints the URL, token and a curl example
 #   make test   install what is missing, build, run every test
 SWIFT ?= swift
 VENV  := .venv
@@ -28,10 +28,8 @@ test: deps venv
 	$(SWIFT) build --build-tests
 	KEFU_PYTHON=$(CURDIR)/$(PY) $(SWIFT) test
 
-run: release
-	@echo "kefu is built at .build/release/kefu. The webhook (kefu serve) is not implemented yet;"
-	@echo "until it is, this shows what the tool can do:"
-	.build/release/kefu --help
+run: deps
+	scripts/run
 
 # XML reader (ours vs FoundationXML) and the secure-mode path, per message; release build.
 bench-wechat: deps

@@ -115,7 +115,7 @@ let package = Package(
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(
             name: "KefuServerTests",
-            dependencies: ["kefu"]
+            dependencies: ["kefu", "KefuServer"]
         ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(
