@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
@@ -55,11 +56,19 @@ let package = Package(
             name: "KefuDialogue",
             dependencies: ["KefuRules", "KefuWeChat"]
         ),
+        // Durable stores: SQLite (embedded default) for answered messages and the conversation log.
+        .target(
+            name: "KefuStore",
+            dependencies: [
+                "KefuWeChat",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // `kefu serve`: the webhook on Hummingbird, de-duplication, deadlines, reload, metrics.
         .target(
             name: "KefuServer",
             dependencies: [
-                "KefuDialogue", "KefuRules", "KefuWeChat",
+                "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -103,6 +112,10 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "KefuStoreTests",
+            dependencies: ["KefuStore"]
         ),
         .testTarget(
             name: "KefuDialogueTests",

@@ -25,6 +25,8 @@ public struct Engine: Sendable {
             case subscribeReply
             /// Nothing answers this push (or WeChat shows no reply to it): `success`.
             case noReply(reason: String)
+            /// Answered before (by this process or one before a restart); the stored answer is sent again.
+            case remembered
         }
 
         public var response: PassiveResponse

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KefuRules
+import KefuStore
 import KefuWeChat
 import Logging
 import UnixSignals
@@ -15,6 +16,7 @@ public struct KefuServer: Sendable {
     public let configuration: ServerConfiguration
     public let rules: LiveRules
     public let metrics = ServerMetrics()
+    public let store: any AnsweredMessageStore
     let webhook: Webhook
     let logger: Logger
 
@@ -22,7 +24,11 @@ public struct KefuServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         rules = try LiveRules(directory: configuration.rulesDirectory)
-        webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, logger: logger)
+        switch configuration.store {
+        case .memory: store = MemoryStore()
+        case .sqlite(let path): store = try SQLiteStore(path: path)
+        }
+        webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
     }
 
     /// Compiles the rule set again; keeps the old one if the new one has errors.
@@ -104,7 +110,13 @@ public struct KefuServer: Sendable {
                 if now != last { last = now; reload(reason: "files changed") }
             }
         }
-        defer { reloader.cancel(); watcher.cancel() }
+        let purger = Task { [store, configuration] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(60))
+                try? await store.purge(before: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
+            }
+        }
+        defer { reloader.cancel(); watcher.cancel(); purger.cancel() }
         try await app.runService()
     }
 

@@ -19,6 +19,23 @@ public struct ServerConfiguration: Sendable {
     public var watch = false
     public var watchInterval: Duration = .seconds(2)
     public var logFormat = LogFormat.text
+    /// Where answered messages and the conversation log are kept.
+    public var store = StoreChoice.sqlite(path: "kefu-data/kefu.sqlite")
+
+    public enum StoreChoice: Sendable, Equatable {
+        /// Nothing survives a restart (tests, trials).
+        case memory
+        /// The embedded default: one SQLite file.
+        case sqlite(path: String)
+
+        /// `memory`, `sqlite:PATH`, or a path ending in .sqlite / .db.
+        public init?(_ text: String) {
+            if text == "memory" { self = .memory }
+            else if text.hasPrefix("sqlite:") { self = .sqlite(path: String(text.dropFirst("sqlite:".count))) }
+            else if text.hasSuffix(".sqlite") || text.hasSuffix(".db") { self = .sqlite(path: text) }
+            else { return nil }
+        }
+    }
     /// Fault injection for tests only: every message takes at least this long to answer.
     public var testDelay: Duration?
 

@@ -1,5 +1,6 @@
 import Foundation
 import KefuDialogue
+import KefuStore
 import KefuWeChat
 import Logging
 import Synchronization
@@ -32,10 +33,13 @@ public struct Webhook: Sendable {
     let metrics: ServerMetrics
     let deduplicator: Deduplicator<Engine.Outcome>
     let users = UserQueue()
+    let store: any AnsweredMessageStore
     let logger: Logger
 
-    public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, logger: Logger) throws(WeChatError) {
+    public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, store: any AnsweredMessageStore,
+                logger: Logger) throws(WeChatError) {
         self.configuration = configuration
+        self.store = store
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
         self.metrics = metrics
@@ -69,24 +73,38 @@ public struct Webhook: Sendable {
         let engine = rules.engine
         let key = message.deduplicationKey
         let now = Self.now()
+        let window = Int64(configuration.deduplicationWindow.components.seconds)
         let work = Task { () -> (value: Engine.Outcome, duplicate: Bool) in
             await deduplicator.run(key) { [self] in
                 await users.run(for: message.fromUserName) { [self] in
+                    // Answered before a restart (or by another process sharing the store)?
+                    if let stored = try? await store.response(for: key, since: now - window) {
+                        return Engine.Outcome(response: stored, source: .remembered)
+                    }
                     if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
+                    let started = ContinuousClock.now
                     let outcome = engine.handle(message, now: now)
+                    do {
+                        try await store.save(outcome.response, for: key, at: now)
+                    } catch {
+                        logger.error("could not store the answer; a retry after a restart would be answered again",
+                                     metadata: ["error": .string("\(error)")])
+                    }
                     record(outcome, message: message, mode: mode)  // once per message, even if it missed the budget
+                    try? await store.log(Self.turn(message, outcome, at: now, latency: ContinuousClock.now - started))
                     return outcome
                 }
             }
         }
         let result = await Self.first(of: work, within: configuration.budget)
-        guard let (outcome, duplicate) = result else {
+        guard let (outcome, sharedResult) = result else {
             metrics.request(mode: mode, outcome: "deadline")
             logger.warning("answer not ready within the budget; sent success", metadata: [
                 "user": .string(message.fromUserName), "msgType": .string(message.msgType),
                 "budget": .string("\(configuration.budget)")])
             return .text(200, "success")
         }
+        let duplicate = sharedResult || outcome.source == .remembered
         do {
             let sealed = try endpoint.seal(outcome.response, for: opened, timestamp: Self.now(), nonce: opened.nonce)
             metrics.request(mode: mode, outcome: duplicate ? "duplicate" : (outcome.response == .success ? "success" : "reply"))
@@ -103,7 +121,7 @@ public struct Webhook: Sendable {
         switch outcome.source {
         case .rule(let id, _): metrics.ruleHit(id)
         case .defaultReply: metrics.defaultReply()
-        case .subscribeReply, .noReply: break
+        case .subscribeReply, .noReply, .remembered: break
         }
         var metadata: Logger.Metadata = ["user": .string(message.fromUserName), "msgType": .string(message.msgType), "mode": .string(mode)]
         switch outcome.source {
@@ -111,9 +129,38 @@ public struct Webhook: Sendable {
         case .defaultReply: metadata["rule"] = "default"
         case .subscribeReply: metadata["rule"] = "events.subscribe"
         case .noReply(let reason): metadata["noReply"] = .string(reason)
+        case .remembered: metadata["remembered"] = "true"
         }
         if let intent = outcome.intent { metadata["intent"] = .string(intent) }
         logger.info("answered", metadata: metadata)
+    }
+
+    /// The conversation-log line of one answered message.
+    static func turn(_ message: InboundMessage, _ outcome: Engine.Outcome, at time: Int64, latency: Duration) -> ConversationTurn {
+        let said: String
+        switch message.content {
+        case .text(let text): said = text.content
+        case .event(let event): said = "[\(event.name)\(message.fields.text(of: "EventKey").map { $0.isEmpty ? "" : " " + $0 } ?? "")]"
+        default: said = "[\(message.msgType)]"
+        }
+        let rule: String
+        switch outcome.source {
+        case .rule(let id, _): rule = id
+        case .defaultReply: rule = "default"
+        case .subscribeReply: rule = "events.subscribe"
+        case .noReply, .remembered: rule = ""
+        }
+        let reply: String
+        switch outcome.response {
+        case .success: reply = "success"
+        case .empty: reply = ""
+        case .reply(let r):
+            if case .text(let text) = r.body { reply = text } else { reply = "[\(r.msgType)]" }
+        }
+        let (seconds, attoseconds) = latency.components
+        return ConversationTurn(time: time, user: message.fromUserName, msgType: message.msgType, message: said,
+                                normalized: outcome.normalized, rule: rule, intent: outcome.intent, reply: reply,
+                                latencyMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
     }
 
     /// 403 for signatures, 413 for size, 400 for the rest; one line that names the problem.

@@ -23,7 +23,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "Port (default 8080).") var port: Int?
     @Option(help: "The webhook path configured in the WeChat console (default /wechat).") var path: String?
-    @Option(help: "Where sessions and de-duplication records live: memory (for now the only store).") var store: String?
+    @Option(help: "Where answered messages and the conversation log live: sqlite:PATH (default sqlite:kefu-data/kefu.sqlite) or memory.")
+    var store: String?
     @Option(name: .customLong("budget-ms"), help: "Answer success if a message takes longer (default 4500).") var budgetMilliseconds: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 65536).") var maxBodyBytes: Int?
     @Option(name: .customLong("timestamp-tolerance"), help: "Refuse requests signed more than this many seconds away from our clock (default: off).")
@@ -45,9 +46,12 @@ struct Serve: AsyncParsableCommand {
         guard let rulesDirectory = try setting(rules, "rules", { $0 }) else {
             throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config).")
         }
-        let storeName = try setting(store, "store", { $0 }) ?? "memory"
-        guard storeName == "memory" else {
-            throw ValidationError("--store \(storeName): only 'memory' is available in this version; the SQLite and PostgreSQL stores arrive with sessions.")
+        var storeChoice: ServerConfiguration.StoreChoice?
+        if let text = try setting(store, "store", { $0 }) {
+            guard let choice = ServerConfiguration.StoreChoice(text) else {
+                throw ValidationError("--store \(text): use sqlite:PATH (the embedded default is sqlite:kefu-data/kefu.sqlite) or memory.")
+            }
+            storeChoice = choice
         }
         var wechat = try Self.wechatConfiguration()
         if let max = try setting(maxBodyBytes, "max-body-bytes", { Int($0) }) { wechat.maxBodyBytes = max }
@@ -61,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         let format = try setting(logFormat, "log-format", { ServerConfiguration.LogFormat(rawValue: $0) == nil ? nil : $0 }) ?? "text"
         configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
+        if let storeChoice { configuration.store = storeChoice }
 
         let json = configuration.logFormat == .json
         LoggingSystem.bootstrap { label in
@@ -75,6 +80,10 @@ struct Serve: AsyncParsableCommand {
         } catch let error as RuleSetError {
             printDiagnostics(error.diagnostics, sources: RuleSetArgument.sources(for: error.diagnostics))
             throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
+        } catch let error as WeChatError {
+            throw ValidationError("\(error)")
+        } catch {
+            throw ValidationError("The store \(configuration.store) cannot be opened: \(error)")
         }
         let modes = wechat.aesKey == nil ? "plaintext" : "plaintext, compatible, secure"
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"

@@ -9,7 +9,8 @@ Scenarios (each prints a JSON report: {"checks": n, "failures": [..]} and exits 
                    mode with Chinese and emoji; unknown and silent events answered `success`
     retries        the same message delivered again, and twice at once: identical replies
     bad-input      403 bad signature, 400 malformed / DTD / entity, 413 oversize; nothing answered
-    say TEXT       one plaintext text message; prints {"reply": ...} (used by the reload test)
+    say TEXT [MSGID CREATETIME MODE]
+                   one text message (a fixed MsgId and CreateTime make it a retry); prints {"reply": ...}
     deadline       a message answered `success` within the budget, then its retry gets the real reply
 Rules/shop is the rule set; identity as in the project's vectors.
 """
@@ -187,8 +188,11 @@ def bad_input():
     check(status == 403 and b"msg_signature" in body, f"bad msg_signature: {status} {body!r}")
 
 
-def say(content):
-    status, reply = push(text("oUser_reload", content))
+def say(content, msg=None, create_time=None, mode="plaintext"):
+    global msg_id
+    if msg is not None:
+        msg_id = int(msg) - 1
+    status, reply = push(text("oUser_reload", content, create_time=int(create_time) if create_time else None), mode)
     print(json.dumps({"status": status, "reply": reply}, ensure_ascii=False))
 
 
@@ -208,7 +212,7 @@ def deadline():
 if __name__ == "__main__":
     scenario = sys.argv[2]
     if scenario == "say":
-        say(sys.argv[3])
+        say(*sys.argv[3:])
         sys.exit(0)
     {"conversation": conversation, "retries": retries, "bad-input": bad_input, "deadline": deadline}[scenario]()
     print(json.dumps({"scenario": scenario, "checks": checks, "failures": failures}, ensure_ascii=False))

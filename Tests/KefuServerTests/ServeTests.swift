@@ -15,10 +15,13 @@ struct ServeTests {
         let log: Pipe
         var url: String { "http://127.0.0.1:\(port)/wechat" }
 
+        /// A fresh SQLite store in a temporary folder unless `arguments` names a store.
         init(rules: String, arguments: [String] = []) throws {
             let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
             process.executableURL = binary
-            process.arguments = ["serve", "--rules", rules, "--port", "0"] + arguments
+            let store = arguments.contains("--store") ? [] : ["--store", "sqlite:" + FileManager.default.temporaryDirectory
+                .appendingPathComponent("kefu-test-\(UInt32.random(in: 0...UInt32.max))/kefu.sqlite").path]
+            process.arguments = ["serve", "--rules", rules, "--port", "0"] + store + arguments
             process.environment = ServeTests.secrets.merging(["PATH": "/usr/bin:/bin"]) { $1 }
             log = Pipe()
             process.standardError = log
@@ -169,6 +172,58 @@ struct ServeTests {
         #expect(Self.metric(metrics, #"kefu_reloads_total{result="ok"}"#) == 1)
         #expect(Self.metric(metrics, #"kefu_reloads_total{result="failed"}"#) == 1)
         #expect(server.stop() == 0)
+    }
+
+    @Test("answered messages survive kill -9: a retry after the restart gets the same reply, and the rules do not run again")
+    func restart() throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-restart-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: store) }
+        let arguments = ["--store", "sqlite:\(store.path)/kefu.sqlite"]
+        let rules = Self.root.appendingPathComponent("Rules/shop").path
+        let createTime = String(Int(Date().timeIntervalSince1970))
+        let first = try Server(rules: rules, arguments: arguments)
+        let before = try Self.client([first.url, "say", "你好", "777000111", createTime, "secure"])
+        #expect(before.status == 0 && before.output.contains("\"type\": \"text\""), "\(before.output)")
+        first.signal(SIGKILL)
+        first.process.waitUntilExit()
+        let second = try Server(rules: rules, arguments: arguments)
+        let after = try Self.client([second.url, "say", "你好", "777000111", createTime, "secure"])
+        #expect(after.output == before.output, "the retry after the restart must get the same reply")
+        let metrics = try second.get("/metrics")
+        #expect(!metrics.contains("kefu_rule_hits_total"), "the rules must not run again")
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="duplicate"}"#) == 1)
+        _ = second.stop()
+    }
+
+    @Test("startup errors are clear and start nothing")
+    func startupErrors() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
+        func serve(_ env: [String: String], _ arguments: [String] = []) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = binary
+            p.arguments = ["serve", "--rules", Self.root.appendingPathComponent("Rules/shop").path, "--port", "0", "--store", "memory"] + arguments
+            p.environment = env.merging(["PATH": "/usr/bin:/bin"]) { $1 }
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, text)
+        }
+        let noToken = try serve([:])
+        #expect(noToken.0 != 0 && noToken.1.contains("KEFU_TOKEN is not set"))
+        let shortKey = try serve(["KEFU_TOKEN": "t", "KEFU_APPID": "wx1", "KEFU_AES_KEY": "short"])
+        #expect(shortKey.0 != 0 && shortKey.1.contains("it has 5 characters; it must have exactly 43"), "\(shortKey.1)")
+        let noAppID = try serve(["KEFU_TOKEN": "t", "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"])
+        #expect(noAppID.0 != 0 && noAppID.1.contains("KEFU_APPID is not set"))
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-config-\(UInt32.random(in: 0...UInt32.max)).yaml")
+        try "port: 0\ntoken: hunter2\n".write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: config) }
+        let secretInFile = try serve(["KEFU_TOKEN": "t"], ["--config", config.path])
+        #expect(secretInFile.0 != 0 && secretInFile.1.contains("'token' is a secret"))
+        let badStore = try serve(["KEFU_TOKEN": "t"], ["--store", "redis://x"])
+        #expect(badStore.0 != 0 && badStore.1.contains("store"))
     }
 
     @Test("health and readiness")
