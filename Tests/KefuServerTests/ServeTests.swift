@@ -69,6 +69,11 @@ struct ServeTests {
             return process.terminationStatus
         }
 
+        /// The rest of the server's log (after it stopped).
+        func remainingLog() -> String {
+            String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+
         deinit { if process.isRunning { process.terminate() } }
     }
 
@@ -104,6 +109,12 @@ struct ServeTests {
         #expect(Self.metric(metrics, #"kefu_requests_total{mode="compatible",outcome="success"}"#) == 4)
         #expect(Self.metric(metrics, #"kefu_default_replies_total"#) == 3)
         #expect(server.stop() == 0, "graceful shutdown")
+        let log = server.remainingLog()
+        #expect(log.contains("answered") && log.contains("rule=shipping-fee"), "one log line per answered message")
+        for secret in Self.secrets.values where secret.count > 20 {
+            #expect(!log.contains(secret), "a secret reached the log")
+        }
+        #expect(!log.contains("SwiftBotToken2024"), "the token reached the log")
     }
 
     @Test("retries: same reply, one effect (each rule hit once per distinct message)")
@@ -193,6 +204,23 @@ struct ServeTests {
         #expect(!metrics.contains("kefu_rule_hits_total"), "the rules must not run again")
         #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="duplicate"}"#) == 1)
         _ = second.stop()
+    }
+
+    @Test("SIGTERM finishes the request in flight before the process exits")
+    func gracefulShutdown() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path, arguments: ["--test-delay-ms", "1500"])
+        let python = ProcessInfo.processInfo.environment["KEFU_PYTHON"] ?? Self.root.appendingPathComponent(".venv/bin/python").path
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: python)
+        client.arguments = [Self.root.appendingPathComponent("Tests/Interop/wechatpy_http_client.py").path, server.url, "say", "运费多少"]
+        let out = Pipe()
+        client.standardOutput = out
+        try client.run()
+        Thread.sleep(forTimeInterval: 0.5)  // the request is now being handled
+        #expect(server.stop() == 0)
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        #expect(output.contains("全场满 99 元包邮"), "the request in flight was answered: \(output)")
     }
 
     @Test("startup errors are clear and start nothing")
