@@ -84,14 +84,14 @@ public struct Webhook: Sendable {
                     if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
                     let started = ContinuousClock.now
                     let outcome = engine.handle(message, now: now)
+                    let turn = Self.turn(message, outcome, at: now, latency: ContinuousClock.now - started)
                     do {
-                        try await store.save(outcome.response, for: key, at: now)
+                        try await store.save(outcome.response, for: key, at: now, logging: turn)
                     } catch {
                         logger.error("could not store the answer; a retry after a restart would be answered again",
                                      metadata: ["error": .string("\(error)")])
                     }
                     record(outcome, message: message, mode: mode)  // once per message, even if it missed the budget
-                    try? await store.log(Self.turn(message, outcome, at: now, latency: ContinuousClock.now - started))
                     return outcome
                 }
             }

@@ -15,6 +15,15 @@ public protocol AnsweredMessageStore: Sendable {
     func purge(before time: Int64) async throws
     /// Appends one turn to the conversation log.
     func log(_ turn: ConversationTurn) async throws
+    /// Saves an answer and logs its turn (one transaction where the store has them).
+    func save(_ response: PassiveResponse, for key: String, at time: Int64, logging turn: ConversationTurn) async throws
+}
+
+extension AnsweredMessageStore {
+    public func save(_ response: PassiveResponse, for key: String, at time: Int64, logging turn: ConversationTurn) async throws {
+        try await save(response, for: key, at: time)
+        try await log(turn)
+    }
 }
 
 /// One message and what answered it.

@@ -30,6 +30,20 @@ struct StoreTests {
         #expect(try reopened.answeredCount() == 2)
         let journal = try await reopened.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
+        let synchronous = try await reopened.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 1, "NORMAL")
+    }
+
+    @Test("an answer and its log line are saved together")
+    func saveWithLog() async throws {
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let store = try SQLiteStore(path: path)
+        let turn = ConversationTurn(time: 7, user: "u", msgType: "text", message: "你好", normalized: "你好", rule: "greeting",
+                                    intent: nil, reply: "您好", latencyMicroseconds: 30)
+        try await store.save(Self.reply, for: "k", at: 7, logging: turn)
+        #expect(try await store.response(for: "k", since: 0) == Self.reply)
+        #expect(try store.recentTurns() == [turn])
     }
 
     @Test("the conversation log keeps every turn in order")
