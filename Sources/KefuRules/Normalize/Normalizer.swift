@@ -92,7 +92,8 @@ public struct Normalizer: Sendable {
 
     // MARK: Character classes
 
-    static func halfWidth(_ s: Unicode.Scalar) -> Unicode.Scalar {
+    /// 全角 → 半角 for one character (the `width` step).
+    public static func halfWidth(_ s: Unicode.Scalar) -> Unicode.Scalar {
         switch s.value {
         case 0xFF01...0xFF5E: Unicode.Scalar(s.value - 0xFEE0)!
         case 0x3000: " "

@@ -5,25 +5,25 @@ import CPCRE2
 ///
 /// The compiled code is read-only after init; each match uses its own match data, so one instance
 /// is safe to use from many tasks at once.
-final class PatternRegex: @unchecked Sendable {
-    struct CompileError: Error, Equatable {
-        let message: String
+public final class PatternRegex: @unchecked Sendable {
+    public struct CompileError: Error, Equatable {
+        public let message: String
         /// Character offset in the pattern where PCRE2 gave up.
-        let offset: Int
+        public let offset: Int
     }
 
-    struct Match: Equatable {
-        var range: Range<Int>
+    public struct Match: Equatable, Sendable {
+        public var range: Range<Int>
         /// Named groups that took part in the match, by name, as byte ranges.
-        var captures: [String: Range<Int>]
+        public var captures: [String: Range<Int>]
     }
 
-    let pattern: String
+    public let pattern: String
     private let code: OpaquePointer
     /// (group number, name) of each named group.
     let names: [(group: Int, name: String)]
 
-    init(_ pattern: String, caseless: Bool) throws(CompileError) {
+    public init(_ pattern: String, caseless: Bool) throws(CompileError) {
         self.pattern = pattern
         var options = UInt32(PCRE2_UTF | PCRE2_UCP)
         if caseless { options |= UInt32(PCRE2_CASELESS) }
@@ -79,7 +79,7 @@ final class PatternRegex: @unchecked Sendable {
         return Match(range: ovector[0]..<ovector[1], captures: captures)
     }
 
-    func firstMatch(in text: [UInt8]) -> Match? {
+    public func firstMatch(in text: [UInt8]) -> Match? {
         text.withUnsafeBufferPointer { firstMatch(in: $0) }
     }
 

@@ -1,0 +1,102 @@
+import KefuRules
+
+/// What a flow step waits for, and how a reply fills its slot. Each case checks one message and
+/// either gives the slot's value or says nothing matched (then the flow re-asks).
+///
+/// Flows (the dialogue issue) declare these in rule files; this type is the checking half, usable
+/// and testable on its own.
+public enum StepExpectation: Sendable, Equatable {
+    /// A PCRE2 pattern; the slot is the named group `slot` if the pattern has it, else the whole match.
+    case regex(String)
+    /// One of several options, by number ("1") or by any of its words ("质量问题", "坏了").
+    case choice([Choice])
+    /// A number within bounds (digits or Chinese numerals: 三, 十二).
+    case number(ClosedRange<Int>)
+    /// A mainland China mobile number: 11 digits starting 13–19, spaces, dashes and +86 allowed.
+    case mobile
+    /// A date, optionally with a time (see ``ChineseDateTime``).
+    case date(requireTime: Bool)
+    /// Free text within length bounds (in characters, after trimming).
+    case text(ClosedRange<Int>)
+    /// A non-text message of one of these kinds (e.g. a photo of the damage).
+    case media([MessageKind])
+
+    public struct Choice: Sendable, Equatable {
+        public var value: String
+        public var words: [String]
+        public init(value: String, words: [String] = []) { self.value = value; self.words = words }
+    }
+
+    /// What a message offers to an expectation.
+    public enum Input: Sendable, Equatable {
+        case text(String)
+        case media(MessageKind)
+    }
+
+    /// The slot value `input` provides, or nil if it does not meet the expectation.
+    public func value(for input: Input, today: CalendarDay, normalizer: Normalizer = Normalizer()) -> String? {
+        switch (self, input) {
+        case (.media(let kinds), .media(let kind)):
+            return kinds.contains(kind) ? kind.rawValue : nil
+        case (.media, .text), (_, .media):
+            return nil
+        case (.regex(let pattern), .text(let text)):
+            return Self.regexValue(pattern, text)
+        case (.choice(let choices), .text(let text)):
+            return Self.choose(choices, text, normalizer)
+        case (.number(let range), .text(let text)):
+            guard let n = Self.number(in: text), range.contains(n) else { return nil }
+            return String(n)
+        case (.mobile, .text(let text)):
+            return Self.mobile(in: text)
+        case (.date(let requireTime), .text(let text)):
+            guard let when = ChineseDateTime.parse(text, today: today), !requireTime || when.hour != nil else { return nil }
+            return when.description
+        case (.text(let bounds), .text(let text)):
+            let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+            return bounds.contains(trimmed.count) ? trimmed : nil
+        }
+    }
+
+    static func regexValue(_ pattern: String, _ text: String) -> String? {
+        guard let regex = try? PatternRegex(pattern, caseless: true), let m = regex.firstMatch(in: Array(text.utf8)) else { return nil }
+        let bytes = Array(text.utf8)
+        let range: Range<Int> = m.captures["slot"] ?? m.range
+        return String(decoding: bytes[range], as: UTF8.self)
+    }
+
+    /// A choice by its number ("2", "第二个", "二") or by one of its words, compared after normalization.
+    static func choose(_ choices: [Choice], _ text: String, _ normalizer: Normalizer) -> String? {
+        let said = normalizer.normalize(text).string
+        if let n = number(in: said.replacingOccurrences(of: "第", with: "").replacingOccurrences(of: "个", with: "")),
+           said.count <= 4, (1...choices.count).contains(n) {
+            return choices[n - 1].value
+        }
+        let matching = choices.filter { choice in
+            ([choice.value] + choice.words).contains { word in
+                let w = normalizer.normalize(word).string
+                return !w.isEmpty && said.contains(w)
+            }
+        }
+        return matching.count == 1 ? matching[0].value : nil  // two choices named: ask again
+    }
+
+    /// The first whole number in the text, in digits or Chinese numerals up to 99.
+    static func number(in text: String) -> Int? {
+        let scanner = DateTimeScanner(Array(text))
+        for i in 0..<scanner.chars.count {
+            if let n = scanner.number(at: i) { return n.value }
+        }
+        return nil
+    }
+
+    static func mobile(in text: String) -> String? {
+        var digits = text.unicodeScalars.compactMap { scalar -> Character? in
+            let v = Normalizer.halfWidth(scalar)
+            return ("0"..."9").contains(v) ? Character(v) : nil
+        }
+        if digits.count == 13, digits.starts(with: ["8", "6"]) { digits.removeFirst(2) }
+        guard digits.count == 11, digits[0] == "1", ("3"..."9").contains(digits[1]) else { return nil }
+        return String(digits)
+    }
+}
