@@ -42,8 +42,7 @@ struct Lint: ParsableCommand {
                 },
                 errors: report.errors.count, warnings: report.warnings.count, rules: ruleCount)))
         case .text:
-            let sources = report.sources.isEmpty ? RuleSetArgument.sources(for: report.diagnostics) : report.sources
-            for diagnostic in report.diagnostics { print(diagnostic.render(source: sources[diagnostic.location.file])) }
+            for diagnostic in report.diagnostics { print(diagnostic.render(source: report.sources[diagnostic.location.file])) }
             if report.errors.isEmpty {
                 print("\(rules.directory): \(ruleCount) rules, \(report.warnings.count) warning\(report.warnings.count == 1 ? "" : "s")")
             } else {

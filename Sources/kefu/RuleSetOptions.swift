@@ -12,17 +12,9 @@ struct RuleSetArgument: ParsableArguments {
         do {
             return try RuleSetCompiler.compile(directory: directory)
         } catch {
-            printDiagnostics(error.diagnostics, sources: Self.sources(for: error.diagnostics))
+            printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
             throw ExitCode(1)
         }
-    }
-
-    static func sources(for diagnostics: [Diagnostic]) -> [String: String] {
-        var sources: [String: String] = [:]
-        for file in Set(diagnostics.map(\.location.file)) {
-            if let text = try? String(contentsOfFile: file, encoding: .utf8) { sources[file] = text }
-        }
-        return sources
     }
 }
 

@@ -78,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         do {
             server = try KefuServer(configuration, logger: logger)
         } catch let error as RuleSetError {
-            printDiagnostics(error.diagnostics, sources: RuleSetArgument.sources(for: error.diagnostics))
+            printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
             throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
         } catch let error as WeChatError {
             throw ValidationError("\(error)")

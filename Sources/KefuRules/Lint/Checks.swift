@@ -20,26 +20,23 @@ struct ShadowedRuleCheck: LintCheck {
             case .scan(let scenes): witnesses = scenes?.filter { !$0.value.contains("*") }.map { .event(.scan(scene: $0.value)) } ?? []
             case .message(let kinds): witnesses = kinds.map { .message($0.value) }
             }
-            var winners: [(input: MatchInput, winner: RuleMatch)] = []
+            var losses: [(input: MatchInput, mine: RuleMatch, winner: RuleMatch)] = []
             var tested = 0
             for witness in witnesses {
                 let result = rules.match(witness)
                 guard let mine = result.candidates.first(where: { $0.rule == index }) else { continue }
                 tested += 1
                 guard let winner = result.winner, winner.rule != index else { break }
-                winners.append((witness, winner))
-                _ = mine
+                losses.append((witness, mine, winner))
             }
-            guard tested > 0, winners.count == tested, let example = winners.first else { continue }
-            let mine = rules.match(example.input).candidates.first { $0.rule == index }!
+            guard tested > 0, losses.count == tested, let example = losses.first else { continue }
             found.append(Diagnostic(.warning, "shadowed-rule", at: rule.location,
-                "rule '\(rule.id)' can never win: '\(example.winner.ruleID)' answers first (witness: \(Self.describe(example.input)); \(Precedence.reason(mine, lostTo: example.winner)))",
+                "rule '\(rule.id)' can never win: '\(example.winner.ruleID)' answers first (witness: \(example.input); \(Precedence.reason(example.mine, lostTo: example.winner)))",
                 hint: "give '\(rule.id)' a higher priority, make '\(example.winner.ruleID)' narrower, or remove one of them"))
         }
         return found
     }
 
-    static func describe(_ input: MatchInput) -> String { input.description }
 }
 
 /// The same keyword (after normalization) in two rules: only one of them can answer it.

@@ -26,7 +26,7 @@ public enum Linter {
         do {
             spec = try RuleSetLoader.load(directory: directory)
         } catch {
-            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: Self.readSources(error.diagnostics))
+            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: Self.sources(for: error.diagnostics))
         }
         return lint(spec)
     }
@@ -42,8 +42,8 @@ public enum Linter {
         return LintReport(diagnostics: warnings, compiled: compiled, sources: spec.sources)
     }
 
-    /// Sources for diagnostics raised before a spec existed (syntax errors): read the files again.
-    static func readSources(_ diagnostics: [Diagnostic]) -> [String: String] {
+    /// The text of each file the diagnostics name (read again), so that they can quote their lines.
+    public static func sources(for diagnostics: [Diagnostic]) -> [String: String] {
         var sources: [String: String] = [:]
         for file in Set(diagnostics.map(\.location.file)) {
             if let text = try? String(contentsOfFile: file, encoding: .utf8) { sources[file] = text }

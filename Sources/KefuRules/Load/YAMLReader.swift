@@ -32,6 +32,7 @@ struct YAMLReader {
     }
 
     /// The pairs of a mapping whose keys are all allowed; unknown keys are reported with a suggestion.
+    /// (Duplicate keys never get here: Yams refuses them while composing, see `duplicate-key`.)
     mutating func mapping(_ node: Node, _ what: String, allowed: [String], reserved: [String: String] = [:]) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
             error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))",
@@ -39,7 +40,6 @@ struct YAMLReader {
             return nil
         }
         var pairs: [(String, Node, Node)] = []
-        var seen: Set<String> = []
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
                 error("wrong-type", keyNode, "keys of \(what) must be plain words", hint: "write key: value")
@@ -51,10 +51,6 @@ struct YAMLReader {
             }
             guard allowed.contains(key) else {
                 error("unknown-key", keyNode, "unknown key '\(key)' in \(what)", hint: Suggestions.hint(for: key, among: allowed))
-                continue
-            }
-            guard seen.insert(key).inserted else {
-                error("duplicate-key", keyNode, "'\(key)' appears twice in \(what)", hint: "keep one of them")
                 continue
             }
             pairs.append((key, keyNode, value))
