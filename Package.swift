@@ -104,10 +104,15 @@ let package = Package(
             dependencies: ["KefuRules"],
             path: "Benchmarks/IntentEval"
         ),
+        // Shared by the test targets that run real programs (kefu, the Python peers, curl).
+        .target(
+            name: "KefuTestSupport",
+            path: "Tests/KefuTestSupport"
+        ),
         .testTarget(
             name: "KefuWeChatTests",
             dependencies: [
-                "KefuWeChat",
+                "KefuWeChat", "KefuTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -128,12 +133,12 @@ let package = Package(
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(
             name: "KefuServerTests",
-            dependencies: ["kefu", "KefuServer"]
+            dependencies: ["kefu", "KefuServer", "KefuTestSupport"]
         ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(
             name: "KefuCLITests",
-            dependencies: ["kefu"]
+            dependencies: ["kefu", "KefuTestSupport"]
         ),
         .testTarget(
             name: "CPCRE2Tests",

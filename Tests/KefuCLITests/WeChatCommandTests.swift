@@ -1,30 +1,11 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
-/// Runs `.build/<config>/kefu` (built beside this test bundle) with a controlled environment.
+/// Runs the built `kefu` with a controlled environment (PATH and `environment` only).
 func kefu(_ arguments: [String], environment: [String: String] = [:], input: String = "", workingDirectory: URL? = nil) throws -> (status: Int32, out: String, err: String) {
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = directory.appendingPathComponent("kefu")
-    // `swift test` runs the test bundle from .build/<triple>/<config>/; the tool is next to it.
-    if !FileManager.default.isExecutableFile(atPath: binary.path) {
-        binary = directory.deletingLastPathComponent().appendingPathComponent("kefu")
-    }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-    process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-    let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, out, err)
+    let r = try TestSupport.run(TestSupport.kefu, arguments, environment: environment, input: Data(input.utf8), workingDirectory: workingDirectory)
+    return (r.status, r.out, r.err)
 }
 
 @Suite("kefu wechat")

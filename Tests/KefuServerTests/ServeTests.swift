@@ -1,10 +1,11 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
 /// `kefu serve` as WeChat meets it: a real process on a real port, driven over HTTP by wechatpy.
 @Suite("kefu serve over HTTP", .serialized)
 struct ServeTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = TestSupport.root
     static let secrets = ["KEFU_TOKEN": "SwiftBotToken2024", "KEFU_APPID": "wx3f2a1b4c5d6e7f80",
                           "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"]
 
@@ -17,8 +18,7 @@ struct ServeTests {
 
         /// A fresh SQLite store in a temporary folder unless `arguments` names a store.
         init(rules: String, arguments: [String] = []) throws {
-            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
-            process.executableURL = binary
+            process.executableURL = TestSupport.kefu
             let store = arguments.contains("--store") ? [] : ["--store", "sqlite:" + FileManager.default.temporaryDirectory
                 .appendingPathComponent("kefu-test-\(UInt32.random(in: 0...UInt32.max))/kefu.sqlite").path]
             process.arguments = ["serve", "--rules", rules, "--port", "0"] + store + arguments
@@ -47,17 +47,8 @@ struct ServeTests {
             var description: String { "kefu serve did not start:\n\(log)" }
         }
 
-        /// GET with curl (FoundationNetworking is not worth a dependency for two test probes).
         func get(_ path: String) throws -> String {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-sS", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"]
-            let out = Pipe()
-            curl.standardOutput = out
-            try curl.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            curl.waitUntilExit()
-            return String(decoding: data, as: UTF8.self)
+            try TestSupport.get("http://127.0.0.1:\(port)\(path)")
         }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -79,21 +70,11 @@ struct ServeTests {
 
     /// Runs the wechatpy client; returns its exit status and output.
     static func client(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let python = ProcessInfo.processInfo.environment["KEFU_PYTHON"] ?? root.appendingPathComponent(".venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            throw Server.ServerError(log: "no Python with wechatpy: run `make test` (it creates .venv) or set KEFU_PYTHON")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent("Tests/Interop/wechatpy_http_client.py").path] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let r = try TestSupport.run(try TestSupport.python(), [clientScript] + arguments, mergeErrors: true)
+        return (r.status, r.out)
     }
+
+    static let clientScript = TestSupport.root.appendingPathComponent("Tests/Interop/wechatpy_http_client.py").path
 
     static func metric(_ text: String, _ line: String) -> Int? {
         text.split(separator: "\n").first { $0.hasPrefix(line + " ") }.flatMap { Int($0.split(separator: " ").last!) }
@@ -209,10 +190,9 @@ struct ServeTests {
     @Test("SIGTERM finishes the request in flight before the process exits")
     func gracefulShutdown() throws {
         let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path, arguments: ["--test-delay-ms", "1500"])
-        let python = ProcessInfo.processInfo.environment["KEFU_PYTHON"] ?? Self.root.appendingPathComponent(".venv/bin/python").path
         let client = Process()
-        client.executableURL = URL(fileURLWithPath: python)
-        client.arguments = [Self.root.appendingPathComponent("Tests/Interop/wechatpy_http_client.py").path, server.url, "say", "运费多少"]
+        client.executableURL = try TestSupport.python()
+        client.arguments = [Self.clientScript, server.url, "say", "运费多少"]
         let out = Pipe()
         client.standardOutput = out
         try client.run()
@@ -225,19 +205,10 @@ struct ServeTests {
 
     @Test("startup errors are clear and start nothing")
     func startupErrors() throws {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kefu")
         func serve(_ env: [String: String], _ arguments: [String] = []) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = binary
-            p.arguments = ["serve", "--rules", Self.root.appendingPathComponent("Rules/shop").path, "--port", "0", "--store", "memory"] + arguments
-            p.environment = env.merging(["PATH": "/usr/bin:/bin"]) { $1 }
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            let r = try TestSupport.run(TestSupport.kefu, ["serve", "--rules", Self.root.appendingPathComponent("Rules/shop").path,
+                                                           "--port", "0", "--store", "memory"] + arguments, environment: env)
+            return (r.status, r.err)
         }
         let noToken = try serve([:])
         #expect(noToken.0 != 0 && noToken.1.contains("KEFU_TOKEN is not set"))

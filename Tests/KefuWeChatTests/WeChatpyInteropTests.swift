@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 @testable import KefuWeChat
 
@@ -7,14 +8,7 @@ import Testing
 /// Chinese text and emoji. `make test` installs it into `.venv`; `KEFU_PYTHON` may name another interpreter.
 @Suite("Interop with wechatpy", .serialized)
 struct WeChatpyInteropTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let script = root.appendingPathComponent("Tests/Interop/wechatpy_peer.py").path
-
-    static var python: String? {
-        if let configured = ProcessInfo.processInfo.environment["KEFU_PYTHON"] { return configured }
-        let venv = root.appendingPathComponent(".venv/bin/python").path
-        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
-    }
+    static let script = TestSupport.root.appendingPathComponent("Tests/Interop/wechatpy_peer.py").path
 
     struct Push: Decodable {
         let name: String, mode: String, query: [String: String], body: String, expect: [String: String]
@@ -30,28 +24,8 @@ struct WeChatpyInteropTests {
     }
 
     static func run(_ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: Data, error: String) {
-        guard let python else {
-            throw InteropSetupError("no Python with wechatpy: run `make test` (it creates .venv) or set KEFU_PYTHON")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script] + arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(input) }
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let error = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output, error)
-    }
-
-    struct InteropSetupError: Error, CustomStringConvertible {
-        let description: String
-        init(_ description: String) { self.description = description }
+        let r = try TestSupport.run(try TestSupport.python(), [script] + arguments, input: input)
+        return (r.status, r.data, r.err)
     }
 
     static let configuration = WeChatConfiguration(

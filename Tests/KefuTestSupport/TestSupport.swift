@@ -1,0 +1,62 @@
+import Foundation
+
+/// What the test targets that run real programs share: where the repository and the built `kefu`
+/// are, which Python has the peers (wechatpy, jsonschema), and how to run a program to completion.
+public enum TestSupport {
+    /// The repository root (this file is Tests/KefuTestSupport/TestSupport.swift).
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `kefu` built beside the test bundle.
+    public static var kefu: URL {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let beside = directory.appendingPathComponent("kefu")
+        // `swift test` runs the bundle from .build/<triple>/<config>/; the tool is next to it.
+        return FileManager.default.isExecutableFile(atPath: beside.path) ? beside : directory.deletingLastPathComponent().appendingPathComponent("kefu")
+    }
+
+    public struct MissingPython: Error, CustomStringConvertible {
+        public var description: String { "no Python with the test peers (wechatpy, jsonschema): run `make test` (it creates .venv) or set KEFU_PYTHON" }
+    }
+
+    /// KEFU_PYTHON, else the `.venv` that `make test` creates. Tests that need it fail (never skip) without it.
+    public static func python() throws -> URL {
+        if let configured = ProcessInfo.processInfo.environment["KEFU_PYTHON"] { return URL(fileURLWithPath: configured) }
+        let venv = root.appendingPathComponent(".venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: venv.path) else { throw MissingPython() }
+        return venv
+    }
+
+    public struct Output: Sendable {
+        public var status: Int32
+        public var out: String
+        public var err: String
+        public var data: Data
+    }
+
+    /// Runs a program to completion. `environment` nil inherits ours; otherwise only PATH is added.
+    /// `mergeErrors` sends standard error into `out`.
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil, input: Data? = nil,
+                           workingDirectory: URL? = nil, mergeErrors: Bool = false) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        if let environment { process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 } }
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = mergeErrors ? stdout : stderr
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(input) }
+        try stdin.fileHandleForWriting.close()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = mergeErrors ? "" : String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, out: String(decoding: data, as: UTF8.self), err: err, data: data)
+    }
+
+    /// GET with curl (FoundationNetworking is not worth a dependency for a few test probes).
+    public static func get(_ url: String) throws -> String {
+        try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "10", url]).out
+    }
+}
