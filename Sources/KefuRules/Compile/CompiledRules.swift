@@ -28,6 +28,11 @@ public struct CompiledRules: Sendable {
     public var defaultReply: RuleReply? { spec.defaultReply?.value }
     public var subscribeReply: RuleReply? { spec.subscribeReply?.value }
     public var keywordAutomaton: KeywordAutomaton { automaton }
+    public var flows: [FlowSpec] { spec.flows }
+    public var settings: Settings { spec.settings }
+
+    /// The flow called `name` (flows are few; a linear search is cheaper than a dictionary here).
+    public func flow(named name: String) -> FlowSpec? { spec.flows.first { $0.name == name } }
     public var intentClassifier: IntentClassifier? { classifier }
 
     enum PatternOwner: Sendable {
@@ -57,7 +62,7 @@ extension CompiledRules {
                    score: Double? = nil, specificity: Int) -> RuleMatch {
         let spec = rules[rule]
         return RuleMatch(rule: rule, ruleID: spec.id, kind: kind, trigger: trigger, span: span, captures: captures,
-                         score: score, specificity: specificity, priority: spec.priority, order: spec.order)
+                         score: score, specificity: specificity, priority: spec.priority, order: spec.order, interrupt: spec.interrupt)
     }
 
     func matchText(_ text: String) -> MatchResult {

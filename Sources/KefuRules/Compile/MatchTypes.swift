@@ -62,6 +62,8 @@ public struct RuleMatch: Sendable, Equatable {
     public var specificity: Int
     public var priority: Int
     public var order: Int
+    /// Set when the candidate is an interrupt rather than a rule.
+    public var interrupt: InterruptAction? = nil
 }
 
 /// Everything the rules found for one input, best first.
@@ -74,5 +76,8 @@ public struct MatchResult: Sendable {
     /// The classifier's answer, when the rule set has intents and the input is text.
     public var intent: IntentPrediction?
 
-    public var winner: RuleMatch? { candidates.first }
+    /// What answers outside a flow: the best candidate, except cancel interrupts (there is nothing to cancel).
+    public var winner: RuleMatch? { candidates.first { $0.interrupt != .cancel } }
+    /// Inside a flow, the interrupt that acts before the step, if any.
+    public var interrupt: RuleMatch? { candidates.first { $0.interrupt != nil } }
 }

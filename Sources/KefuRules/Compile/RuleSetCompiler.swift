@@ -89,7 +89,11 @@ public enum RuleSetCompiler {
             case .message:
                 messageRules.append(index)
             }
-            for template in rule.reply.templates {
+            if let flow = rule.flow, !spec.flows.contains(where: { $0.name == flow.value }) {
+                diagnostics.append(Diagnostic(.error, "unknown-flow", at: flow.location, "rule '\(rule.id)' starts flow '\(flow.value)', which does not exist",
+                    hint: spec.flows.isEmpty ? "declare it under flows:" : Suggestions.hint(for: flow.value, among: spec.flows.map(\.name))))
+            }
+            for template in rule.reply?.templates ?? [] {
                 for variable in template.variables where !captured.contains(variable) {
                     diagnostics.append(Diagnostic(.error, "unknown-variable", at: rule.replyLocation,
                         "the reply of '\(rule.id)' uses {{\(variable)}}, which its condition does not capture",
@@ -104,6 +108,7 @@ public enum RuleSetCompiler {
                     "this reply uses {{\(template.variables[0])}}, but nothing is captured here", hint: "write the text without placeholders"))
             }
         }
+        diagnostics += flowDiagnostics(spec)
         if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
 
         var classifier: IntentClassifier?
@@ -116,5 +121,28 @@ public enum RuleSetCompiler {
         return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
                              exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm, classifier: classifier,
                              intentRules: intentRules, eventRules: eventRules, messageRules: messageRules)
+    }
+
+    /// Templates of a flow may use only the flow's slots.
+    static func flowDiagnostics(_ spec: RuleSetSpec) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for flow in spec.flows {
+            let slots = flow.slots
+            func check(_ templates: [Template], at location: SourceLocation, _ what: String) {
+                for template in templates {
+                    for variable in template.variables where !slots.contains(variable) {
+                        diagnostics.append(Diagnostic(.error, "unknown-variable", at: location,
+                            "\(what) of flow '\(flow.name)' uses {{\(variable)}}, which is not a slot of the flow",
+                            hint: slots.isEmpty ? "add a step with slot: \(variable)" : Suggestions.hint(for: variable, among: slots)))
+                    }
+                }
+            }
+            check(flow.done.value.templates, at: flow.done.location, "the done reply")
+            check([flow.onExpire, flow.start, flow.cancelled].compactMap { $0 }, at: flow.location, "a text")
+            for step in flow.steps {
+                check(step.templates, at: step.ask.location, step.slot.map { "step '\($0)'" } ?? "the confirm step")
+            }
+        }
+        return diagnostics
     }
 }

@@ -48,8 +48,11 @@ public struct Explanation: Sendable {
             if !candidate.captures.isEmpty {
                 line += " captures " + candidate.captures.sorted { $0.key < $1.key }.map { "\($0.key)=“\($0.value)”" }.joined(separator: " ")
             }
-            if position == 0 {
+            if let action = candidate.interrupt { line += " (interrupt: \(action.rawValue))" }
+            if candidate == result.winner {
                 line += "  ← winner"
+            } else if candidate.interrupt == .cancel {
+                line += "  (cancels a flow; outside a flow it does not answer)"
             } else if let winner = result.winner {
                 line += "  ✗ lost: \(Precedence.reason(candidate, lostTo: winner))"
             }
@@ -57,7 +60,13 @@ public struct Explanation: Sendable {
         }
         var generator = SeededGenerator(seed: inputText.hashValueStable)
         if let winner = result.winner {
-            lines.append("回复 reply (\(winner.ruleID)): \(rules.rules[winner.rule].reply.preview(captures: winner.captures, using: &generator))")
+            let rule = rules.rules[winner.rule]
+            if let reply = rule.reply { lines.append("回复 reply (\(winner.ruleID)): \(reply.preview(captures: winner.captures, using: &generator))") }
+            if let flow = rule.flow.flatMap({ rules.flow(named: $0.value) }) {
+                let filled = winner.captures.filter { flow.slots.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=“\($0.value)”" }
+                lines.append("流程 flow: starts '\(flow.name)' (\(flow.title))" + (filled.isEmpty ? "" : ", slots from the message: " + filled.joined(separator: " ")))
+            }
+            if rule.interrupt == .handoff { lines.append("转人工 handoff: transfer_customer_service, then the bot pauses for this user") }
         } else if case .event(.subscribe) = input, let reply = rules.subscribeReply {
             lines.append("回复 reply (events.subscribe): \(reply.preview(captures: [:], using: &generator))")
         } else if case .text = input, let reply = rules.defaultReply {

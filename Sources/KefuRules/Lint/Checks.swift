@@ -3,7 +3,7 @@
 struct ShadowedRuleCheck: LintCheck {
     func run(_ rules: CompiledRules) -> [Diagnostic] {
         var found: [Diagnostic] = []
-        for (index, rule) in rules.rules.enumerated() {
+        for (index, rule) in rules.rules.enumerated() where rule.interrupt != .cancel {  // cancel interrupts act only inside flows
             let witnesses: [MatchInput]
             switch rule.condition {
             case .exact(let phrases), .contains(let phrases): witnesses = phrases.map { .text($0.value) }
@@ -126,7 +126,9 @@ struct ReplyCheck: LintCheck {
 
     func run(_ rules: CompiledRules) -> [Diagnostic] {
         var found: [Diagnostic] = []
-        var replies: [(String, RuleReply, SourceLocation, Bool)] = rules.rules.map { ($0.id, $0.reply, $0.replyLocation, !$0.condition.isText && !Self.isMessage($0.condition)) }
+        var replies: [(String, RuleReply, SourceLocation, Bool)] = rules.rules.compactMap { rule in
+            rule.reply.map { (rule.id, $0, rule.replyLocation, !rule.condition.isText && !Self.isMessage(rule.condition)) }
+        }
         if let d = rules.spec.defaultReply { replies.append(("default", d.value, d.location, false)) }
         if let s = rules.spec.subscribeReply { replies.append(("subscribe", s.value, s.location, true)) }
         for (id, reply, location, isEvent) in replies {

@@ -19,6 +19,7 @@ protocol LintCheck: Sendable {
 public enum Linter {
     static let checks: [any LintCheck] = [
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
+        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(),
     ]
 
     public static func lint(directory: String) -> LintReport {

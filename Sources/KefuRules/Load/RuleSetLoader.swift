@@ -7,12 +7,9 @@ import Yams
 /// loader throws ``RuleSetError`` with all of them and returns nothing, so a broken file never
 /// yields a partial rule set.
 public enum RuleSetLoader {
-    static let topLevelKeys = ["settings", "rules", "intents", "events", "default"]
-    static let reservedTopLevel = [
-        "flows": "multi-step flows arrive in a later version of kefu; remove it for now",
-        "interrupts": "flow interrupts arrive with multi-step flows in a later version of kefu",
-    ]
-    static let ruleKeys = ["id", "when", "reply", "priority", "note"]
+    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default"]
+    static let ruleKeys = ["id", "when", "reply", "flow", "priority", "note"]
+    static let interruptKeys = ["id", "when", "action", "reply", "priority", "note"]
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
     static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer"]
 
@@ -73,6 +70,10 @@ public enum RuleSetLoader {
             file.read(text, into: &spec, ruleIDs: &ruleIDs, intentNames: &intentNames)
             diagnostics += file.reader.diagnostics
         }
+        // Interrupts come after every rule in declaration order, whichever file declares them.
+        for index in spec.rules.indices where spec.rules[index].interrupt != nil { spec.rules[index].order += 1_000_000 }
+        spec.rules.sort { $0.order < $1.order }
+        for index in spec.rules.indices { spec.rules[index].order = index }
         if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
         return spec
     }
@@ -94,7 +95,7 @@ struct RuleFileReader {
             return
         }
         guard let root else { return }  // an empty file is fine
-        guard let pairs = reader.mapping(root, "a rule file", allowed: RuleSetLoader.topLevelKeys, reserved: RuleSetLoader.reservedTopLevel) else { return }
+        guard let pairs = reader.mapping(root, "a rule file", allowed: RuleSetLoader.topLevelKeys) else { return }
         for (key, keyNode, value) in pairs {
             switch key {
             case "settings":
@@ -131,6 +132,32 @@ struct RuleFileReader {
                     guard let intent = readIntent(name, nameNode, body) else { continue }
                     intentNames[name] = intent.location
                     spec.intents.append(intent)
+                }
+            case "flows":
+                guard let flows = reader.mapping(value, "flows", allowed: Self.keys(of: value)) else { continue }
+                for (name, nameNode, body) in flows {
+                    if let first = spec.flows.first(where: { $0.name == name }) {
+                        reader.error("duplicate-flow", nameNode, "flow '\(name)' is already defined at \(first.location)", hint: "give each flow its own name")
+                        continue
+                    }
+                    if let flow = readFlow(name, nameNode, body) { spec.flows.append(flow) }
+                }
+            case "interrupts":
+                guard case .sequence(let list) = value else {
+                    reader.error("wrong-type", value, "interrupts must be a list (each starts with '- when:'), not \(YAMLReader.describe(value))",
+                                 hint: "e.g. - {when: {exact: [取消, 算了]}, action: cancel}")
+                    continue
+                }
+                for item in list {
+                    guard var rule = readInterrupt(item, taken: ruleIDs) else { continue }
+                    if let first = ruleIDs[rule.id] {
+                        reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "id '\(rule.id)' is already used at \(first)",
+                                                             hint: "give each rule and interrupt its own id"))
+                        continue
+                    }
+                    ruleIDs[rule.id] = rule.location
+                    rule.order = spec.rules.count
+                    spec.rules.append(rule)
                 }
             case "events":
                 guard let events = reader.mapping(value, "events", allowed: ["subscribe"]) else { continue }
@@ -180,7 +207,7 @@ struct RuleFileReader {
     // MARK: Settings
 
     mutating func readSettings(_ node: Node, into settings: inout Settings) {
-        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold"]) else { return }
+        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold", "timezone", "handoff_pause"]) else { return }
         for (key, _, value) in pairs {
             switch key {
             case "normalize":
@@ -197,6 +224,10 @@ struct RuleFileReader {
                     }
                 }
                 settings.normalization = options
+            case "timezone":
+                if let offset = readUTCOffset(value) { settings.utcOffset = offset }
+            case "handoff_pause":
+                if let seconds = duration(value, "handoff_pause") { settings.handoffPause = seconds }
             default:
                 settings.intentThreshold = reader.double(value, "intent_threshold", in: 0...1)
             }
@@ -207,9 +238,8 @@ struct RuleFileReader {
 
     mutating func readRule(_ node: Node) -> RuleSpec? {
         let before = reader.diagnostics.count
-        guard let pairs = reader.mapping(node, "a rule", allowed: RuleSetLoader.ruleKeys,
-                                         reserved: ["flow": "multi-step flows arrive in a later version of kefu; answer with reply: for now"]) else { return nil }
-        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0
+        guard let pairs = reader.mapping(node, "a rule", allowed: RuleSetLoader.ruleKeys) else { return nil }
+        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, flow: Located<String>?
         var replyLocation = reader.location(node)
         for (key, keyNode, value) in pairs {
             switch key {
@@ -225,6 +255,7 @@ struct RuleFileReader {
             case "reply":
                 reply = readReply(value)
                 replyLocation = reader.location(keyNode)
+            case "flow": flow = reader.string(value, "flow").map { Located($0, at: reader.location(value)) }
             case "priority": priority = reader.int(value, "priority") ?? 0
             default: _ = reader.string(value, "note")
             }
@@ -233,12 +264,16 @@ struct RuleFileReader {
         let misspelt = Set(Self.keys(of: node).compactMap { Suggestions.closest(to: $0, in: RuleSetLoader.ruleKeys) })
         let hasID = pairs.contains { $0.key == "id" } || misspelt.contains("id")
         let hasWhen = pairs.contains { $0.key == "when" } || misspelt.contains("when")
-        let hasReply = pairs.contains { $0.key == "reply" } || misspelt.contains("reply")
+        let hasReply = pairs.contains { $0.key == "reply" || $0.key == "flow" } || misspelt.contains("reply") || misspelt.contains("flow")
         if !hasID { reader.error("missing-key", node, "a rule needs an 'id'", hint: "add 'id: some-name' as the first line of the rule") }
         if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)", hint: "e.g. when: {contains: [发货, 几天到]}") }
-        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says)", hint: "e.g. reply: 现货订单 48 小时内发货") }
-        guard reader.diagnostics.count == before, let id, let condition, let reply else { return nil }
-        return RuleSpec(id: id, condition: condition, reply: reply, priority: priority,
+        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says) or 'flow' (the flow it starts)", hint: "e.g. reply: 现货订单 48 小时内发货") }
+        if flow != nil, let reply, !reply.isText {
+            reader.error("wrong-type", node, "rule '\(id ?? "?")' starts a flow, so its reply must be text (it is said before the first question)",
+                         hint: "write the text, or remove reply: and let the flow's first question answer")
+        }
+        guard reader.diagnostics.count == before, let id, let condition, reply != nil || flow != nil else { return nil }
+        return RuleSpec(id: id, condition: condition, reply: reply, flow: flow, priority: priority,
                         location: reader.location(node), replyLocation: replyLocation, order: 0)
     }
 

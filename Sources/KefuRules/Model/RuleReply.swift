@@ -30,6 +30,15 @@ public indirect enum RuleReply: Sendable, Equatable {
         public var picURL: String?
     }
 
+    /// Whether it is text (plain, random texts or in order), which can be combined with other text.
+    public var isText: Bool {
+        switch self {
+        case .text, .inOrder: true
+        case .random(let replies): replies.allSatisfy(\.isText)
+        default: false
+        }
+    }
+
     /// Every template in the reply (for checks on variables and length).
     public var templates: [Template] {
         switch self {

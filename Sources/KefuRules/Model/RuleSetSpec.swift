@@ -6,6 +6,8 @@ public struct RuleSetSpec: Sendable {
     /// In declaration order: files sorted by name, then top to bottom.
     public var rules: [RuleSpec]
     public var intents: [IntentSpec]
+    /// `flows:` by name, in declaration order.
+    public var flows: [FlowSpec]
     /// `events: {subscribe: …}`: the reply to a follow that no `subscribe` rule answers.
     public var subscribeReply: Located<RuleReply>?
     /// `default: …`: the reply when nothing matches a text message.
@@ -13,11 +15,12 @@ public struct RuleSetSpec: Sendable {
     /// File path → text, for diagnostics that quote the source.
     public var sources: [String: String]
 
-    public init(settings: Settings = Settings(), rules: [RuleSpec] = [], intents: [IntentSpec] = [],
+    public init(settings: Settings = Settings(), rules: [RuleSpec] = [], intents: [IntentSpec] = [], flows: [FlowSpec] = [],
                 subscribeReply: Located<RuleReply>? = nil, defaultReply: Located<RuleReply>? = nil, sources: [String: String] = [:]) {
         self.settings = settings
         self.rules = rules
         self.intents = intents
+        self.flows = flows
         self.subscribeReply = subscribeReply
         self.defaultReply = defaultReply
         self.sources = sources
@@ -42,14 +45,25 @@ public struct Settings: Sendable, Equatable {
     public var normalization = NormalizationOptions()
     /// Overrides the intent classifier's calibrated "none of them" threshold for every intent.
     public var intentThreshold: Double?
+    /// The account's UTC offset in seconds, for the dates customers say (明天, 下周三). Default +08:00.
+    public var utcOffset: Int64 = 8 * 3600
+    /// After a transfer to a human, how long (seconds) the bot stays out of the way. Default 30 minutes,
+    /// the time after which WeChat releases an idle agent session.
+    public var handoffPause: Int64 = 30 * 60
     public var location: SourceLocation?
     public init() {}
 }
 
+/// A rule, or an interrupt (`interrupts:`), which is matched like a rule but acts before any flow step.
 public struct RuleSpec: Sendable {
     public var id: String
     public var condition: Condition
-    public var reply: RuleReply
+    /// What it says; nil for a rule that only starts a flow, or an interrupt without a reply of its own.
+    public var reply: RuleReply?
+    /// `flow:` the flow the rule starts; its named captures fill slots of the same name.
+    public var flow: Located<String>?
+    /// Set for the entries of `interrupts:`.
+    public var interrupt: InterruptAction?
     /// Higher wins; 0 unless set. See ``Precedence``.
     public var priority: Int
     /// Where the rule starts (its `- id:` line).

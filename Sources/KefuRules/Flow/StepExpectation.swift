@@ -3,11 +3,11 @@ import KefuRules
 /// What a flow step waits for, and how a reply fills its slot. Each case checks one message and
 /// either gives the slot's value or says nothing matched (then the flow re-asks).
 ///
-/// Flows (the dialogue issue) declare these in rule files; this type is the checking half, usable
-/// and testable on its own.
+/// Flow steps declare these in rule files (`expect:`); the loader builds them and compiles regexes
+/// once, so checking an answer never compiles anything.
 public enum StepExpectation: Sendable, Equatable {
     /// A PCRE2 pattern; the slot is the named group `slot` if the pattern has it, else the whole match.
-    case regex(String)
+    case regex(PatternRegex)
     /// One of several options, by number ("1") or by any of its words ("质量问题", "坏了").
     case choice([Choice])
     /// A number within bounds (digits or Chinese numerals: 三, 十二).
@@ -40,8 +40,8 @@ public enum StepExpectation: Sendable, Equatable {
             return kinds.contains(kind) ? kind.rawValue : nil
         case (.media, .text), (_, .media):
             return nil
-        case (.regex(let pattern), .text(let text)):
-            return Self.regexValue(pattern, text)
+        case (.regex(let regex), .text(let text)):
+            return Self.regexValue(regex, text)
         case (.choice(let choices), .text(let text)):
             return Self.choose(choices, text, normalizer)
         case (.number(let range), .text(let text)):
@@ -51,16 +51,16 @@ public enum StepExpectation: Sendable, Equatable {
             return Self.mobile(in: text)
         case (.date(let requireTime), .text(let text)):
             guard let when = ChineseDateTime.parse(text, today: today), !requireTime || when.hour != nil else { return nil }
-            return when.description
+            return when.slotValue
         case (.text(let bounds), .text(let text)):
             let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
             return bounds.contains(trimmed.count) ? trimmed : nil
         }
     }
 
-    static func regexValue(_ pattern: String, _ text: String) -> String? {
-        guard let regex = try? PatternRegex(pattern, caseless: true), let m = regex.firstMatch(in: Array(text.utf8)) else { return nil }
+    static func regexValue(_ regex: PatternRegex, _ text: String) -> String? {
         let bytes = Array(text.utf8)
+        guard let m = regex.firstMatch(in: bytes) else { return nil }
         let range: Range<Int> = m.captures["slot"] ?? m.range
         return String(decoding: bytes[range], as: UTF8.self)
     }
@@ -98,5 +98,58 @@ public enum StepExpectation: Sendable, Equatable {
         if digits.count == 13, digits.starts(with: ["8", "6"]) { digits.removeFirst(2) }
         guard digits.count == 11, digits[0] == "1", ("3"..."9").contains(digits[1]) else { return nil }
         return String(digits)
+    }
+}
+
+extension PatternRegex: Equatable {
+    public static func == (a: PatternRegex, b: PatternRegex) -> Bool { a === b || a.pattern == b.pattern }
+}
+
+extension StepExpectation {
+    /// What a customer is told when an answer does not fit (the default re-prompt, before the question again).
+    public var hint: String {
+        switch self {
+        case .regex: "格式好像不对。"
+        case .choice(let choices): "请回复序号或名称：\(Self.numbered(choices.map(\.value), separator: "  "))。"
+        case .number(let range):
+            range == Int.min...Int.max ? "请回复一个数字。" : "请回复 \(range.lowerBound) 到 \(range.upperBound) 之间的数字。"
+        case .mobile: "请回复 11 位手机号，例如 13812345678。"
+        case .date(let requireTime): requireTime ? "请告诉我日期和时间，例如“明天下午三点”或“周五 15:30”。" : "请告诉我日期，例如“明天”“下周三”或“3月5号”。"
+        case .text(let bounds): "请用 \(bounds.lowerBound) 到 \(bounds.upperBound) 个字回复。"
+        case .media(let kinds): "请发送\(kinds.map(\.chineseName).joined(separator: "或"))。"
+        }
+    }
+
+    /// "1 内科  2 外科  3 儿科".
+    public static func numbered(_ values: [String], separator: String = "\n") -> String {
+        values.enumerated().map { "\($0.offset + 1) \($0.element)" }.joined(separator: separator)
+    }
+}
+
+extension MessageKind {
+    /// The kind in the words a customer uses.
+    public var chineseName: String {
+        switch self {
+        case .image: "图片"
+        case .voice: "语音"
+        case .video: "视频"
+        case .shortvideo: "小视频"
+        case .link: "链接"
+        case .file: "文件"
+        case .location: "位置"
+        }
+    }
+}
+
+extension ChineseDateTime {
+    static let weekdayNames = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+
+    /// The value a date slot holds: `2026-11-26 周四 15:00`, or `2026-11-26 周四 下午` when only the part
+    /// of the day was said, or the date alone.
+    public var slotValue: String {
+        let weekday = Self.weekdayNames[CalendarDay(year: year, month: month, day: day).weekday - 1]
+        var text = "\(year)-\(Self.two(month))-\(Self.two(day)) \(weekday)"
+        if let hour { text += " \(Self.two(hour)):\(Self.two(minute ?? 0))" } else if let period { text += " \(period.rawValue)" }
+        return text
     }
 }

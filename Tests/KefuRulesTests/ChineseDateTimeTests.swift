@@ -1,5 +1,5 @@
 import Testing
-@testable import KefuDialogue
+@testable import KefuRules
 
 @Suite("Chinese dates and times")
 struct ChineseDateTimeTests {

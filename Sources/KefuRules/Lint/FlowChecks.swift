@@ -1,0 +1,105 @@
+/// A flow that no rule starts: customers can never enter it.
+struct FlowNotEnteredCheck: LintCheck {
+    func run(_ rules: CompiledRules) -> [Diagnostic] {
+        let entered = Set(rules.rules.compactMap { $0.flow?.value })
+        return rules.flows.filter { !entered.contains($0.name) }.map { flow in
+            Diagnostic(.warning, "flow-not-entered", at: flow.location, "no rule starts flow '\(flow.name)'",
+                       hint: "add a rule with flow: \(flow.name), e.g. when: {contains: [\(flow.title)]}")
+        }
+    }
+}
+
+/// Steps that can never be asked, and templates that may show an empty slot.
+///
+/// Walks the steps in order, as the engine does, keeping which slots earlier steps can fill and,
+/// for choices, with which values. A step whose `if` needs a slot no earlier step fills, or a value
+/// its choice cannot give, is never asked; nor is a second unconditional step for the same slot.
+struct FlowStepCheck: LintCheck {
+    func run(_ rules: CompiledRules) -> [Diagnostic] {
+        var found: [Diagnostic] = []
+        for flow in rules.flows {
+            /// slot → the values earlier steps can give it (nil: any value).
+            var fillable: [String: Set<String>?] = [:]
+            var alwaysFilled: Set<String> = []
+            for step in flow.steps {
+                var reason: String?
+                for (slot, values) in step.condition.sorted(by: { $0.key < $1.key }) {
+                    guard let possible = fillable[slot] else {
+                        let later = flow.steps.contains { $0.slot == slot }
+                        reason = later ? "its if needs slot '\(slot)', which only a later step fills" : "its if needs slot '\(slot)', which no step of the flow fills"
+                        break
+                    }
+                    if let possible, !values.contains(where: { possible.contains($0.value) }) {
+                        reason = "its if wants \(slot) = \(values.map(\.value).joined(separator: " or ")), which the choice of '\(slot)' never gives (options: \(possible.sorted().joined(separator: ", ")))"
+                        break
+                    }
+                }
+                if reason == nil, let slot = step.slot, step.condition.isEmpty, alwaysFilled.contains(slot) {
+                    reason = "an earlier step always fills slot '\(slot)'"
+                }
+                if let reason {
+                    found.append(Diagnostic(.warning, "unreachable-step", at: step.location,
+                        "step '\(step.slot ?? "confirm")' of flow '\(flow.name)' is never asked: \(reason)",
+                        hint: "move the step, fix its if, or remove it"))
+                    continue
+                }
+                guard let slot = step.slot else { continue }
+                let values: Set<String>? = if case .choice(let choices) = step.expectation { Set(choices.map(\.value)) } else { nil }
+                if let existing = fillable[slot] {
+                    fillable[slot] = existing.flatMap { old in values.map { old.union($0) } }
+                } else {
+                    fillable[slot] = .some(values)
+                }
+                if step.condition.isEmpty { alwaysFilled.insert(slot) }
+            }
+            // Templates that may show an empty slot: the slot's every step is conditional.
+            var reported: Set<String> = []
+            let templates: [(Template, SourceLocation)] = flow.done.value.templates.map { ($0, flow.done.location) }
+                + flow.steps.flatMap { step in step.templates.map { ($0, step.ask.location) } }
+            for (template, location) in templates {
+                for variable in template.variables where !alwaysFilled.contains(variable) && fillable[variable] != nil && !reported.contains(variable) {
+                    reported.insert(variable)
+                    found.append(Diagnostic(.warning, "maybe-empty-slot", at: location,
+                        "{{\(variable)}} may be empty here: the step that fills it is asked only when its if holds",
+                        hint: "word the text so it reads well without it, or fill '\(variable)' in every branch"))
+                }
+            }
+        }
+        return found
+    }
+}
+
+/// A rule that starts a flow and captures groups the flow has no slot for (they are ignored), and
+/// choices where one word names two options (such an answer is asked again).
+struct FlowEntryCheck: LintCheck {
+    func run(_ rules: CompiledRules) -> [Diagnostic] {
+        var found: [Diagnostic] = []
+        for entry in rules.regexes {
+            let rule = rules.rules[entry.rule]
+            guard let name = rule.flow?.value, let flow = rules.flow(named: name) else { continue }
+            for group in entry.regex.names.map(\.name) where !flow.slots.contains(group) {
+                found.append(Diagnostic(.warning, "prefill-not-a-slot", at: rule.location,
+                    "rule '\(rule.id)' captures '\(group)', but flow '\(name)' has no slot of that name, so it is not filled",
+                    hint: Suggestions.closest(to: group, in: flow.slots).map { "did you mean '\($0)'?" } ?? "name the group after a slot: \(flow.slots.joined(separator: ", "))"))
+            }
+        }
+        for flow in rules.flows {
+            for step in flow.steps {
+                guard case .choice(let choices) = step.expectation else { continue }
+                var owner: [String: String] = [:]
+                for choice in choices {
+                    for word in Set(([choice.value] + choice.words).map { rules.normalizer.normalize($0).string }) where !word.isEmpty {
+                        if let other = owner[word], other != choice.value {
+                            found.append(Diagnostic(.warning, "ambiguous-choice", at: step.location,
+                                "in step '\(step.slot ?? "")' of flow '\(flow.name)', “\(word)” names both '\(other)' and '\(choice.value)'; an answer with it is asked again",
+                                hint: "keep the word under one option"))
+                        } else {
+                            owner[word] = choice.value
+                        }
+                    }
+                }
+            }
+        }
+        return found
+    }
+}
