@@ -56,11 +56,11 @@ let package = Package(
             name: "KefuDialogue",
             dependencies: ["KefuRules", "KefuWeChat"]
         ),
-        // Durable stores: SQLite (embedded default) for answered messages and the conversation log.
+        // Durable stores: SQLite (embedded default) for answered messages, sessions and the conversation log.
         .target(
             name: "KefuStore",
             dependencies: [
-                "KefuWeChat",
+                "KefuDialogue", "KefuWeChat",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

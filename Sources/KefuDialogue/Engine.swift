@@ -1,12 +1,19 @@
 import KefuRules
 import KefuWeChat
 
-/// Turns one WeChat push into its passive reply, using a compiled rule set.
+/// Turns one WeChat push, and the user's session, into its passive reply and the next session.
 ///
-/// This is the rules-only engine: no flows and no sessions yet (they arrive with the dialogue
-/// issue), so `handle` is a pure function of the rule set and the message. Random replies are
-/// seeded by the message's de-duplication key, so a retry that reaches the engine again (after the
-/// server's record of the first answer has expired) still gets the same reply.
+/// `handle` is a pure function of the rule set, the message, the stored session and the time: no
+/// clock, no store, no randomness of its own (random replies are seeded by the message's
+/// de-duplication key). ``Responder`` loads and saves the session around it; `kefu serve`,
+/// `kefu chat` and the tests all go through the same path.
+///
+/// Order of work for one message:
+/// 1. a flow idle longer than its `expires` is dropped (its `on_expire` is said with this answer);
+/// 2. during a handoff pause, messages are transferred to the agent (events are never transferred;
+///    the agent closing the session ends the pause);
+/// 3. inside a flow: interrupts, then the step's expectation, then other rules as a digression
+///    (their answer, then the question again), else a re-prompt; outside: the rules.
 public struct Engine: Sendable {
     public let rules: CompiledRules
 
@@ -23,6 +30,12 @@ public struct Engine: Sendable {
             case defaultReply
             /// A follow with no `subscribe` rule; `events: subscribe` answered.
             case subscribeReply
+            /// A flow answered (see ``FlowEvent``).
+            case flow(name: String, event: FlowEvent)
+            /// An interrupt acted (a handoff outside a flow; inside a flow it is a ``FlowEvent``).
+            case interrupt(id: String, action: InterruptAction)
+            /// A human agent has this user: the message is transferred to them.
+            case handedOff
             /// Nothing answers this push (or WeChat shows no reply to it): `success`.
             case noReply(reason: String)
             /// Answered before (by this process or one before a restart); the stored answer is sent again.
@@ -35,45 +48,111 @@ public struct Engine: Sendable {
         public var normalized: String?
         /// The intent the classifier named, if any.
         public var intent: String?
+        /// The flow the user is in after this message, and the step it waits for (slot name or `confirm`).
+        public var flow: String?
+        public var step: String?
 
-        public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil) {
+        public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
+                    flow: String? = nil, step: String? = nil) {
             self.response = response
             self.source = source
             self.normalized = normalized
             self.intent = intent
+            self.flow = flow
+            self.step = step
+        }
+
+        /// For logs: the rule id, `default`, `events.subscribe`, `flow:NAME`, `interrupt:ID`, or empty.
+        public var answeredBy: String {
+            switch source {
+            case .rule(let id, _): id
+            case .defaultReply: "default"
+            case .subscribeReply: "events.subscribe"
+            case .flow(let name, let event):
+                switch event {
+                case .digression(let rule): rule
+                case .cancelled(let by) where by != "on_fail", .handedOff(let by) where by != "on_fail": "interrupt:\(by)"
+                default: "flow:\(name)"
+                }
+            case .interrupt(let id, _): "interrupt:\(id)"
+            case .handedOff: "handoff"
+            case .noReply, .remembered: ""
+            }
         }
     }
 
-    public func handle(_ message: InboundMessage, now: Int64) -> Outcome {
-        guard let input = Self.matchInput(for: message) else {
-            return Outcome(response: .success, source: .noReply(reason: "\(message.msgType) \(Self.eventName(message) ?? "") needs no reply"))
+    /// What a flow did with a message.
+    public enum FlowEvent: Sendable, Equatable {
+        /// A rule started the flow (slots its captures filled are skipped).
+        case started(rule: String)
+        /// The answer filled this slot; the next step is asked (or the flow is done).
+        case filled(slot: String)
+        /// The answer did not fit; the step is asked again (attempt counts wrong answers in a row).
+        case reasked(step: String, attempt: Int)
+        /// Another rule answered a question in the middle of the flow; the step is asked again.
+        case digression(rule: String)
+        /// At the confirm step: 否 (the list of what can change) or the slot being changed.
+        case changing(slot: String?)
+        /// Every step answered: the done reply.
+        case done
+        /// Ended by an interrupt (its id) or by `on_fail` after too many wrong answers.
+        case cancelled(by: String)
+        /// Handed to a human by an interrupt (its id) or by `on_fail`.
+        case handedOff(by: String)
+        /// `on_fail: {reply: …}`: said, and the step waits again.
+        case failed(step: String)
+        /// The flow was idle past `expires` and has been dropped (reported by clean-up).
+        case expired
+    }
+
+    /// The answer and the session to keep (nil: nothing to keep).
+    public struct Turn: Sendable, Equatable {
+        public var outcome: Outcome
+        public var session: Session?
+    }
+
+    public func handle(_ message: InboundMessage, session stored: Session?, now: Int64) -> Turn {
+        var state = TurnState(engine: self, message: message, now: now,
+                              session: stored ?? Session(user: message.fromUserName, updatedAt: now))
+        state.run()
+        var session: Session? = state.session
+        if let s = session, s.isEmpty { session = nil }
+        if session != nil, session != stored { session?.updatedAt = now }
+        var outcome = state.outcome
+        outcome.flow = session?.flow?.name
+        if let progress = session?.flow, let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
+            outcome.step = flow.steps[progress.step].slot ?? "confirm"
         }
-        let result = rules.match(input)
-        var generator = SeededGenerator(seed: message.deduplicationKey.hashValueStable)
-        let normalized: String? = if case .text = input { result.normalized.string } else { nil }
-        let intent = result.intent?.intent
-        let chosen: (RuleReply, [String: String], Outcome.Source)?
-        if let winner = result.winner {
-            chosen = (rules.rules[winner.rule].reply, winner.captures, .rule(id: winner.ruleID, kind: winner.kind))
-        } else if case .event(.subscribe) = input, let reply = rules.subscribeReply {
-            chosen = (reply, [:], .subscribeReply)
-        } else if case .text = input, let reply = rules.defaultReply {
-            chosen = (reply, [:], .defaultReply)
-        } else {
-            chosen = nil
+        return Turn(outcome: outcome, session: session)
+    }
+
+    /// The session as clean-up leaves it at `now`: an expired flow becomes its `on_expire` notice
+    /// (slots are forgotten), an ended pause and an old notice are dropped. Nil: nothing left to keep.
+    public func tidy(_ session: Session, now: Int64) -> Session? {
+        var session = session
+        if let progress = session.flow, now >= progress.expiresAt {
+            session.flow = nil
+            if let notice = expiryNotice(progress) {
+                session.notice = notice
+                session.noticeUntil = now + Session.noticeRetention
+            }
         }
-        guard let (reply, captures, source) = chosen else {
-            return Outcome(response: .success, source: .noReply(reason: "no rule answers it"), normalized: normalized, intent: intent)
-        }
-        let rendered = reply.render(captures: captures, using: &generator)
-        do {
-            let body = Self.body(rendered, answeringEvent: message.isEvent)
-            let built = try Reply.answering(message, with: body, at: now)
-            return Outcome(response: .reply(built), source: source, normalized: normalized, intent: intent)
-        } catch {
-            return Outcome(response: .success, source: .noReply(reason: "the reply of \(source) cannot be sent: \(error)"),
-                           normalized: normalized, intent: intent)
-        }
+        if let until = session.pausedUntil, until <= now { session.pausedUntil = nil }
+        if let until = session.noticeUntil, until <= now { session.notice = nil; session.noticeUntil = nil }
+        if session.notice == nil { session.noticeUntil = nil }
+        session.updatedAt = now
+        return session.isEmpty ? nil : session
+    }
+
+    func expiryNotice(_ progress: FlowProgress) -> String? {
+        guard let flow = rules.flow(named: progress.name), let template = flow.onExpire else { return nil }
+        return template.render(progress.slots)
+    }
+
+    /// The calendar day at `now` in the rule set's time zone (for 明天, 下周三).
+    func today(_ now: Int64) -> CalendarDay {
+        let local = now + rules.settings.utcOffset
+        return CalendarDay(ordinal: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
     }
 
     /// The rules' view of a push. Voice with speech recognition is matched as its text.
@@ -105,6 +184,20 @@ public struct Engine: Sendable {
                  .kfCreateSession, .kfCloseSession, .kfSwitchSession, .unknown:
                 return nil
             }
+        }
+    }
+
+    /// What a non-text message gives a media step: its MediaId (a location gives "lat,lon label").
+    static func mediaValue(_ message: InboundMessage) -> (kind: MessageKind, value: String)? {
+        switch message.content {
+        case .image(let m): (.image, m.mediaId)
+        case .voice(let m): (.voice, m.mediaId)
+        case .video(let m): (.video, m.mediaId)
+        case .shortVideo(let m): (.shortvideo, m.mediaId)
+        case .location(let m): (.location, "\(m.latitude),\(m.longitude) \(m.label)")
+        case .link(let m): (.link, m.url)
+        case .file(let m): (.file, m.title)
+        default: nil
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KefuDialogue
 import KefuRules
 import KefuStore
 import KefuWeChat
@@ -16,7 +17,7 @@ public struct KefuServer: Sendable {
     public let configuration: ServerConfiguration
     public let rules: LiveRules
     public let metrics = ServerMetrics()
-    public let store: any AnsweredMessageStore
+    public let store: any ConversationStore
     let webhook: Webhook
     let logger: Logger
 
@@ -110,10 +111,16 @@ public struct KefuServer: Sendable {
                 if now != last { last = now; reload(reason: "files changed") }
             }
         }
-        let purger = Task { [store, configuration] in
+        let purger = Task { [store, configuration, webhook, logger] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(60))
-                try? await store.purge(before: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
+                try? await Task.sleep(for: configuration.cleanupInterval)
+                do {
+                    try await store.purgeAnswers(before: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
+                    let tidied = try await webhook.tidySessions()
+                    if tidied > 0 { logger.debug("sessions cleaned up", metadata: ["count": .string("\(tidied)")]) }
+                } catch {
+                    logger.error("clean-up of old answers and sessions failed", metadata: ["error": .string("\(error)")])
+                }
             }
         }
         defer { reloader.cancel(); watcher.cancel(); purger.cancel() }

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var watch = false
     public var watchInterval: Duration = .seconds(2)
     public var logFormat = LogFormat.text
+    /// How often old answers are forgotten and due sessions cleaned up (expired flows, ended pauses).
+    public var cleanupInterval: Duration = .seconds(60)
     /// Where answered messages and the conversation log are kept.
     public var store = StoreChoice.sqlite(path: "kefu-data/kefu.sqlite")
 

@@ -1,3 +1,4 @@
+import KefuDialogue
 import Prometheus
 
 /// What `/metrics` exposes, in Prometheus' text format. One registry per server (no global
@@ -30,6 +31,13 @@ public final class ServerMetrics: Sendable {
 
     public func defaultReply() {
         registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: []).increment()
+    }
+
+    /// Flow events by flow and kind (started, filled, reasked, digression, changing, done, cancelled, handedOff, failed).
+    public func flowEvent(_ flow: String, _ event: Engine.FlowEvent) {
+        let kind = "\(event)".prefix { $0 != "(" }
+        registry.makeCounter(descriptor: Self.name("flow_events", "total", "What flows did with messages"),
+                             labels: [("flow", flow), ("event", String(kind))]).increment()
     }
 
     public func reload(ok: Bool) {

@@ -33,13 +33,15 @@ public struct Webhook: Sendable {
     let metrics: ServerMetrics
     let deduplicator: Deduplicator<Engine.Outcome>
     let users = UserQueue()
-    let store: any AnsweredMessageStore
+    let store: any ConversationStore
+    let responder: Responder
     let logger: Logger
 
-    public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, store: any AnsweredMessageStore,
+    public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, store: any ConversationStore,
                 logger: Logger) throws(WeChatError) {
         self.configuration = configuration
         self.store = store
+        responder = Responder(store: store, window: Int64(configuration.deduplicationWindow.components.seconds))
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
         self.metrics = metrics
@@ -73,26 +75,23 @@ public struct Webhook: Sendable {
         let engine = rules.engine
         let key = message.deduplicationKey
         let now = Self.now()
-        let window = Int64(configuration.deduplicationWindow.components.seconds)
         let work = Task { () -> (value: Engine.Outcome, duplicate: Bool) in
             await deduplicator.run(key) { [self] in
                 await users.run(for: message.fromUserName) { [self] in
-                    // Answered before a restart (or by another process sharing the store)?
-                    if let stored = try? await store.response(for: key, since: now - window) {
-                        return Engine.Outcome(response: stored, source: .remembered)
-                    }
                     if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
-                    let started = ContinuousClock.now
-                    let outcome = engine.handle(message, now: now)
-                    let turn = Self.turn(message, outcome, at: now, latency: ContinuousClock.now - started)
                     do {
-                        try await store.save(outcome.response, for: key, at: now, logging: turn)
+                        // Answered before a restart (or by another process sharing the store): the stored answer.
+                        let outcome = try await responder.respond(to: message, engine: engine, now: now)
+                        if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
+                        return outcome
                     } catch {
-                        logger.error("could not store the answer; a retry after a restart would be answered again",
-                                     metadata: ["error": .string("\(error)")])
+                        // The store failed: answer without remembering (a retry would be answered again).
+                        logger.error("could not load or save the conversation; answered without the session",
+                                     metadata: ["error": .string("\(error)"), "user": .string(message.fromUserName)])
+                        let outcome = engine.handle(message, session: nil, now: now).outcome
+                        record(outcome, message: message, mode: mode)
+                        return outcome
                     }
-                    record(outcome, message: message, mode: mode)  // once per message, even if it missed the budget
-                    return outcome
                 }
             }
         }
@@ -121,46 +120,31 @@ public struct Webhook: Sendable {
         switch outcome.source {
         case .rule(let id, _): metrics.ruleHit(id)
         case .defaultReply: metrics.defaultReply()
-        case .subscribeReply, .noReply, .remembered: break
+        case .flow(let name, let event): metrics.flowEvent(name, event)
+        case .subscribeReply, .noReply, .remembered, .interrupt, .handedOff: break
         }
         var metadata: Logger.Metadata = ["user": .string(message.fromUserName), "msgType": .string(message.msgType), "mode": .string(mode)]
         switch outcome.source {
-        case .rule(let id, let kind): metadata["rule"] = .string(id); metadata["kind"] = .string(kind.rawValue)
-        case .defaultReply: metadata["rule"] = "default"
-        case .subscribeReply: metadata["rule"] = "events.subscribe"
+        case .rule(_, let kind): metadata["kind"] = .string(kind.rawValue)
         case .noReply(let reason): metadata["noReply"] = .string(reason)
-        case .remembered: metadata["remembered"] = "true"
+        case .flow(_, let event): metadata["flowEvent"] = .string("\(event)")
+        default: break
         }
+        if !outcome.answeredBy.isEmpty { metadata["rule"] = .string(outcome.answeredBy) }
+        if let flow = outcome.flow { metadata["flow"] = .string(flow); metadata["step"] = .string(outcome.step ?? "") }
         if let intent = outcome.intent { metadata["intent"] = .string(intent) }
         logger.info("answered", metadata: metadata)
     }
 
-    /// The conversation-log line of one answered message.
-    static func turn(_ message: InboundMessage, _ outcome: Engine.Outcome, at time: Int64, latency: Duration) -> ConversationTurn {
-        let said: String
-        switch message.content {
-        case .text(let text): said = text.content
-        case .event(let event): said = "[\(event.name)\(message.fields.text(of: "EventKey").map { $0.isEmpty ? "" : " " + $0 } ?? "")]"
-        default: said = "[\(message.msgType)]"
+    /// Cleans up due sessions (expired flows, ended pauses), each in its user's queue.
+    public func tidySessions() async throws -> Int {
+        let users = self.users
+        return try await responder.tidy(engine: rules.engine, now: Self.now()) { user, work in
+            let failure = await users.run(for: user) { () async -> (any Error)? in
+                do { try await work(); return nil } catch { return error }
+            }
+            if let failure { throw failure }
         }
-        let rule: String
-        switch outcome.source {
-        case .rule(let id, _): rule = id
-        case .defaultReply: rule = "default"
-        case .subscribeReply: rule = "events.subscribe"
-        case .noReply, .remembered: rule = ""
-        }
-        let reply: String
-        switch outcome.response {
-        case .success: reply = "success"
-        case .empty: reply = ""
-        case .reply(let r):
-            if case .text(let text) = r.body { reply = text } else { reply = "[\(r.msgType)]" }
-        }
-        let (seconds, attoseconds) = latency.components
-        return ConversationTurn(time: time, user: message.fromUserName, msgType: message.msgType, message: said,
-                                normalized: outcome.normalized, rule: rule, intent: outcome.intent, reply: reply,
-                                latencyMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
     }
 
     /// 403 for signatures, 413 for size, 400 for the rest; one line that names the problem.

@@ -22,6 +22,8 @@ struct Match: ParsableCommand {
         let score: Double?
         let captures: [String: String]
         let reply: String?
+        /// The flow the winning rule starts, if any.
+        let flow: String?
     }
 
     func run() throws {
@@ -29,12 +31,13 @@ struct Match: ParsableCommand {
         while let line = readLine(strippingNewline: true) {
             let result = compiled.match(.text(line))
             let winner = result.winner
-            let reply: RuleReply? = winner.map { compiled.rules[$0.rule].reply } ?? compiled.defaultReply
+            let reply: RuleReply? = if let winner { compiled.rules[winner.rule].reply } else { compiled.defaultReply }
             var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: line.hashValueStable))
             print(jsonLine(Line(
                 text: line, rule: winner?.ruleID, kind: winner?.kind.rawValue,
                 intent: result.intent?.intent, score: result.intent.map { ($0.score * 1000).rounded() / 1000 },
-                captures: winner?.captures ?? [:], reply: reply.map { $0.preview(captures: winner?.captures ?? [:], using: &generator) })))
+                captures: winner?.captures ?? [:], reply: reply.map { $0.preview(captures: winner?.captures ?? [:], using: &generator) },
+                flow: winner.flatMap { compiled.rules[$0.rule].flow?.value })))
         }
     }
 }

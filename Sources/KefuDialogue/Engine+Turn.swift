@@ -1,0 +1,414 @@
+import KefuRules
+import KefuWeChat
+
+/// The work of ``Engine/handle(_:session:now:)`` for one message, as a small state machine over
+/// the session. Every path ends in ``respond(_:_:)`` (or ``finish(_:_:)`` for `success`).
+struct TurnState {
+    typealias Source = Engine.Outcome.Source
+    typealias FlowEvent = Engine.FlowEvent
+
+    let engine: Engine
+    let message: InboundMessage
+    let now: Int64
+    var session: Session
+    var outcome = Engine.Outcome(response: .success, source: .noReply(reason: "not handled"))
+    var generator: SeededGenerator
+    /// Said before the answer when the answer is text (a flow's `on_expire`).
+    var prefix: [String] = []
+    var normalized: String?
+    var intent: String?
+
+    init(engine: Engine, message: InboundMessage, now: Int64, session: Session) {
+        self.engine = engine
+        self.message = message
+        self.now = now
+        self.session = session
+        generator = SeededGenerator(seed: message.deduplicationKey.hashValueStable)
+    }
+
+    var rules: CompiledRules { engine.rules }
+
+    mutating func run() {
+        // 1. A flow idle past `expires` (or gone from the rule set after a reload) is dropped.
+        if let progress = session.flow {
+            if now >= progress.expiresAt {
+                session.flow = nil
+                if let notice = engine.expiryNotice(progress) { session.notice = notice }
+            } else if rules.flow(named: progress.name) == nil {
+                session.flow = nil
+            }
+        }
+        if let notice = session.notice, (session.noticeUntil ?? .max) > now { prefix.append(notice) }
+        session.notice = nil
+        session.noticeUntil = nil
+        // 2. A human agent has the user.
+        if let until = session.pausedUntil {
+            if until <= now {
+                session.pausedUntil = nil
+            } else if case .event(let event) = message.content {
+                if case .kfCloseSession = event {
+                    session.pausedUntil = nil
+                    return finish(.success, .noReply(reason: "the agent closed the session; the bot answers this user again"))
+                }
+                // Events are never transferred: the rules answer them below.
+            } else {
+                session.pausedUntil = now + rules.settings.handoffPause
+                return respond(.transfer(kfAccount: nil), .handedOff)
+            }
+        }
+        // 3. The rules, inside or outside a flow.
+        guard let input = Engine.matchInput(for: message) else {
+            return finish(.success, .noReply(reason: "\(message.msgType) \(Engine.eventName(message) ?? "")needs no reply"))
+        }
+        let result = rules.match(input)
+        if case .text = input { normalized = result.normalized.string }
+        intent = result.intent?.intent
+        if let progress = session.flow, let flow = rules.flow(named: progress.name) {
+            inFlow(flow, progress, input, result)
+        } else {
+            idle(input, result)
+        }
+    }
+
+    // MARK: Outside a flow
+
+    mutating func idle(_ input: MatchInput, _ result: MatchResult) {
+        if let winner = result.winner {
+            let rule = rules.rules[winner.rule]
+            if let action = rule.interrupt {  // a handoff: cancel interrupts never win outside a flow
+                return handoff(rule.reply, .interrupt(id: rule.id, action: action))
+            }
+            if let name = rule.flow?.value, let flow = rules.flow(named: name) {
+                return start(flow, by: rule, captures: winner.captures)
+            }
+            if let reply = rule.reply {
+                return say(reply, captures: winner.captures, .rule(id: winner.ruleID, kind: winner.kind))
+            }
+        }
+        if case .event(.subscribe) = input, let reply = rules.subscribeReply {
+            say(reply, captures: [:], .subscribeReply)
+        } else if case .text = input, let reply = rules.defaultReply {
+            say(reply, captures: [:], .defaultReply)
+        } else {
+            finish(.success, .noReply(reason: "no rule answers it"))
+        }
+    }
+
+    mutating func say(_ reply: RuleReply, captures: [String: String], _ source: Source) {
+        let rendered = reply.render(captures: captures, using: &generator)
+        if case .transfer = rendered { pause() }
+        respond(rendered, source)
+    }
+
+    /// Transfers the user to a human agent and pauses the bot for them. Events cannot be transferred.
+    mutating func handoff(_ reply: RuleReply?, _ source: Source) {
+        guard !message.isEvent else {
+            return finish(.success, .noReply(reason: "a handoff needs a message; WeChat does not transfer events"))
+        }
+        pause()
+        let rendered = reply?.render(captures: [:], using: &generator) ?? .transfer(kfAccount: nil)
+        respond(rendered, source)
+    }
+
+    mutating func pause() {
+        session.flow = nil
+        session.pausedUntil = now + rules.settings.handoffPause
+    }
+
+    // MARK: Flows
+
+    mutating func start(_ flow: FlowSpec, by rule: RuleSpec, captures: [String: String]) {
+        var progress = FlowProgress(name: flow.name, startedAt: now, lastActivity: now, expiresAt: now + flow.expires)
+        for (name, value) in captures.sorted(by: { $0.key < $1.key }) {
+            guard let step = flow.steps.first(where: { $0.slot == name }),
+                  let filled = step.expectation.value(for: .text(value), today: engine.today(now), normalizer: rules.normalizer) else { continue }
+            progress.slots[name] = filled
+        }
+        var intro: [String] = []
+        if let reply = rule.reply, case .text(let text) = reply.render(captures: captures, using: &generator) { intro.append(text) }
+        if let start = flow.start { intro.append(start.render(progress.slots)) }
+        advance(flow, &progress, saying: intro, .started(rule: rule.id))
+    }
+
+    /// Asks the next step, or says the done reply when every step is answered.
+    mutating func advance(_ flow: FlowSpec, _ progress: inout FlowProgress, saying intro: [String], _ event: FlowEvent) {
+        progress.attempts = 0
+        progress.choosingChange = false
+        progress.lastActivity = now
+        progress.expiresAt = now + flow.expires
+        guard let next = Self.nextStep(flow, progress) else {
+            session.flow = nil
+            let rendered = flow.done.value.render(captures: progress.slots, using: &generator)
+            if case .transfer = rendered { pause() }
+            prefix += intro
+            return respond(rendered, .flow(name: flow.name, event: .done))
+        }
+        progress.step = next
+        session.flow = progress
+        respond(text: intro + [ask(flow, next, progress.slots)], .flow(name: flow.name, event: event))
+    }
+
+    /// The first step whose `if` holds and that is not answered yet.
+    static func nextStep(_ flow: FlowSpec, _ progress: FlowProgress) -> Int? {
+        flow.steps.indices.first { i in
+            let step = flow.steps[i]
+            guard step.applies(to: progress.slots) else { return false }
+            if let slot = step.slot { return progress.slots[slot] == nil }
+            return !progress.confirmed.contains(i)
+        }
+    }
+
+    /// A step's question; a choice whose options the question does not name gets a numbered list.
+    func ask(_ flow: FlowSpec, _ index: Int, _ slots: [String: String]) -> String {
+        let step = flow.steps[index]
+        let text = step.ask.value.render(slots)
+        if case .choice(let choices) = step.expectation, !choices.contains(where: { text.contains($0.value) }) {
+            return text + "\n" + StepExpectation.numbered(choices.map(\.value))
+        }
+        return text
+    }
+
+    mutating func inFlow(_ flow: FlowSpec, _ stored: FlowProgress, _ input: MatchInput, _ result: MatchResult) {
+        var progress = stored
+        progress.lastActivity = now
+        progress.expiresAt = now + flow.expires
+        guard flow.steps.indices.contains(progress.step) else {  // the flow changed under a reload
+            session.flow = nil
+            return idle(input, result)
+        }
+        let step = flow.steps[progress.step]
+        // Interrupts first.
+        if let hit = result.interrupt, let action = hit.interrupt, !(message.isEvent && action == .handoff) {
+            let rule = rules.rules[hit.rule]
+            session.flow = nil
+            switch action {
+            case .cancel:
+                if let reply = rule.reply { return say(reply, captures: hit.captures, .flow(name: flow.name, event: .cancelled(by: rule.id))) }
+                return respond(text: [cancelledText(flow, progress)], .flow(name: flow.name, event: .cancelled(by: rule.id)))
+            case .handoff:
+                return handoff(rule.reply, .flow(name: flow.name, event: .handedOff(by: rule.id)))
+            }
+        }
+        if case .event = input {
+            // Menu clicks and other events are answered by their rules; the step keeps waiting.
+            session.flow = progress
+            if digress(flow, progress, result, freeText: false) { return }
+            return finish(.success, .noReply(reason: "no rule answers it; flow '\(flow.name)' still waits for \(step.slot ?? "confirm")"))
+        }
+        if step.kind == .confirm { return confirm(flow, &progress, step, input, result) }
+        let freeText = if case .text = step.expectation { true } else { false }
+        if freeText, digress(flow, progress, result, freeText: true) { return }
+        if let value = answer(step.expectation, input), let slot = step.slot {
+            progress.slots[slot] = value
+            return advance(flow, &progress, saying: [], .filled(slot: slot))
+        }
+        if !freeText, digress(flow, progress, result, freeText: false) { return }
+        reask(flow, &progress, step)
+    }
+
+    /// The slot value this message gives the expectation, if it fits.
+    func answer(_ expectation: StepExpectation, _ input: MatchInput) -> String? {
+        if case .media = expectation, let (kind, value) = Engine.mediaValue(message) {
+            return expectation.value(for: .media(kind), today: engine.today(now)) == nil ? nil : value
+        }
+        guard case .text(let text) = input else { return nil }
+        return expectation.value(for: .text(text), today: engine.today(now), normalizer: rules.normalizer)
+    }
+
+    /// Another rule answers a question asked mid-flow; then the current question is asked again.
+    /// Intents do not digress (too loose while the customer is answering). At a free-text step
+    /// only a whole known phrase (`exact`) or a question that a rule answers digresses, so that
+    /// a description mentioning “发货” is still taken as the answer.
+    mutating func digress(_ flow: FlowSpec, _ progress: FlowProgress, _ result: MatchResult, freeText: Bool) -> Bool {
+        guard let winner = result.winner, winner.kind != .intent, winner.interrupt == nil else { return false }
+        if freeText, winner.kind != .exact, !Self.looksLikeQuestion(normalized ?? "") { return false }
+        let rule = rules.rules[winner.rule]
+        if let name = rule.flow?.value, let other = rules.flow(named: name) {
+            if name != flow.name { start(other, by: rule, captures: winner.captures); return true }
+            session.flow = progress
+            respond(text: [ask(flow, progress.step, progress.slots)], .flow(name: flow.name, event: .digression(rule: rule.id)))
+            return true
+        }
+        guard let reply = rule.reply else { return false }
+        let rendered = reply.render(captures: winner.captures, using: &generator)
+        if case .transfer = rendered {
+            guard !message.isEvent else { return false }
+            pause()
+            respond(rendered, .flow(name: flow.name, event: .handedOff(by: rule.id)))
+            return true
+        }
+        session.flow = progress
+        if case .text(let text) = rendered {
+            respond(text: [text, ask(flow, progress.step, progress.slots)], .flow(name: flow.name, event: .digression(rule: rule.id)))
+        } else {
+            respond(rendered, .flow(name: flow.name, event: .digression(rule: rule.id)))
+        }
+        return true
+    }
+
+    static func looksLikeQuestion(_ text: String) -> Bool {
+        ["?", "？", "吗", "呢", "么", "怎么", "如何", "什么", "几点", "哪"].contains { text.contains($0) }
+    }
+
+    /// A wrong answer: the next re-prompt, or `on_fail` after `max_attempts` in a row.
+    mutating func reask(_ flow: FlowSpec, _ progress: inout FlowProgress, _ step: StepSpec) {
+        progress.attempts += 1
+        let label = step.slot ?? "confirm"
+        if progress.attempts >= step.maxAttempts {
+            switch step.onFail {
+            case .cancel:
+                session.flow = nil
+                return respond(text: [cancelledText(flow, progress)], .flow(name: flow.name, event: .cancelled(by: "on_fail")))
+            case .handoff:
+                pause()
+                return respond(.transfer(kfAccount: nil), .flow(name: flow.name, event: .handedOff(by: "on_fail")))
+            case .reply(let text):
+                progress.attempts = 0
+                session.flow = progress
+                return respond(text: [text.render(progress.slots)], .flow(name: flow.name, event: .failed(step: label)))
+            }
+        }
+        session.flow = progress
+        let text: String
+        if !step.retry.isEmpty {
+            text = step.retry[min(progress.attempts, step.retry.count) - 1].render(progress.slots)
+        } else if step.kind == .confirm {
+            text = "抱歉，没有看懂。请回复“是”确认，或回复“否”修改。"
+        } else if case .choice = step.expectation {
+            text = "抱歉，没有看懂。" + step.expectation.hint
+        } else {
+            text = "抱歉，没有看懂。" + step.expectation.hint + "\n" + ask(flow, progress.step, progress.slots)
+        }
+        respond(text: [text], .flow(name: flow.name, event: .reasked(step: label, attempt: progress.attempts)))
+    }
+
+    func cancelledText(_ flow: FlowSpec, _ progress: FlowProgress) -> String {
+        flow.cancelled?.render(progress.slots) ?? FlowSpec.defaultCancelled
+    }
+
+    // MARK: The confirm step
+
+    static let yes: Set<String> = ["是", "是的", "对", "对的", "确认", "确定", "好", "好的", "可以", "没问题", "没错", "正确", "嗯", "嗯嗯",
+                                   "行", "ok", "okay", "yes", "y", "提交", "确认提交", "对没错", "是的没错"]
+    static let no: Set<String> = ["否", "不", "不是", "不对", "不行", "错了", "有误", "修改", "要修改", "改", "改一下", "需要修改", "no", "n",
+                                  "不确认", "不对要改", "错"]
+    static let changeWords = ["改", "换", "错", "不对", "不是", "修改", "更正", "重新"]
+
+    func plain(_ text: String) -> String {
+        String(rules.normalizer.normalize(text).string.filter { !" ,.!?，。！？~～、".contains($0) })
+    }
+
+    mutating func confirm(_ flow: FlowSpec, _ progress: inout FlowProgress, _ step: StepSpec, _ input: MatchInput, _ result: MatchResult) {
+        guard case .text(let text) = input else {
+            if digress(flow, progress, result, freeText: false) { return }
+            return reask(flow, &progress, step)
+        }
+        let said = plain(text)
+        let changeable = flow.steps.indices.filter { i in
+            guard let slot = flow.steps[i].slot else { return false }
+            return progress.slots[slot] != nil && flow.steps[i].applies(to: progress.slots)
+        }
+        if progress.choosingChange {
+            let options = StepExpectation.choice(changeable.map { .init(value: flow.steps[$0].label, words: [flow.steps[$0].slot ?? ""]) })
+            if let label = options.value(for: .text(text), today: engine.today(now), normalizer: rules.normalizer),
+               let index = changeable.first(where: { flow.steps[$0].label == label }) {
+                return change(flow, &progress, index, text: nil)
+            }
+        }
+        if Self.changeWords.contains(where: { said.contains($0) }), let index = named(flow, changeable, in: said) {
+            return change(flow, &progress, index, text: text)
+        }
+        if Self.yes.contains(said) {
+            progress.confirmed.append(progress.step)
+            return advance(flow, &progress, saying: [], .filled(slot: "confirm"))
+        }
+        if Self.no.contains(said) || (said.hasPrefix("不") && said.count <= 4) {
+            progress.choosingChange = true
+            progress.attempts = 0
+            session.flow = progress
+            let question = step.change?.render(progress.slots) ?? StepSpec.defaultChange
+            return respond(text: [question + "\n" + StepExpectation.numbered(changeable.map { flow.steps[$0].label })],
+                           .flow(name: flow.name, event: .changing(slot: nil)))
+        }
+        if digress(flow, progress, result, freeText: false) { return }
+        reask(flow, &progress, step)
+    }
+
+    /// The changeable step whose label or slot name the customer mentions (the longest one).
+    func named(_ flow: FlowSpec, _ changeable: [Int], in said: String) -> Int? {
+        var best: (index: Int, length: Int)?
+        for index in changeable {
+            for name in [flow.steps[index].label, flow.steps[index].slot ?? ""] {
+                let word = plain(name)
+                if !word.isEmpty, said.contains(word), word.count > (best?.length ?? 0) { best = (index, word.count) }
+            }
+        }
+        return best?.index
+    }
+
+    /// Empties a slot (and every slot whose step no longer applies without it) and asks it again;
+    /// “手机号改成 139…” fills it at once when the expectation is more specific than free text.
+    mutating func change(_ flow: FlowSpec, _ progress: inout FlowProgress, _ index: Int, text: String?) {
+        let step = flow.steps[index]
+        guard let slot = step.slot else { return }
+        progress.slots[slot] = nil
+        progress.confirmed = []
+        var changed = true
+        while changed {
+            changed = false
+            for (name, _) in progress.slots where !flow.steps.contains(where: { $0.slot == name && $0.applies(to: progress.slots) }) {
+                progress.slots[name] = nil
+                changed = true
+            }
+        }
+        if let text, !(step.expectation.isFreeText), let value = answer(step.expectation, .text(text)) {
+            progress.slots[slot] = value
+        }
+        advance(flow, &progress, saying: [], .changing(slot: slot))
+    }
+
+    // MARK: Answers
+
+    mutating func respond(text parts: [String], _ source: Source) {
+        respond(.text(parts.joined(separator: "\n\n")), source)
+    }
+
+    mutating func respond(_ rendered: RenderedReply, _ source: Source) {
+        var rendered = rendered
+        if !prefix.isEmpty {
+            if case .text(let text) = rendered {
+                rendered = .text((prefix + [text]).filter { !$0.isEmpty }.joined(separator: "\n\n"))
+            } else {
+                keepNoticeForLater()
+            }
+        }
+        do {
+            let built = try Reply.answering(message, with: Engine.body(rendered, answeringEvent: message.isEvent), at: now)
+            outcome = Engine.Outcome(response: .reply(built), source: source, normalized: normalized, intent: intent)
+        } catch {
+            outcome = Engine.Outcome(response: .success, source: .noReply(reason: "the reply of \(source) cannot be sent: \(error)"),
+                                     normalized: normalized, intent: intent)
+        }
+    }
+
+    /// The answer cannot carry the owed notice (it is not text, or there is none): it stays owed.
+    mutating func keepNoticeForLater() {
+        session.notice = prefix.joined(separator: "\n\n")
+        session.noticeUntil = now + Session.noticeRetention
+        prefix = []
+    }
+
+    mutating func finish(_ response: PassiveResponse, _ source: Source) {
+        if !prefix.isEmpty {
+            if !message.isEvent { return respond(.text(""), source) }  // the owed notice is the answer
+            keepNoticeForLater()
+        }
+        outcome = Engine.Outcome(response: response, source: source, normalized: normalized, intent: intent)
+    }
+}
+
+extension StepExpectation {
+    var isFreeText: Bool {
+        if case .text = self { true } else { false }
+    }
+}
