@@ -120,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuStoreTests",
-            dependencies: ["KefuStore"]
+            dependencies: ["KefuStore", "KefuDialogue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KefuDialogueTests",

@@ -96,7 +96,7 @@ struct TurnState {
 
     mutating func say(_ reply: RuleReply, captures: [String: String], _ source: Source) {
         let rendered = reply.render(captures: captures, using: &generator)
-        if case .transfer = rendered { pause() }
+        if case .transfer = rendered, !message.isEvent { pause() }  // an event cannot be transferred (the reply is refused)
         respond(rendered, source)
     }
 

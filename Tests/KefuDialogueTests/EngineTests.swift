@@ -4,6 +4,11 @@ import KefuWeChat
 import Testing
 @testable import KefuDialogue
 
+extension Engine {
+    /// A message with no session (the rules-only view).
+    func handle(_ message: InboundMessage, now: Int64) -> Outcome { handle(message, session: nil, now: now).outcome }
+}
+
 /// The rules-only engine on the shop sample: every kind of push maps to the right rule or to `success`.
 @Suite("Engine")
 struct EngineTests {

@@ -32,7 +32,7 @@ struct ConstructsTests {
     static func render(_ input: MatchInput) -> RenderedReply? {
         var rng = SeededGenerator(seed: 3)
         guard let w = rules.match(input).winner else { return nil }
-        return rules.rules[w.rule].reply.render(captures: w.captures, using: &rng)
+        return rules.rules[w.rule].reply!.render(captures: w.captures, using: &rng)
     }
 
     @Test("settings are read")

@@ -106,7 +106,7 @@ struct MatchTests {
         let span = result.winner!.span!
         #expect(String(decoding: utf8[span], as: UTF8.self) == "订单 ｄｄ２０２４０６１１０００１")
         var rng = SeededGenerator(seed: 1)
-        #expect(Self.rules.rules[result.winner!.rule].reply.render(captures: result.winner!.captures, using: &rng)
+        #expect(Self.rules.rules[result.winner!.rule].reply!.render(captures: result.winner!.captures, using: &rng)
             == .text("订单 ｄｄ２０２４０６１１０００１"))
     }
 
