@@ -1,0 +1,180 @@
+import ArgumentParser
+import Foundation
+import KefuDialogue
+import KefuRules
+import KefuWeChat
+
+struct Chat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Talk to a rule set in the terminal as a WeChat user: messages, events, waiting; shows each reply and the session.",
+        discussion: """
+            Type a message and press Enter. Lines starting with / are events and commands:
+
+              /subscribe [scene]   follow (from a QR scene)      /scan SCENE     QR scan by a follower
+              /click KEY           menu click                    /view URL       menu link
+              /image  /video  /voice [recognised text]  /location [label]  /link URL   other messages
+              /kf-close            the human agent closes the session (ends a handoff pause)
+              /wait 31m            move the clock (s, m, h, d); due sessions are cleaned up as a server would
+              /resend              WeChat's retry of the last message (same answer, no second effect)
+              /session             show the session        /user NAME   talk as another user
+              /time                show the clock          /help        this list       /quit
+
+            Example:
+              printf '我要退货\\nDD202406110001\\n/wait 31m\\n你好\\n' | kefu chat Rules/shop
+            """
+    )
+
+    @OptionGroup var rules: RuleSetArgument
+    @Option(help: "The user's OpenID.") var user = "o_chat_user"
+    @Option(help: ArgumentHelp("Start the clock at this local time of the rule set (\"2026-11-25 10:00\"); default now.", valueName: "time"))
+    var time: String?
+
+    func run() async throws {
+        let compiled = try rules.compile()
+        let offset = compiled.settings.utcOffset
+        var start = SystemClock().now()
+        if let time {
+            guard let parsed = Self.parseTime(time, utcOffset: offset) else {
+                throw ValidationError("--time must look like \"2026-11-25 10:00\", not '\(time)'")
+            }
+            start = parsed
+        }
+        let simulator = Simulator(rules: compiled, clock: VirtualClock(start))
+        var user = self.user
+        let interactive = isatty(0) == 1
+        if interactive {
+            print("kefu chat: \(compiled.rules.count) rules, \(compiled.flows.count) flows from \(rules.directory). /help for events and commands, /quit to leave.")
+        }
+        while true {
+            if interactive { FileHandle.standardOutput.write(Data("你 > ".utf8)) }
+            guard let line = readLine(strippingNewline: true) else { break }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            if !interactive { print("你 > \(line)") }
+            do {
+                if trimmed.hasPrefix("/") {
+                    let parts = trimmed.dropFirst().split(separator: " ", maxSplits: 1).map(String.init)
+                    let command = parts[0], argument = parts.count > 1 ? parts[1] : nil
+                    switch command {
+                    case "quit", "exit": return
+                    case "help": print(Self.configuration.discussion)
+                    case "user":
+                        guard let argument else { print("  /user NAME"); continue }
+                        user = argument
+                        print("  now talking as \(user)")
+                    case "time": print("  \(Self.format(simulator.clock.now(), utcOffset: offset))")
+                    case "session": print(Self.describe(try await simulator.session(of: user), compiled))
+                    case "wait":
+                        guard let argument, let seconds = Self.seconds(argument) else { print("  /wait needs a duration such as 90s, 31m, 2h, 1d"); continue }
+                        try await simulator.wait(seconds: seconds)
+                        print("  ⏱ \(Self.format(simulator.clock.now(), utcOffset: offset))")
+                    case "resend":
+                        guard let outcome = try await simulator.resend() else { print("  nothing to resend yet"); continue }
+                        show(outcome, try await simulator.session(of: user), compiled)
+                    default:
+                        guard let content = Self.content(command, argument) else {
+                            print("  unknown command /\(command); /help lists them")
+                            continue
+                        }
+                        show(try await simulator.send(content, from: user), try await simulator.session(of: user), compiled)
+                    }
+                } else {
+                    show(try await simulator.send(.text(.init(content: line)), from: user), try await simulator.session(of: user), compiled)
+                }
+            } catch {
+                print("  error: \(error)")
+            }
+        }
+    }
+
+    func show(_ outcome: Engine.Outcome, _ session: Session?, _ rules: CompiledRules) {
+        print("客服 < " + Self.reply(outcome.response).replacingOccurrences(of: "\n", with: "\n       "))
+        var facts: [String] = []
+        if !outcome.answeredBy.isEmpty { facts.append("by \(outcome.answeredBy)") }
+        switch outcome.source {
+        case .flow(_, let event): facts.append("\(event)")
+        case .noReply(let reason): facts.append(reason)
+        case .remembered: facts.append("the stored answer (a retry)")
+        case .rule(_, let kind): facts.append(kind.rawValue)
+        default: break
+        }
+        if let intent = outcome.intent { facts.append("intent \(intent)") }
+        print("       (" + facts.joined(separator: "; ") + ")")
+        print(Self.describe(session, rules))
+    }
+
+    static func reply(_ response: PassiveResponse) -> String {
+        switch response {
+        case .success: return "(no reply: success)"
+        case .empty: return "(no reply)"
+        case .reply(let reply):
+            switch reply.body {
+            case .text(let text): return text
+            case .news(let articles): return "[图文 news] " + articles.map { $0.url.isEmpty ? $0.title : "\($0.title) — \($0.url)" }.joined(separator: " | ")
+            case .transferCustomerService(let account): return "[转人工 transfer_customer_service\(account.map { " → \($0)" } ?? "")]"
+            case .image(let id): return "[图片 image \(id)]"
+            case .voice(let id): return "[语音 voice \(id)]"
+            case .video(let video): return "[视频 video \(video.mediaId)]"
+            case .music(let music): return "[音乐 music \(music.title ?? "")]"
+            }
+        }
+    }
+
+    static func describe(_ session: Session?, _ rules: CompiledRules) -> String {
+        guard let session else { return "  [会话 session] none" }
+        var parts: [String] = []
+        if let progress = session.flow {
+            let flow = rules.flow(named: progress.name)
+            let step = flow.flatMap { $0.steps.indices.contains(progress.step) ? $0.steps[progress.step] : nil }
+            let slots = progress.slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+            parts.append("flow \(progress.name) · step \(step?.slot ?? "confirm")\(progress.attempts > 0 ? " (wrong answers: \(progress.attempts))" : "")"
+                         + " · slots {\(slots)} · expires \(format(progress.expiresAt, utcOffset: rules.settings.utcOffset))")
+        }
+        if let until = session.pausedUntil { parts.append("handed to a human until \(format(until, utcOffset: rules.settings.utcOffset))") }
+        if let notice = session.notice { parts.append("owes notice “\(notice)”") }
+        return "  [会话 session] " + (parts.isEmpty ? "none" : parts.joined(separator: "; "))
+    }
+
+    static func content(_ command: String, _ argument: String?) -> InboundMessage.Content? {
+        switch command {
+        case "subscribe": return .event(.subscribe(scene: argument, ticket: argument == nil ? nil : "chat-ticket"))
+        case "unsubscribe": return .event(.unsubscribe)
+        case "scan": return argument.map { .event(.scan(scene: $0, ticket: "chat-ticket")) }
+        case "click": return argument.map { .event(.click(key: $0)) }
+        case "view": return argument.map { .event(.view(url: $0, menuId: nil)) }
+        case "image": return .image(.init(picURL: "https://mmbiz.qpic.cn/chat.jpg", mediaId: "chat_image_\(UInt32.random(in: 1000...9999))"))
+        case "video": return .video(.init(mediaId: "chat_video", thumbMediaId: "chat_thumb"))
+        case "voice": return .voice(.init(mediaId: "chat_voice", format: "amr", recognition: argument))
+        case "location": return .location(.init(latitude: 31.23, longitude: 121.47, scale: 15, label: argument ?? "上海市黄浦区"))
+        case "link": return argument.map { .link(.init(title: "链接", description: "", url: $0)) }
+        case "kf-close": return .event(.kfCloseSession(kfAccount: "kf2001@gh_kefu"))
+        default: return nil
+        }
+    }
+
+    static func seconds(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let unit = text.last, let factor = units[unit], let n = Int64(text.dropLast()), n >= 0 else { return nil }
+        return n * factor
+    }
+
+    /// "2026-11-25 10:00" in the rule set's offset → Unix seconds.
+    static func parseTime(_ text: String, utcOffset: Int64) -> Int64? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int($0) }
+        let time = parts[1].split(separator: ":").compactMap { Int($0) }
+        guard date.count == 3, (2...3).contains(time.count), (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0...23).contains(time[0]), (0...59).contains(time[1]) else { return nil }
+        let day = CalendarDay(year: date[0], month: date[1], day: date[2])
+        return Int64(day.ordinal) * 86_400 + Int64(time[0] * 3600 + time[1] * 60 + (time.count == 3 ? time[2] : 0)) - utcOffset
+    }
+
+    static func format(_ time: Int64, utcOffset: Int64) -> String {
+        let local = time + utcOffset
+        let day = CalendarDay(ordinal: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
+        let seconds = Int(local - Int64(day.ordinal) * 86_400)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(day.year)-\(two(day.month))-\(two(day.day)) \(two(seconds / 3600)):\(two(seconds / 60 % 60))"
+    }
+}
