@@ -187,6 +187,56 @@ struct ServeTests {
         _ = second.stop()
     }
 
+    static let flowRules = """
+        rules:
+          - id: start-return
+            when: {contains: [退货]}
+            flow: after-sales
+        flows:
+          after-sales:
+            steps:
+              - slot: order
+                ask: 请提供订单号
+                expect: {regex: 'DD\\d{12}'}
+              - slot: reason
+                ask: 遇到了什么问题？
+                expect: {choice: [质量问题, 发错货]}
+              - slot: phone
+                ask: 请留下手机号
+                expect: mobile
+            done: 已登记：{{order}}，{{reason}}，{{phone}}。
+        """
+
+    @Test("a flow survives kill -9: the restarted server resumes the user's step, and a retry does not advance it twice")
+    func flowSurvivesKill() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-flow-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Self.flowRules.write(to: dir.appendingPathComponent("rules/flows.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["--store", "sqlite:\(dir.path)/kefu.sqlite"]
+        let time = Int(Date().timeIntervalSince1970)
+        func say(_ server: Server, _ text: String, _ id: Int, mode: String = "secure") throws -> String {
+            let r = try Self.client([server.url, "say", text, String(id), String(time + id % 100), mode])
+            #expect(r.status == 0, "\(r.output)")
+            return r.output
+        }
+        let first = try Server(rules: dir.appendingPathComponent("rules").path, arguments: arguments)
+        #expect(try say(first, "我要退货", 880001).contains("请提供订单号"))
+        let answered = try say(first, "DD202406110001", 880002)
+        #expect(answered.contains("遇到了什么问题？"))
+        first.signal(SIGKILL)
+        first.process.waitUntilExit()
+        let second = try Server(rules: dir.appendingPathComponent("rules").path, arguments: arguments)
+        #expect(try say(second, "DD202406110001", 880002) == answered, "WeChat's retry gets the same answer after the restart")
+        #expect(try say(second, "2", 880003, mode: "plaintext").contains("请留下手机号"), "the flow resumed at the reason step")
+        #expect(try say(second, "13812345678", 880004).contains("已登记：DD202406110001，发错货，13812345678。"))
+        let metrics = try second.get("/metrics")
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="duplicate"}"#) == 1)
+        #expect(Self.metric(metrics, #"kefu_flow_events_total{flow="after-sales",event="filled"}"#) == 1, "\(metrics)")
+        #expect(Self.metric(metrics, #"kefu_flow_events_total{flow="after-sales",event="done"}"#) == 1)
+        #expect(second.stop() == 0)
+    }
+
     @Test("SIGTERM finishes the request in flight before the process exits")
     func gracefulShutdown() throws {
         let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path, arguments: ["--test-delay-ms", "1500"])
