@@ -87,13 +87,65 @@ struct ConstructsTests {
         #expect(Self.rules.subscribeReply?.render(captures: [:], using: &a) == Self.rules.subscribeReply?.render(captures: [:], using: &b))
     }
 
-    @Test("media by URL is refused with the reason; flows are reserved")
+    @Test("media by URL is refused with the reason")
     func refusals() {
         let media = diagnostics("rules:\n  - {id: a, when: {exact: x}, reply: {voice: 'http://x/a.amr'}}\n")
         #expect(media.first?.code == "media-url")
-        let flow = diagnostics("rules:\n  - {id: a, when: {exact: x}, flow: after-sales}\n")
-        #expect(flow.contains { $0.code == "reserved-key" && $0.message.contains("multi-step flows") })
     }
+
+    @Test("flows: every expect form, defaults, if, retry, on_fail, confirm; interrupts; settings")
+    func flows() throws {
+        let rules = try compileRules("""
+            settings: {timezone: '+09:30', handoff_pause: 2h}
+            rules:
+              - {id: go, when: {contains: [预约]}, flow: f, reply: 好的。}
+            interrupts:
+              - {when: {exact: [取消]}, action: cancel}
+              - {id: agent, when: {contains: [人工]}, action: handoff}
+              - {when: {exact: [算了]}, action: cancel, reply: 已取消。}
+            flows:
+              f:
+                title: 预约
+                expires: 90s
+                on_expire: 超时了
+                start: 开始
+                cancelled: 不约了
+                steps:
+                  - {slot: a, ask: q, expect: mobile}
+                  - {slot: b, ask: q, expect: date}
+                  - {slot: c, ask: q, expect: datetime}
+                  - {slot: d, ask: q, expect: text}
+                  - {slot: e, ask: q, expect: {text: {min: 2, max: 5}}}
+                  - {slot: g, ask: q, expect: number}
+                  - {slot: h, ask: q, expect: {number: {min: 1, max: 9}}}
+                  - {slot: i, ask: q, expect: {regex: 'DD\\d{2}'}, retry: [r1, r2], max_attempts: 5, on_fail: handoff}
+                  - {slot: j, ask: q, expect: {choice: [x, y]}, on_fail: {reply: 算了吧}}
+                  - {slot: k, ask: q, expect: {choice: {x: [叉], y: []}}, if: {j: [x, y]}}
+                  - {slot: l, label: 照片, ask: q, expect: {media: [image, video]}, if: {j: x}}
+                  - {slot: m, ask: q}
+                  - {confirm: 对吗, change: 改哪个}
+                done: '{{a}}'
+            """)
+        #expect(rules.settings.utcOffset == 9 * 3600 + 1800 && rules.settings.handoffPause == 7200)
+        #expect(rules.rules.map(\.id) == ["go", "cancel", "agent", "cancel-2"], "interrupts after rules; default ids by action")
+        #expect(rules.rules.map(\.interrupt) == [nil, .cancel, .handoff, .cancel])
+        let flow = try #require(rules.flow(named: "f"))
+        #expect(flow.title == "预约" && flow.expires == 90 && flow.onExpire?.source == "超时了" && flow.start?.source == "开始")
+        let e = flow.steps.map(\.expectation)
+        #expect(e[0] == .mobile && e[1] == .date(requireTime: false) && e[2] == .date(requireTime: true) && e[3] == .text(1...500))
+        #expect(e[4] == .text(2...5) && e[5] == .number(Int.min...Int.max) && e[6] == .number(1...9))
+        #expect(e[8] == .choice([.init(value: "x"), .init(value: "y")]) && e[9] == .choice([.init(value: "x", words: ["叉"]), .init(value: "y")]))
+        #expect(e[10] == .media([.image, .video]) && e[11] == .text(1...500))
+        #expect(flow.steps[7].retry.map(\.source) == ["r1", "r2"] && flow.steps[7].maxAttempts == 5 && flow.steps[7].onFail == .handoff)
+        #expect(flow.steps[8].onFail == .reply(Template("算了吧")) && flow.steps[0].onFail == .cancel && flow.steps[0].maxAttempts == 3)
+        #expect(flow.steps[10].label == "照片" && flow.steps[0].label == "a")
+        #expect(flow.steps[10].applies(to: ["j": "x"]) && !flow.steps[10].applies(to: ["j": "y"]) && !flow.steps[10].applies(to: [:]))
+        #expect(flow.steps[12].kind == .confirm && flow.steps[12].change?.source == "改哪个")
+        // Outside a flow, a cancel interrupt does not answer; a handoff one does.
+        #expect(rules.match(.text("取消")).winner == nil && rules.match(.text("取消")).interrupt?.ruleID == "cancel")
+        #expect(rules.match(.text("转人工")).winner?.ruleID == "agent")
+    }
+
 }
 
 @Suite("Loader edge cases")

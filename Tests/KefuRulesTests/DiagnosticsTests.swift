@@ -22,7 +22,6 @@ struct DiagnosticsTests {
     static let cases: [Case] = [
         Case(code: "yaml-syntax", yaml: "rules:\n  - id: a\n    when: {contains: [退货, 退款}\n", line: 3, column: 29, says: "YAML syntax"),
         Case(code: "unknown-key", yaml: ok + "rules:\n  - id: a\n    when: {contains: [退货]}\n    repy: 好的\n", line: 5, column: 5, says: "unknown key 'repy' in a rule"),
-        Case(code: "reserved-key", yaml: ok + "flows:\n  a: {}\n", line: 2, column: 1, says: "'flows' in a rule file is reserved"),
         Case(code: "duplicate-key", yaml: ok + "rules:\n  - id: a\n    id: b\n    when: {contains: [x]}\n    reply: y\n", line: 3, column: 5, says: "'id' appears twice in the same mapping"),
         Case(code: "wrong-type", yaml: ok + "rules:\n  id: a\n", line: 3, column: 3, says: "rules must be a list"),
         Case(code: "empty-list", yaml: ok + "rules:\n  - id: a\n    when: {contains: []}\n    reply: y\n", line: 4, column: 22, says: "contains is an empty list"),
@@ -44,6 +43,29 @@ struct DiagnosticsTests {
              says: "no intent is named 'refnd'"),
         Case(code: "unknown-variable", yaml: ok + "rules:\n  - id: a\n    when: {regex: '(?<order>DD\\d{12})'}\n    reply: 订单 {{ordr}}\n", line: 5, column: 5,
              says: "uses {{ordr}}, which its condition does not capture"),
+        // Flows
+        Case(code: "unknown-flow", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    flow: after-sale\nflows:\n  after-sales: {steps: [{slot: a, ask: q}], done: ok}\n",
+             line: 5, column: 11, says: "starts flow 'after-sale', which does not exist"),
+        Case(code: "bad-duration", yaml: ok + FlowCase.enter + "flows:\n  f:\n    expires: 30 minutes\n    steps: [{slot: a, ask: q}]\n    done: ok\n",
+             line: 8, column: 14, says: "expires must be a duration such as 90s, 30m"),
+        Case(code: "bad-expectation", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: n, ask: 几位？, expect: {number: {min: 9, max: 2}}}\n    done: ok\n",
+             line: 9, column: 46, says: "can never be met: min 9 is more than max 2"),
+        Case(code: "duplicate-flow", yaml: ok + FlowCase.enter + "flows:\n  f: {steps: [{slot: a, ask: q}], done: ok}\n", line: 2, column: 3,
+             says: "flow 'f' is already defined at rules.yaml:7:3", other: "flows:\n  f: {steps: [{slot: b, ask: q}], done: ok}\n"),
+        Case(code: "empty-flow", yaml: ok + FlowCase.enter + "flows:\n  f: {steps: [], done: ok}\n", line: 7, column: 14, says: "flow 'f' has no steps"),
+        // Warnings
+        Case(code: "flow-not-entered", yaml: ok + "flows:\n  f: {steps: [{slot: a, ask: q}], done: ok}\n", line: 3, column: 3,
+             says: "no rule starts flow 'f'", severity: .warning),
+        Case(code: "unreachable-step", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: photo, if: {reason: 质量问题}, ask: 照片, expect: {media: image}}\n"
+             + "      - {slot: reason, ask: 原因, expect: {choice: [质量问题, 发错货]}}\n    done: ok\n",
+             line: 9, column: 9, says: "its if needs slot 'reason', which only a later step fills", severity: .warning),
+        Case(code: "maybe-empty-slot", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: reason, ask: 原因, expect: {choice: [质量问题, 发错货]}}\n"
+             + "      - {slot: photo, if: {reason: 质量问题}, ask: 照片, expect: {media: image}}\n    done: 照片 {{photo}}\n",
+             line: 11, column: 5, says: "{{photo}} may be empty here", severity: .warning),
+        Case(code: "prefill-not-a-slot", yaml: ok + "rules:\n  - id: go\n    when: {regex: '(?<orderid>DD\\d{12})'}\n    flow: f\nflows:\n  f: {steps: [{slot: order, ask: q}], done: ok}\n",
+             line: 3, column: 5, says: "captures 'orderid', but flow 'f' has no slot of that name", severity: .warning),
+        Case(code: "ambiguous-choice", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: r, ask: 原因, expect: {choice: {质量问题: [坏了], 发错货: [坏了]}}}\n    done: ok\n",
+             line: 9, column: 9, says: "“坏了” names both '质量问题' and '发错货'", severity: .warning),
         // Warnings
         Case(code: "shadowed-rule", yaml: ok + "rules:\n  - id: a\n    when: {contains: [退货]}\n    reply: y\n    priority: 5\n  - id: b\n    when: {contains: [退货]}\n    reply: z\n",
              line: 7, column: 5, says: "rule 'b' can never win: 'a' answers first (witness: message “退货”; lower priority (0 < 5))", severity: .warning),
@@ -63,6 +85,10 @@ struct DiagnosticsTests {
              says: "WeChat hands only user messages to agents", severity: .warning),
         Case(code: "no-default", yaml: "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: y\n", line: 1, column: 1, says: "has no default reply", severity: .warning),
     ]
+
+    enum FlowCase {
+        static let enter = "rules:\n  - id: go\n    when: {contains: [退货]}\n    flow: f\n"
+    }
 
     @Test("each diagnostic: code, file:line:col, message", arguments: cases)
     func diagnostic(c: Case) {

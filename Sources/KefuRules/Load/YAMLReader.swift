@@ -33,7 +33,7 @@ struct YAMLReader {
 
     /// The pairs of a mapping whose keys are all allowed; unknown keys are reported with a suggestion.
     /// (Duplicate keys never get here: Yams refuses them while composing, see `duplicate-key`.)
-    mutating func mapping(_ node: Node, _ what: String, allowed: [String], reserved: [String: String] = [:]) -> [(key: String, keyNode: Node, value: Node)]? {
+    mutating func mapping(_ node: Node, _ what: String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
             error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))",
                   hint: "write 'key: value' pairs, one per line, indented under it")
@@ -43,10 +43,6 @@ struct YAMLReader {
         for (keyNode, value) in mapping {
             guard let key = keyNode.scalar?.string else {
                 error("wrong-type", keyNode, "keys of \(what) must be plain words", hint: "write key: value")
-                continue
-            }
-            if let reason = reserved[key] {
-                error("reserved-key", keyNode, "'\(key)' in \(what) is reserved: \(reason)", hint: "remove it")
                 continue
             }
             guard allowed.contains(key) else {
