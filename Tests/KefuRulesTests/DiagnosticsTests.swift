@@ -102,6 +102,18 @@ struct DiagnosticsTests {
         #expect(match.hint != nil, "every diagnostic should say what to do: \(c.code)")
     }
 
+    @Test("a slot filled in every branch of a choice is not 'maybe empty'; missing one branch is")
+    func branchesCoverChoice() {
+        func warnings(_ branches: [String]) -> [String] {
+            let steps = branches.map { "      - {slot: doctor, if: {dept: \($0)}, ask: 医生, expect: {choice: [甲, 乙]}}\n" }.joined()
+            return diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: dept, ask: 科室, expect: {choice: [内科, 外科]}}\n"
+                               + steps + "    done: '{{doctor}}'\n").map(\.code)
+        }
+        #expect(!warnings(["内科", "外科"]).contains("maybe-empty-slot"))
+        #expect(!warnings(["[内科, 外科]"]).contains("maybe-empty-slot"))
+        #expect(warnings(["内科"]).contains("maybe-empty-slot"))
+    }
+
     @Test("every code the tools can produce is covered by a case")
     func allCodesCovered() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -52,6 +52,15 @@ struct FlowStepCheck: LintCheck {
                 }
                 if step.condition.isEmpty { alwaysFilled.insert(slot) }
             }
+            // A slot filled only by conditional steps is still always filled when those steps branch on
+            // one always-filled choice and between them cover all its options (a doctor step per department).
+            for slot in Set(flow.steps.compactMap(\.slot)).subtracting(alwaysFilled) {
+                let steps = flow.steps.filter { $0.slot == slot }
+                guard let on = steps.first?.condition.keys.first, steps.allSatisfy({ $0.condition.count == 1 && $0.condition[on] != nil }),
+                      alwaysFilled.contains(on), let options = fillable[on] ?? nil else { continue }
+                let covered = Set(steps.flatMap { $0.condition[on]!.map(\.value) })
+                if options.isSubset(of: covered) { alwaysFilled.insert(slot) }
+            }
             // Templates that may show an empty slot: the slot's every step is conditional.
             var reported: Set<String> = []
             let templates: [(Template, SourceLocation)] = flow.done.value.templates.map { ($0, flow.done.location) }
