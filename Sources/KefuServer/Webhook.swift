@@ -168,13 +168,14 @@ public struct Webhook: Sendable {
         let once = Once()
         return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
             let timer = Task {
-                try? await Task.sleep(for: budget)
+                // A cancelled sleep means the value came first: never claim then.
+                do { try await Task.sleep(for: budget) } catch { return }
                 if once.claim() { continuation.resume(returning: nil) }
             }
             Task {
                 let value = await task.value
-                timer.cancel()
                 if once.claim() { continuation.resume(returning: value) }
+                timer.cancel()  // after claiming: a cancelled timer must not race the value to the claim
             }
         }
     }

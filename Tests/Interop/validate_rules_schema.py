@@ -8,7 +8,7 @@
    ones ACCEPTED, so that the schema neither lets mistakes through nor flags good files.
 3. When a built `kefu` is found (KEFU=path, else .build/debug/kefu, .build-docs/debug/kefu),
    `kefu lint` must agree on each of those documents: the schema and the loader reject and
-   accept the same things, except where the schema is knowingly stricter (marked below).
+   accept the same things, except where the schema is knowingly stricter or looser (marked below).
 
 YAML is read the way the VS Code YAML extension reads it (YAML 1.2 core schema: only
 true/false are booleans, no timestamps), and duplicate keys are reported, as both the
@@ -136,11 +136,18 @@ def violations(check: jsonschema.Draft7Validator, text: str) -> list[tuple[int, 
 # --- Documents the schema must reject or accept ------------------------------------------------
 
 RULE = "rules:\n  - id: r\n"
+FLOW = "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 好的\n"
+
+
+def flow_with(steps: str) -> str:
+    """A one-flow document whose steps are `steps`."""
+    return "flows:\n  f:\n    steps:\n" + steps + "    done: 好的\n"
+
+
 # (name, YAML, schema must reject, kefu lint rejects too)
 CASES: list[tuple[str, str, bool, bool]] = [
     ("unknown key in a rule (repy)", RULE + "    when: {contains: 发货}\n    reply: 好的\n    repy: 好的\n", True, True),
     ("unknown top-level key", "rule: []\n", True, True),
-    ("reserved top-level key flows", "flows: {}\n", True, True),
     ("two conditions in one when", RULE + "    when: {contains: 发货, regex: '发货'}\n    reply: 好的\n", True, True),
     ("empty when", RULE + "    when: {}\n    reply: 好的\n", True, True),
     ("a reply with two forms", RULE + "    when: {contains: 发货}\n    reply: {text: 好的, random: [好的]}\n", True, True),
@@ -164,7 +171,39 @@ CASES: list[tuple[str, str, bool, bool]] = [
     # and `reply:` with nothing after it (WeChat shows an error for an empty message).
     ("subscribe: false", RULE + "    when: {subscribe: false}\n    reply: 好的\n", True, True),
     ("empty reply", RULE + "    when: {contains: 发货}\n    reply:\n", True, True),
-    # Correct, if unusual: the schema must accept these.
+    # Flows and interrupts (docs/rules.md, sections 6–8).
+    ("rule with neither reply nor flow", RULE + "    when: {contains: 退货}\n    priority: 1\n", True, True),
+    ("rule with flow and a news reply", RULE + "    when: {contains: 退货}\n    flow: f\n    reply: {news: {title: 售后}}\n" + FLOW, True, True),
+    ("flow without done", "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n", True, True),
+    ("flow with no steps", "flows:\n  f:\n    steps: []\n    done: 好的\n", True, True),
+    ("flow name with a space", "flows:\n  after sales:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 好的\n", True, True),
+    ("unknown key in a flow (step)", "flows:\n  f:\n    step:\n      - {slot: order, ask: 订单号？}\n    done: 好的\n", True, True),
+    ("step with neither slot nor confirm", flow_with("      - {ask: 订单号？}\n"), True, True),
+    ("slot step without ask", flow_with("      - {slot: order, expect: text}\n"), True, True),
+    ("change on a slot step", flow_with("      - {slot: order, ask: 订单号？, change: 改哪项？}\n"), True, True),
+    ("expect: phone (not a form)", flow_with("      - {slot: phone, ask: 手机号？, expect: phone}\n"), True, True),
+    ("expect with two forms", flow_with("      - {slot: a, ask: 问, expect: {regex: 'x', choice: [是, 否]}}\n"), True, True),
+    ("choice with one option", flow_with("      - {slot: a, ask: 问, expect: {choice: [内科]}}\n"), True, True),
+    ("media: pdf", flow_with("      - {slot: a, ask: 问, expect: {media: pdf}}\n"), True, True),
+    ("on_fail: transfer", flow_with("      - {slot: a, ask: 问, on_fail: transfer}\n"), True, True),
+    ("max_attempts: 0", flow_with("      - {slot: a, ask: 问, max_attempts: 0}\n"), True, True),
+    ("empty if", flow_with("      - {slot: a, ask: 问, if: {}}\n"), True, True),
+    ("expires without a unit", "flows:\n  f:\n    expires: 30\n    steps:\n      - {slot: a, ask: 问}\n    done: 好的\n", True, True),
+    ("handoff_pause: 30 minutes", "settings: {handoff_pause: 30 minutes}\n", True, True),
+    ("timezone as a city", "settings: {timezone: Beijing}\n", True, True),
+    ("interrupt without action", "interrupts:\n  - when: {exact: 取消}\n", True, True),
+    ("interrupt action: stop", "interrupts:\n  - {when: {exact: 取消}, action: stop}\n", True, True),
+    ("interrupt on a follow", "interrupts:\n  - {when: {subscribe: true}, action: cancel}\n", True, True),
+    ("handoff interrupt that also says something", "interrupts:\n  - {when: {contains: 人工}, action: handoff, reply: 正在为您转接}\n", True, True),
+    ("interrupts as a mapping", "interrupts:\n  cancel: {when: {exact: 取消}, action: cancel}\n", True, True),
+    # The schema is knowingly looser here: it cannot compare two values (min above max) or check a
+    # name against the rest of the rule set, so only kefu lint rejects these (bad-expectation,
+    # unknown-variable, unknown-flow).
+    ("number min above max", flow_with("      - {slot: n, ask: 几件？, expect: {number: {min: 10, max: 1}}}\n"), False, True),
+    ("done uses a slot the flow does not have", "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 已登记 {{phone}}\n", False, True),
+    ("rule starts a flow that does not exist", RULE + "    when: {contains: 退货}\n    flow: after-sales\n", False, True),
+    # Correct, if unusual: the schema must accept these (flows: a one-text retry, an option
+    # without words, a handoff interrupt that picks an agent).
     ("numeric QR scene and keyword", RULE + "    when: {subscribe: [123, store_1]}\n    reply: 好的\n"
      "  - id: s\n    when: {exact: 1}\n    reply: 好的\n", False, False),
     ("yes/on as booleans", "settings: {normalize: {width: yes, case: on}}\n", False, False),
@@ -173,6 +212,33 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("intent examples as one text", RULE + "    when: {intent: refund}\n    reply: 好的\nintents:\n  refund: {examples: 我要退货}\n", False, False),
     ("nested random with media", RULE + "    when: {contains: 尺码}\n    reply: {random: [{image: MEDIA_1}, 文字, {random: [a, b]}]}\n", False, False),
     ("empty file", "# only a comment\n", False, False),
+    ("a flow with every expect form", RULE + "    when: {regex: '(?<order>DD\\d{12})'}\n    flow: f\n" + """flows:
+  f:
+    title: 登记
+    expires: 2h
+    on_expire: 已超时。
+    start: 好的。
+    cancelled: 已取消。
+    steps:
+      - {slot: order, label: 订单号, ask: 订单号？, expect: {regex: '(?<slot>DD\\d{12})'}, retry: 不对, max_attempts: 2, on_fail: handoff}
+      - {slot: kind, ask: 哪种？, expect: {choice: {质量问题: [坏了, 破损], 其他: [], 不想要了: }}}
+      - {slot: photo, if: {kind: 质量问题}, ask: 发张照片, expect: {media: [image, video]}, on_fail: {reply: 也可以回复人工}}
+      - {slot: when, if: {kind: [质量问题, 其他]}, ask: 哪天？, expect: date}
+      - {slot: visit, ask: 几点？, expect: datetime}
+      - {slot: n, ask: 几件？, expect: {number: {min: 1, max: 9}}}
+      - {slot: m, ask: 几楼？, expect: number}
+      - {slot: phone, ask: 手机号？, expect: mobile}
+      - {slot: name, ask: 姓名？, expect: {text: {min: 2}}}
+      - {slot: note, ask: 备注？, expect: text}
+      - {slot: size, ask: 尺码？, expect: {choice: [S, M, L]}}
+      - {confirm: '订单 {{order}}，对吗？', change: 改哪项？, retry: [请回复是或否]}
+    done: {news: {title: '已登记 {{order}}', url: 'https://example.com'}}
+""", False, False),
+    ("rule with a text reply and a flow", RULE + "    when: {contains: 退货}\n    reply: {text: 好的}\n    flow: f\n" + FLOW, False, False),
+    ("interrupts: no id, click, transfer to an agent, priority", "interrupts:\n  - {when: {exact: [取消, 算了]}, action: cancel}\n"
+     "  - {id: stop, when: {click: MENU_STOP}, action: cancel, reply: 好的}\n"
+     "  - {id: vip, when: {contains: 专属客服}, action: handoff, reply: {transfer: kf2001@gh_1}, priority: 10}\n", False, False),
+    ("timezone and handoff_pause", "settings: {timezone: '+08:00', handoff_pause: 90s}\n", False, False),
 ]
 
 
@@ -251,7 +317,8 @@ def main(arguments: list[str]) -> int:
                 ok = False
                 note = f"; kefu lint {'rejects' if by_kefu else 'accepts'} it, expected it to {'reject' if loader_rejects else 'accept'}"
             elif loader_rejects != must_reject:
-                note = "; kefu lint accepts it (the schema is stricter on purpose)"
+                note = ("; kefu lint accepts it (the schema is stricter on purpose)" if must_reject else
+                        "; kefu lint rejects it (the schema is looser on purpose)")
         if ok:
             passed += 1
             first = f": {found[0][2]}" if found else ""

@@ -136,7 +136,8 @@ def conversation():
               f"{mode}: text → shipping-fee: {status} {reply}")
         check(isinstance(reply, dict) and reply.get("to") == user and reply.get("from") == ACCOUNT, f"{mode}: roles swapped: {reply}")
         status, reply = push(text(user, "订单 DD202406110001 到哪了"), mode)
-        check(isinstance(reply, dict) and reply.get("content") == "已收到订单号 DD202406110001，我们会尽快为您查询物流进度。", f"{mode}: capture: {reply}")
+        check(isinstance(reply, dict) and reply.get("content", "").startswith("已为您查询订单 DD202406110001："),
+              f"{mode}: capture fills the order-status flow, which answers at once: {reply}")
         status, reply = push(text(user, "今天天气怎么样"), mode)
         check(isinstance(reply, dict) and reply.get("content", "").startswith("抱歉，我没有理解"), f"{mode}: default reply: {reply}")
         status, reply = push(event(user, "subscribe", "qrscene_store_beijing", "<Ticket><![CDATA[T]]></Ticket>"), mode)
@@ -147,12 +148,16 @@ def conversation():
         check(isinstance(reply, dict) and reply.get("type") == "news" and reply.get("title") == "联系我们", f"{mode}: menu click → news: {reply}")
         status, reply = push(xml_message(user, "image", "<PicUrl><![CDATA[http://x/0]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"), mode)
         check(isinstance(reply, dict) and reply.get("content", "").startswith("已收到图片"), f"{mode}: image → damage-photo: {reply}")
-        status, reply = push(text(user, "我要转人工"), mode)
-        check(isinstance(reply, dict) and reply.get("type") == "transfer_customer_service", f"{mode}: handoff: {reply}")
         for silent in (event(user, "unsubscribe", ""), event(user, "TEMPLATESENDJOBFINISH", None, "<MsgID>1</MsgID><Status><![CDATA[success]]></Status>"),
                        event(user, "subscribe_msg_popup_event"), xml_message(user, "miniprogrampage", "<Title><![CDATA[x]]></Title>")):
             status, reply = push(silent, mode)
             check(status == 200 and reply == "success", f"{mode}: silent push answered success: {status} {reply!r}")
+        status, reply = push(text(user, "我要转人工"), mode)
+        check(isinstance(reply, dict) and reply.get("type") == "transfer_customer_service", f"{mode}: handoff: {reply}")
+        status, reply = push(text(user, "运费多少"), mode)
+        check(isinstance(reply, dict) and reply.get("type") == "transfer_customer_service", f"{mode}: during the handoff pause, messages go to the agent: {reply}")
+        status, reply = push(event(user, "CLICK", "MENU_ORDER_HISTORY"), mode)
+        check(isinstance(reply, dict) and "订单号" in reply.get("content", ""), f"{mode}: events are never transferred: {reply}")
 
 
 def retries():

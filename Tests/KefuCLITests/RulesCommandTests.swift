@@ -65,7 +65,11 @@ struct RulesCommandTests {
         #expect(result.out.contains("✗ lost: shorter keyword (2 < 4 characters)"))
         let click = try kefu(["explain", Self.shop, "--click", "MENU_ORDER_HISTORY"])
         #expect(click.out.contains("1. menu-orders"))
-        #expect(click.out.contains("请回复订单号"))
+        #expect(click.out.contains("流程 flow: starts 'order-status' (订单查询)"))
+        let order = try kefu(["explain", Self.shop, "DD202406110001 到哪了"])
+        #expect(order.out.contains("流程 flow: starts 'order-status' (订单查询), slots from the message: order=“DD202406110001”"), "\(order.out)")
+        let human = try kefu(["explain", Self.shop, "取消"])
+        #expect(human.out.contains("(interrupt: cancel)  (cancels a flow; outside a flow it does not answer)"), "\(human.out)")
     }
 
     @Test("match: one JSON line per input line, with captures and the reply")
@@ -77,10 +81,9 @@ struct RulesCommandTests {
         #expect(lines[0]?["rule"] as? String == "order-number")
         #expect(lines[0]?["kind"] as? String == "regex")
         #expect((lines[0]?["captures"] as? [String: String])?["order"] == "DD202406110001")
-        #expect(lines[0]?["reply"] as? String == "已收到订单号 DD202406110001，我们会尽快为您查询物流进度。")
+        #expect(lines[0]?["reply"] == nil && lines[0]?["flow"] as? String == "order-status", "the rule starts a flow")
         #expect(lines[1]?["rule"] as? String == "greeting")
-        #expect(lines[2]?["rule"] as? String == "human")
-        #expect(lines[2]?["reply"] as? String == "[transfer to customer service]")
+        #expect(lines[2]?["rule"] as? String == "human", "the handoff interrupt")
     }
 
     @Test("a rule set that does not compile: explain and match print the errors and exit 1")

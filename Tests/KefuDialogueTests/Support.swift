@@ -1,3 +1,4 @@
+import Foundation
 import KefuRules
 import KefuWeChat
 import Testing
@@ -18,8 +19,18 @@ final class Chat {
     /// 2026-11-25 10:00 in +08:00 (a Wednesday).
     static let start: Int64 = 1_795_572_000
 
-    init(_ yaml: String, user: String = "o_user", store: MemoryStore = MemoryStore(), clock: VirtualClock = VirtualClock(Chat.start)) throws {
-        engine = Engine(rules: try RuleSetCompiler.compile(RuleSetLoader.parse(files: [(path: "rules.yaml", text: yaml)])))
+    convenience init(_ yaml: String, user: String = "o_user", store: MemoryStore = MemoryStore(), clock: VirtualClock = VirtualClock(Chat.start)) throws {
+        try self.init(rules: RuleSetCompiler.compile(RuleSetLoader.parse(files: [(path: "rules.yaml", text: yaml)])), user: user, store: store, clock: clock)
+    }
+
+    /// A sample rule set of the repository (Rules/NAME).
+    convenience init(sample name: String, user: String = "o_user") throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try self.init(rules: RuleSetCompiler.compile(directory: root.appendingPathComponent("Rules/\(name)").path), user: user)
+    }
+
+    init(rules: CompiledRules, user: String = "o_user", store: MemoryStore = MemoryStore(), clock: VirtualClock = VirtualClock(Chat.start)) throws {
+        engine = Engine(rules: rules)
         self.store = store
         responder = Responder(store: store, window: 60)
         self.clock = clock

@@ -86,7 +86,7 @@ struct ServeTests {
         let result = try Self.client([server.url, "conversation"])
         #expect(result.status == 0, "\(result.output)")
         let metrics = try server.get("/metrics")
-        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="reply"}"#) == 8)
+        #expect(Self.metric(metrics, #"kefu_requests_total{mode="secure",outcome="reply"}"#) == 10)
         #expect(Self.metric(metrics, #"kefu_requests_total{mode="compatible",outcome="success"}"#) == 4)
         #expect(Self.metric(metrics, #"kefu_default_replies_total"#) == 3)
         #expect(server.stop() == 0, "graceful shutdown")
@@ -279,7 +279,7 @@ struct ServeTests {
     func health() throws {
         let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
         #expect(try server.get("/healthz") == "ok\n")
-        #expect(try server.get("/readyz").hasPrefix("ready: 16 rules"))
+        #expect(try server.get("/readyz").hasPrefix("ready: 17 rules"))
         _ = server.stop()
     }
 }
