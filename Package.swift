@@ -64,6 +64,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Conversation tests: case files, the runner, coverage and the comparison of two rule sets (`kefu test`).
+        .target(
+            name: "KefuCorpus",
+            dependencies: ["KefuDialogue", "KefuRules", "KefuWeChat", .product(name: "Yams", package: "Yams")]
+        ),
         // `kefu serve`: the webhook on Hummingbird, de-duplication, deadlines, reload, metrics.
         .target(
             name: "KefuServer",
@@ -78,6 +83,7 @@ let package = Package(
         .executableTarget(
             name: "kefu",
             dependencies: [
+                "KefuCorpus",
                 "KefuWeChat",
                 "KefuRules",
                 "KefuServer",

@@ -13,6 +13,33 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     private var nextID: UInt64 = 1
     /// The last message sent, for ``resend()``.
     public private(set) var last: InboundMessage?
+    /// When set, every message goes through the protocol as it would from WeChat: signed (and
+    /// encrypted) by ``WeChatPlatform``, opened by ``WeChatEndpoint``, the reply sealed and read back.
+    public var wire: Wire?
+
+    /// The protocol path of `kefu test --wire`.
+    public struct Wire: Sendable {
+        public let platform: WeChatPlatform
+        public let endpoint: WeChatEndpoint
+        public let mode: SecurityMode
+
+        public init(_ configuration: WeChatConfiguration, mode: SecurityMode) throws(WeChatError) {
+            platform = try WeChatPlatform(configuration)
+            endpoint = try WeChatEndpoint(configuration)
+            self.mode = mode
+        }
+
+        /// A test account in secure mode (a fixed key: nothing secret).
+        public static func secure() -> Wire {
+            try! Wire(WeChatConfiguration(token: "kefu-test-token", appID: "wxkefutest00000001",
+                                          aesKey: try! EncodingAESKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")), mode: .secure)
+        }
+    }
+
+    /// A protocol step failed: what WeChat or the server would have refused.
+    public struct WireError: Error, CustomStringConvertible {
+        public let description: String
+    }
 
     public init(rules: CompiledRules, store: any ConversationStore = MemoryStore(), clock: VirtualClock) {
         engine = Engine(rules: rules)
@@ -27,13 +54,34 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
                                      msgId: content.msgType == "event" ? nil : nextID, content: content)
         nextID += 1
         last = message
-        return try await responder.respond(to: message, engine: engine, now: clock.now())
+        return try await deliver(message)
+    }
+
+    private func deliver(_ message: InboundMessage) async throws -> Engine.Outcome {
+        guard let wire else { return try await responder.respond(to: message, engine: engine, now: clock.now()) }
+        let now = clock.now()
+        let nonce = String(nextID &* 2_654_435_761 % 1_000_000_007)
+        do {
+            let (query, body) = try wire.platform.push(message, mode: wire.mode, timestamp: now, nonce: nonce)
+            let opened = try wire.endpoint.open(body, query: query, now: now)
+            let back = opened.message
+            guard back.content == message.content, back.fromUserName == message.fromUserName, back.msgId == message.msgId,
+                  back.createTime == message.createTime else { throw WireError(description: "the push did not read back as sent: \(opened.message) vs \(message)") }
+            var outcome = try await responder.respond(to: opened.message, engine: engine, now: now)
+            let sealed = try wire.endpoint.seal(outcome.response, for: opened, timestamp: now, nonce: nonce)
+            let read = try wire.platform.readResponse(sealed, mode: wire.mode)
+            guard read == outcome.response else { throw WireError(description: "the reply did not read back as sent: \(read) vs \(outcome.response)") }
+            outcome.response = read
+            return outcome
+        } catch let error as WeChatError {
+            throw WireError(description: "protocol: \(error)")
+        }
     }
 
     /// WeChat's retry of the last message: the same message again (same id and time).
     public func resend() async throws -> Engine.Outcome? {
         guard let last else { return nil }
-        return try await responder.respond(to: last, engine: engine, now: clock.now())
+        return try await deliver(last)
     }
 
     public func session(of user: String) async throws -> Session? { try await store.session(for: user) }

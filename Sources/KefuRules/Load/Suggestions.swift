@@ -1,6 +1,6 @@
 /// "Did you mean …?" for misspelt keys and names: the closest candidate within a small edit distance.
-enum Suggestions {
-    static func closest(to word: String, in candidates: [String]) -> String? {
+package enum Suggestions {
+    package static func closest(to word: String, in candidates: [String]) -> String? {
         let limit = max(1, min(3, word.count / 3))
         var best: (String, Int)?
         for candidate in candidates {
@@ -10,7 +10,7 @@ enum Suggestions {
         return best?.0
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
@@ -27,7 +27,7 @@ enum Suggestions {
     }
 
     /// "did you mean 'reply'?" or the list of valid choices.
-    static func hint(for word: String, among candidates: [String]) -> String {
+    package static func hint(for word: String, among candidates: [String]) -> String {
         if let match = closest(to: word, in: candidates) { return "did you mean '\(match)'?" }
         return "expected one of: " + candidates.joined(separator: ", ")
     }

@@ -2,13 +2,13 @@ import Yams
 
 /// Reads values out of a composed YAML node tree, recording a ``Diagnostic`` (with the node's
 /// file:line:col) for every value of the wrong shape instead of stopping at the first.
-struct YAMLReader {
-    let file: String
-    var diagnostics: [Diagnostic] = []
+package struct YAMLReader {
+    package let file: String
+    package var diagnostics: [Diagnostic] = []
 
-    init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 
-    func location(_ node: Node?) -> SourceLocation {
+    package func location(_ node: Node?) -> SourceLocation {
         guard let mark = node?.mark else { return SourceLocation(file: file, line: 1, column: 1) }
         // A quoted scalar's mark is its opening quote; point at its first character instead, so that
         // an offset inside the text (a regex error) lands on the right column.
@@ -18,11 +18,11 @@ struct YAMLReader {
         return SourceLocation(file: file, line: mark.line, column: mark.column)
     }
 
-    mutating func error(_ code: String, _ node: Node?, _ message: String, hint: String? = nil) {
+    package mutating func error(_ code: String, _ node: Node?, _ message: String, hint: String? = nil) {
         diagnostics.append(Diagnostic(.error, code, at: location(node), message, hint: hint))
     }
 
-    static func describe(_ node: Node) -> String {
+    package static func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let s): "the text '\(s.string.prefix(40))'"
         case .mapping: "a mapping (key: value)"
@@ -33,7 +33,7 @@ struct YAMLReader {
 
     /// The pairs of a mapping whose keys are all allowed; unknown keys are reported with a suggestion.
     /// (Duplicate keys never get here: Yams refuses them while composing, see `duplicate-key`.)
-    mutating func mapping(_ node: Node, _ what: String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
+    package mutating func mapping(_ node: Node, _ what: String, allowed: [String]) -> [(key: String, keyNode: Node, value: Node)]? {
         guard case .mapping(let mapping) = node else {
             error("wrong-type", node, "\(what) must be a mapping (key: value), not \(Self.describe(node))",
                   hint: "write 'key: value' pairs, one per line, indented under it")
@@ -54,7 +54,7 @@ struct YAMLReader {
         return pairs
     }
 
-    mutating func string(_ node: Node, _ what: String) -> String? {
+    package mutating func string(_ node: Node, _ what: String) -> String? {
         guard case .scalar(let scalar) = node else {
             error("wrong-type", node, "\(what) must be text, not \(Self.describe(node))", hint: "write it as one line of text; quote it if it contains ': '")
             return nil
@@ -63,7 +63,7 @@ struct YAMLReader {
     }
 
     /// One text or a list of texts.
-    mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
+    package mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
         switch node {
         case .scalar(let scalar):
             return [Located(scalar.string, at: location(node))]
@@ -84,16 +84,16 @@ struct YAMLReader {
     }
 
     /// The words accepted as yes and no, everywhere a rule file takes a yes or no.
-    static let yes: Set<String> = ["true", "yes", "on"]
-    static let no: Set<String> = ["false", "no", "off"]
+    package static let yes: Set<String> = ["true", "yes", "on"]
+    package static let no: Set<String> = ["false", "no", "off"]
 
     /// Whether the node is a plain YAML null (`~`, `null`, or nothing at all).
-    static func isNull(_ node: Node) -> Bool {
+    package static func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    mutating func bool(_ node: Node, _ what: String) -> Bool? {
+    package mutating func bool(_ node: Node, _ what: String) -> Bool? {
         guard let text = string(node, what) else { return nil }
         switch text.lowercased() {
         case let t where Self.yes.contains(t): return true
@@ -104,7 +104,7 @@ struct YAMLReader {
         }
     }
 
-    mutating func int(_ node: Node, _ what: String) -> Int? {
+    package mutating func int(_ node: Node, _ what: String) -> Int? {
         guard let text = string(node, what) else { return nil }
         guard let value = Int(text) else {
             error("wrong-type", node, "\(what) must be a whole number, not '\(text)'", hint: "e.g. 10; higher wins")
@@ -113,7 +113,7 @@ struct YAMLReader {
         return value
     }
 
-    mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
+    package mutating func double(_ node: Node, _ what: String, in range: ClosedRange<Double>) -> Double? {
         guard let text = string(node, what) else { return nil }
         guard let value = Double(text), range.contains(value) else {
             error("wrong-type", node, "\(what) must be a number from \(range.lowerBound) to \(range.upperBound), not '\(text)'", hint: "e.g. 0.5")
@@ -122,7 +122,7 @@ struct YAMLReader {
         return value
     }
 
-    mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ what: String, as: T.Type) -> T? where T.RawValue == String {
+    package mutating func choice<T: RawRepresentable & CaseIterable>(_ node: Node, _ what: String, as: T.Type) -> T? where T.RawValue == String {
         guard let text = string(node, what) else { return nil }
         guard let value = T(rawValue: text) else {
             let choices = T.allCases.map(\.rawValue)

@@ -1,0 +1,113 @@
+import KefuRules
+import KefuWeChat
+
+/// One conversation test: a user (or several) saying things, clicking, waiting, WeChat retrying,
+/// and what each reply, rule and session must be. Written in YAML under Corpora/ (see docs/testing.md).
+public struct ConversationCase: Sendable {
+    public var name: String
+    public var location: SourceLocation
+    /// Local time of the rule set when the case starts (default 2026-11-25 10:00, a Wednesday).
+    public var start: LocalTime
+    /// Who speaks unless a step says otherwise.
+    public var user: String
+    public var steps: [CaseStep]
+
+    public static let defaultUser = "o_test_user"
+}
+
+/// A local date and time ("2026-11-25 10:00"), turned into Unix time with the rule set's offset.
+public struct LocalTime: Sendable, Equatable {
+    public var day: CalendarDay
+    public var minutes: Int
+
+    public static let `default` = LocalTime(day: CalendarDay(year: 2026, month: 11, day: 25), minutes: 10 * 60)
+
+    public init(day: CalendarDay, minutes: Int) { self.day = day; self.minutes = minutes }
+
+    /// "2026-11-25 10:00" (or with a T).
+    public init?(_ text: String) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int($0) }
+        let time = parts[1].split(separator: ":").compactMap { Int($0) }
+        guard date.count == 3, time.count == 2, (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0...23).contains(time[0]), (0...59).contains(time[1]) else { return nil }
+        self.init(day: CalendarDay(year: date[0], month: date[1], day: date[2]), minutes: time[0] * 60 + time[1])
+    }
+
+    public func unixTime(utcOffset: Int64) -> Int64 {
+        Int64(day.ordinal) * 86_400 + Int64(minutes) * 60 - utcOffset
+    }
+}
+
+public struct CaseStep: Sendable {
+    public enum Action: Sendable, Equatable {
+        case say(String)
+        /// An event or a non-text message (image, voice, location …).
+        case event(InboundMessage.Content)
+        /// Moves the virtual clock (seconds); due sessions are cleaned up as a server would.
+        case wait(Int64)
+        /// WeChat's retry of the previous message.
+        case resend
+    }
+
+    public var action: Action
+    /// The user who acts, when not the case's.
+    public var user: String?
+    public var expectations: [Located<Expectation>]
+    public var location: SourceLocation
+    /// The action as written, for reports: `say “我要退货”`, `event click MENU_BOOK`, `wait 31m`.
+    public var summary: String
+}
+
+/// What a step's answer must be.
+public enum Expectation: Sendable, Equatable {
+    /// The whole reply text.
+    case reply(String)
+    case contains([String])
+    case notContains([String])
+    case regex(PatternRegex)
+    /// text, news, transfer, success (no reply), image, voice, video, music.
+    case type(ReplyType)
+    /// The rule, interrupt, `default`, `events.subscribe` or `flow:NAME` that answered (a rule that
+    /// started a flow, or digressed in one, counts too).
+    case rule(String)
+    /// The intent the classifier named; nil = none.
+    case intent(String?)
+    /// The flow the user is in after the step; nil = none.
+    case flow(String?)
+    /// The step the flow waits for (a slot name or `confirm`).
+    case step(String)
+    /// These slots have these values (others may be filled too).
+    case slots([String: String])
+    /// Whether a human agent has the user (handoff pause).
+    case paused(Bool)
+
+    public enum ReplyType: String, Sendable, CaseIterable {
+        case text, news, transfer, success, image, voice, video, music
+    }
+
+    /// The key as written in a case file.
+    public var key: String {
+        switch self {
+        case .reply: "reply"
+        case .contains: "contains"
+        case .notContains: "not_contains"
+        case .regex: "regex"
+        case .type: "type"
+        case .rule: "rule"
+        case .intent: "intent"
+        case .flow: "flow"
+        case .step: "step"
+        case .slots: "slots"
+        case .paused: "paused"
+        }
+    }
+}
+
+/// Every problem of a set of case files, each with its file:line:col.
+public struct CorpusError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted() }
+    public var description: String { diagnostics.map { $0.render() }.joined(separator: "\n") }
+}
