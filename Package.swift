@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "KefuServer",
             dependencies: [
-                "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore",
+                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import KefuCorpus
 import KefuDialogue
 import KefuRules
 import KefuStore
@@ -18,6 +19,8 @@ public struct KefuServer: Sendable {
     public let rules: LiveRules
     public let metrics = ServerMetrics()
     public let store: any ConversationStore
+    /// `--gate`: the corpus every reloaded rule set must pass.
+    public let gate: CorpusGate?
     let webhook: Webhook
     let logger: Logger
 
@@ -25,6 +28,7 @@ public struct KefuServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         rules = try LiveRules(directory: configuration.rulesDirectory)
+        gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
         switch configuration.store {
         case .memory: store = MemoryStore()
         case .sqlite(let path): store = try SQLiteStore(path: path)
@@ -32,13 +36,25 @@ public struct KefuServer: Sendable {
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
     }
 
-    /// Compiles the rule set again; keeps the old one if the new one has errors.
-    public func reload(reason: String) {
-        if let error = rules.reload() {
+    /// The starting rule set against the gate's corpus: nil if it passes (or there is no gate).
+    public func checkGate() async -> String? {
+        guard let gate else { return nil }
+        return await gate.check(rules.engine.rules)
+    }
+
+    /// Compiles the rule set again; keeps the old one if the new one has errors or fails the gate.
+    public func reload(reason: String) async {
+        if let failure = await rules.reload(gate: gate) {
             metrics.reload(ok: false)
-            logger.error("reload failed; still serving the previous rule set", metadata: [
-                "reason": .string(reason), "errors": .string("\(error.diagnostics.count)"),
-                "first": .string(error.diagnostics.first?.render() ?? "")])
+            switch failure {
+            case .compile(let error):
+                logger.error("reload failed; still serving the previous rule set", metadata: [
+                    "reason": .string(reason), "errors": .string("\(error.diagnostics.count)"),
+                    "first": .string(error.diagnostics.first?.render() ?? "")])
+            case .gate(let why):
+                logger.error("reload refused by the corpus gate; still serving the previous rule set", metadata: [
+                    "reason": .string(reason), "gate": .string(why)])
+            }
         } else {
             metrics.reload(ok: true)
             logger.info("rule set reloaded", metadata: ["reason": .string(reason), "rules": .string("\(rules.status.ruleCount)")])
@@ -100,7 +116,7 @@ public struct KefuServer: Sendable {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         let reloader = Task { [self] in
-            for await _ in await UnixSignalsSequence(trapping: .sighup) { reload(reason: "SIGHUP") }
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { await reload(reason: "SIGHUP") }
         }
         let watcher = Task { [self] in
             guard configuration.watch else { return }
@@ -108,7 +124,7 @@ public struct KefuServer: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.watchInterval)
                 let now = rules.fingerprint()
-                if now != last { last = now; reload(reason: "files changed") }
+                if now != last { last = now; await reload(reason: "files changed") }
             }
         }
         let purger = Task { [store, configuration, webhook, logger] in

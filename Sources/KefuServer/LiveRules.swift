@@ -1,4 +1,5 @@
 import Foundation
+import KefuCorpus
 import KefuDialogue
 import KefuRules
 import Synchronization
@@ -36,18 +37,35 @@ public final class LiveRules: Sendable {
     public var engine: Engine { state.withLock { $0.engine } }
     public var status: Status { state.withLock { $0.status } }
 
-    /// Compiles the rule set again and swaps it in if it compiles. Returns the errors otherwise.
+    /// Why a reload was refused.
+    public enum ReloadFailure: Error, Sendable, CustomStringConvertible {
+        case compile(RuleSetError)
+        /// `--gate`: the new rule set fails its corpus.
+        case gate(String)
+
+        public var description: String {
+            switch self {
+            case .compile(let error): error.description
+            case .gate(let reason): "refused by the corpus gate: \(reason)"
+            }
+        }
+    }
+
+    /// Compiles the rule set again and swaps it in if it compiles (and, with a gate, passes its
+    /// corpus). Returns why not otherwise; the live rule set keeps serving.
     @discardableResult
-    public func reload() -> RuleSetError? {
+    public func reload(gate: CorpusGate? = nil) async -> ReloadFailure? {
         let compiled: CompiledRules
         do {
             compiled = try RuleSetCompiler.compile(directory: directory)
+            if let gate, let reason = await gate.check(compiled) { throw ReloadFailure.gate(reason) }
         } catch {
+            let failure = (error as? ReloadFailure) ?? .compile(error as! RuleSetError)
             state.withLock {
-                $0.status.lastReloadError = error.description
+                $0.status.lastReloadError = failure.description
                 $0.status.lastReloadAt = Date()
             }
-            return error
+            return failure
         }
         state.withLock {
             $0.engine = Engine(rules: compiled)

@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
             else { return nil }
         }
     }
+    /// A corpus (case file or folder) every rule set must pass before it goes live: at start and on reload.
+    public var gate: String?
     /// Fault injection for tests only: every message takes at least this long to answer.
     public var testDelay: Duration?
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KefuCorpus
 import Foundation
 import KefuRules
 import KefuServer
@@ -32,6 +33,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Reload the rule set when its files change.") var watch = false
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per message), notice, warning, error.") var logLevel: String?
+    @Option(help: ArgumentHelp("Conversation tests (a case file or folder) every rule set must pass: at start, and on reload (a failing rule set is refused; the old one keeps serving).", valueName: "corpus"))
+    var gate: String?
     @Option(help: "A YAML file with settings (flags win).") var config: String?
     @Option(name: .customLong("test-delay-ms"), help: .hidden) var testDelayMilliseconds: Int?
 
@@ -66,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
         if let storeChoice { configuration.store = storeChoice }
+        configuration.gate = try setting(gate, "gate", { $0 })
 
         let json = configuration.logFormat == .json
         LoggingSystem.bootstrap { label in
@@ -82,8 +86,14 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
         } catch let error as WeChatError {
             throw ValidationError("\(error)")
+        } catch let error as CorpusError {
+            printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
+            throw ValidationError("The corpus \(configuration.gate ?? "") given to --gate has errors; nothing was started.")
         } catch {
             throw ValidationError("The store \(configuration.store) cannot be opened: \(error)")
+        }
+        if let reason = await server.checkGate() {
+            throw ValidationError("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
         }
         let modes = wechat.aesKey == nil ? "plaintext" : "plaintext, compatible, secure"
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
@@ -130,7 +140,7 @@ struct Serve: AsyncParsableCommand {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
-        let known = ["host", "port", "path", "rules", "store", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance"]
+        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
