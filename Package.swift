@@ -125,6 +125,10 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "KefuCorpusTests",
+            dependencies: ["KefuCorpus", "KefuDialogue", "KefuRules"]
+        ),
+        .testTarget(
             name: "KefuStoreTests",
             dependencies: ["KefuStore", "KefuDialogue", .product(name: "GRDB", package: "GRDB.swift")]
         ),
