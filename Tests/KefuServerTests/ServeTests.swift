@@ -237,6 +237,30 @@ struct ServeTests {
         #expect(second.stop() == 0)
     }
 
+    @Test("--gate: a rule set that fails its corpus is neither started nor swapped in on reload")
+    func gate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-gate-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = dir.appendingPathComponent("rules/rules.yaml")
+        try "rules:\n  - {id: fee, when: {contains: [运费]}, reply: 满 99 元包邮。}\n".write(to: rules, atomically: true, encoding: .utf8)
+        let corpus = dir.appendingPathComponent("corpus.yaml")
+        try "cases:\n  - name: 问运费\n    steps:\n      - say: 运费多少\n        reply: 满 99 元包邮。\n".write(to: corpus, atomically: true, encoding: .utf8)
+        let server = try Server(rules: dir.appendingPathComponent("rules").path, arguments: ["--gate", corpus.path])
+        try "rules:\n  - {id: fee, when: {contains: [运费]}, reply: 全场包邮！}\n".write(to: rules, atomically: true, encoding: .utf8)
+        server.signal(SIGHUP)
+        Thread.sleep(forTimeInterval: 1)
+        let said = try Self.client([server.url, "say", "运费多少"])
+        #expect(said.output.contains("满 99 元包邮。"), "the previous rule set keeps serving: \(said.output)")
+        let status = try server.get("/status")
+        #expect(status.contains("refused by the corpus gate: 1 of 1 corpus cases fail: “问运费”"), "\(status)")
+        #expect(server.stop() == 0)
+        // The same failing rule set does not start at all.
+        let start = try TestSupport.run(TestSupport.kefu, ["serve", "--rules", dir.appendingPathComponent("rules").path, "--port", "0",
+                                                           "--store", "memory", "--gate", corpus.path], environment: ["KEFU_TOKEN": "t"])
+        #expect(start.status != 0 && start.err.contains("fails its corpus (--gate)") && start.err.contains("Nothing was started"), "\(start.err)")
+    }
+
     @Test("SIGTERM finishes the request in flight before the process exits")
     func gracefulShutdown() throws {
         let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path, arguments: ["--test-delay-ms", "1500"])
