@@ -5,7 +5,7 @@ SWIFT ?= swift
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test deps venv build release bench-wechat bench-rules bench-webhook eval-intents clean
+.PHONY: run test samples deps venv build release bench-wechat bench-rules bench-webhook eval-intents clean
 
 deps:
 	@scripts/install-deps
@@ -27,6 +27,11 @@ release: deps
 test: deps venv
 	$(SWIFT) build --build-tests
 	KEFU_PYTHON=$(CURDIR)/$(PY) $(SWIFT) test
+	scripts/check-samples
+
+# Each sample rule set: kefu lint --strict, and kefu test --min-coverage 100 on Corpora/NAME.
+samples: build
+	scripts/check-samples
 
 run: deps
 	scripts/run
