@@ -98,6 +98,12 @@ let package = Package(
             dependencies: ["KefuWeChat"],
             path: "Benchmarks/WeChatBench"
         ),
+        // Kefu's side of the benchmark table (issue 7): `scripts/bench`, or `swift run -c release KefuBench`.
+        .executableTarget(
+            name: "KefuBench",
+            dependencies: ["KefuDialogue", "KefuRules", "KefuWeChat"],
+            path: "Benchmarks/KefuBench"
+        ),
         // Keyword scan and rule matching on ../shared/bench-data: `swift run -c release RulesBench`.
         .executableTarget(
             name: "RulesBench",
