@@ -80,6 +80,7 @@ struct CaseFileReader {
         guard let root else { return [] }
         guard let top = reader.mapping(root, "a case file", allowed: ["cases", "note"]) else { return [] }
         guard let casesNode = top.first(where: { $0.key == "cases" })?.value else {
+            if CaseFileReader.keys(of: root).contains(where: { !["cases", "note"].contains($0) }) { return [] }  // the misspelling was reported
             reader.error("missing-key", root, "a case file needs 'cases:', a list of conversations", hint: "cases:\n  - name: …\n    steps:\n      - say: 你好")
             return []
         }
@@ -151,8 +152,18 @@ struct CaseFileReader {
             step.action = .wait(n * factor)
             step.summary = "wait \(text)"
         default:
+            if case .scalar(let scalar) = value, !YAMLReader.isNull(value), !YAMLReader.yes.contains(scalar.string.lowercased()) {
+                reader.error("wrong-type", value, "resend takes no value other than true, not '\(scalar.string)'",
+                             hint: "write resend: true, or remove the step")
+                return nil
+            }
             step.action = .resend
             step.summary = "resend (WeChat's retry of the previous message)"
+        }
+        if case .wait = step.action, let checked = pairs.first(where: { CorpusLoader.expectationKeys.contains($0.key) }) {
+            reader.error("wrong-type", checked.keyNode, "a wait step has no reply to check, so '\(checked.key)' would never be tested",
+                         hint: "put the expectation on the next step that says or does something")
+            return nil
         }
         for (key, keyNode, value) in pairs where !CorpusLoader.actionKeys.contains(key) {
             let at = reader.location(keyNode)
@@ -214,8 +225,9 @@ struct CaseFileReader {
         }
         guard let pairs = reader.mapping(node, "event", allowed: CorpusLoader.eventKeys) else { return nil }
         guard pairs.count == 1, let (key, _, value) = pairs.first else {
-            reader.error("several-actions", node, "an event step has one event", hint: "e.g. event: {click: MENU_BOOK}")
-            return nil
+            if pairs.count > 1 { reader.error("several-actions", node, "an event step has one event", hint: "e.g. event: {click: MENU_BOOK}") }
+            else if CaseFileReader.keys(of: node).isEmpty { reader.error("missing-key", node, "event is empty", hint: "e.g. event: {click: MENU_BOOK}") }
+            return nil  // an unknown key was reported with a suggestion
         }
         guard let argument = reader.string(value, "event.\(key)") else { return nil }
         switch key {

@@ -102,7 +102,11 @@ public struct CorpusRunner: Sendable {
                     outcome = again
                 }
                 let session = try await simulator.session(of: (simulator.last?.fromUserName) ?? user)
-                let observation = Self.observe(outcome, session, rules: rules, now: clock.now())
+                var observation = Self.observe(outcome, session, rules: rules, now: clock.now())
+                if outcome.source == .remembered, case .resend = step.action,
+                   let previous = result.observations.last(where: { $0 != nil }) ?? nil {
+                    observation.rules = previous.rules  // the retry is answered by whoever answered the message
+                }
                 result.observations.append(observation)
                 result.failures += Self.check(step, index: index, observation)
             } catch {
@@ -117,12 +121,7 @@ public struct CorpusRunner: Sendable {
 
     static func observe(_ outcome: Engine.Outcome, _ session: Session?, rules compiled: CompiledRules, now: Int64) -> StepObservation {
         var rules = outcome.answeredBy.isEmpty ? [] : [outcome.answeredBy]
-        if case .flow(_, let event) = outcome.source {
-            switch event {
-            case .started(let rule), .digression(let rule): rules.append(rule)
-            default: break
-            }
-        }
+        if let trigger = outcome.trigger, !rules.contains(trigger) { rules.append(trigger) }
         let (reply, type) = Self.describe(outcome.response)
         var step: String?
         if let progress = session?.flow, let flow = compiled.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
@@ -156,7 +155,7 @@ public struct CorpusRunner: Sendable {
         }
         for e in step.expectations {
             switch e.value {
-            case .reply(let text): if o.reply != text || o.type != .text { fail(e, text, o.reply) }
+            case .reply(let text): if o.reply != text { fail(e, text, o.type == .text ? o.reply : "\(o.type.rawValue): \(o.reply)") }
             case .contains(let parts):
                 let missing = parts.filter { !o.reply.contains($0) }
                 if !missing.isEmpty { fail(e, "contains " + missing.map { "“\($0)”" }.joined(separator: ", "), o.reply) }
@@ -170,7 +169,7 @@ public struct CorpusRunner: Sendable {
             case .flow(let flow): if o.flow != flow { fail(e, flow ?? "none", o.flow ?? "none") }
             case .step(let name): if o.step != name { fail(e, name, o.step ?? "no step (not in a flow)") }
             case .slots(let slots):
-                let wrong = slots.keys.sorted().filter { o.slots[$0] != slots[$0] }
+                let wrong = slots.keys.sorted().filter { (o.slots[$0] ?? "") != slots[$0] }  // '' = not filled
                 if !wrong.isEmpty {
                     fail(e, wrong.map { "\($0)=\(slots[$0]!)" }.joined(separator: ", "),
                          wrong.map { "\($0)=\(o.slots[$0] ?? "(empty)")" }.joined(separator: ", "))

@@ -21,7 +21,7 @@ public enum JUnitReport {
                     out += "/>\n"
                 } else {
                     let first = result.failures.first.map { "\($0.key): expected \($0.expected)" } ?? result.error ?? "failed"
-                    out += ">\n      <failure message=\"\(escape(first))\">\(escape(describe(result)))</failure>\n    </testcase>\n"
+                    out += ">\n      <failure message=\"\(escape(first.replacingOccurrences(of: "\n", with: "⏎")))\">\(escape(describe(result)))</failure>\n    </testcase>\n"
                 }
             }
             out += "  </testsuite>\n"

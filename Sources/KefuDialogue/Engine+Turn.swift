@@ -17,6 +17,8 @@ struct TurnState {
     var prefix: [String] = []
     var normalized: String?
     var intent: String?
+    /// The rule that started a flow or digressed, for ``Engine/Outcome/trigger``.
+    var trigger: String?
 
     init(engine: Engine, message: InboundMessage, now: Int64, session: Session) {
         self.engine = engine
@@ -118,10 +120,10 @@ struct TurnState {
     // MARK: Flows
 
     mutating func start(_ flow: FlowSpec, by rule: RuleSpec, captures: [String: String]) {
+        trigger = rule.id
         var progress = FlowProgress(name: flow.name, startedAt: now, lastActivity: now, expiresAt: now + flow.expires)
         for (name, value) in captures.sorted(by: { $0.key < $1.key }) {
-            guard let step = flow.steps.first(where: { $0.slot == name }),
-                  let filled = step.expectation.value(for: .text(value), today: engine.today(now), normalizer: rules.normalizer) else { continue }
+            guard let step = flow.steps.first(where: { $0.slot == name }), let filled = check(step.expectation, text: value) else { continue }
             progress.slots[name] = filled
         }
         var intro: [String] = []
@@ -212,7 +214,28 @@ struct TurnState {
             return expectation.value(for: .media(kind), today: engine.today(now)) == nil ? nil : value
         }
         guard case .text(let text) = input else { return nil }
-        return expectation.value(for: .text(text), today: engine.today(now), normalizer: rules.normalizer)
+        return check(expectation, text: text)
+    }
+
+    /// Regexes, numbers and dates read the text as rule regexes do (全角 digits and letters made
+    /// half-width, case and 繁→简 per the settings); free text keeps what the customer typed.
+    func check(_ expectation: StepExpectation, text: String) -> String? {
+        if case .regex(let regex) = expectation {
+            // Matched on the mapped text; the value is what the customer typed there, made half-width
+            // (“ＤＤ２０２４…” → “DD2024…”), its letter case kept.
+            let mapped = rules.mappedText(text)
+            guard let m = regex.firstMatch(in: mapped.bytes) else { return nil }
+            let original = mapped.originalRange(of: m.captures["slot"] ?? m.range)
+            let typed = String(decoding: Array(text.utf8)[original], as: UTF8.self)
+            var value = String.UnicodeScalarView()
+            value.append(contentsOf: typed.unicodeScalars.map(Normalizer.halfWidth))
+            return String(value)
+        }
+        let seen: String = switch expectation {
+        case .number, .date: rules.mapped(text)
+        default: text
+        }
+        return expectation.value(for: .text(seen), today: engine.today(now), minuteOfDay: engine.minuteOfDay(now), normalizer: rules.normalizer)
     }
 
     /// Another rule answers a question asked mid-flow; then the current question is asked again.
@@ -221,8 +244,15 @@ struct TurnState {
     /// a description mentioning “发货” is still taken as the answer.
     mutating func digress(_ flow: FlowSpec, _ progress: FlowProgress, _ result: MatchResult, freeText: Bool) -> Bool {
         guard let winner = result.winner, winner.kind != .intent, winner.interrupt == nil else { return false }
-        if freeText, winner.kind != .exact, !Self.looksLikeQuestion(normalized ?? "") { return false }
         let rule = rules.rules[winner.rule]
+        if freeText, winner.kind != .exact, !Self.looksLikeQuestion(normalized ?? "") {
+            // A rule starting another flow still wins when its keyword is most of the message
+            // (“取消预约”, “我要改约”), not when it is a word inside an answer (“预约的是我妈妈”).
+            let switches = rule.flow.map { $0.value != flow.name } ?? false
+            let length = (normalized ?? "").count
+            guard switches, winner.kind == .contains, length > 0, winner.specificity * 2 >= length else { return false }
+        }
+        trigger = rule.id
         if let name = rule.flow?.value, let other = rules.flow(named: name) {
             if name != flow.name { start(other, by: rule, captures: winner.captures); return true }
             session.flow = progress
@@ -310,10 +340,13 @@ struct TurnState {
         }
         if progress.choosingChange {
             let options = StepExpectation.choice(changeable.map { .init(value: flow.steps[$0].label, words: [flow.steps[$0].slot ?? ""]) })
-            if let label = options.value(for: .text(text), today: engine.today(now), normalizer: rules.normalizer),
+            if changeable.count > 1, let label = options.value(for: .text(text), today: engine.today(now), normalizer: rules.normalizer),
                let index = changeable.first(where: { flow.steps[$0].label == label }) {
                 return change(flow, &progress, index, text: nil)
             }
+            // The new value itself (“13900001111”): the one step whose specific expectation takes it.
+            let takers = changeable.filter { !flow.steps[$0].expectation.isFreeText && check(flow.steps[$0].expectation, text: text) != nil }
+            if takers.count == 1 { return change(flow, &progress, takers[0], text: text) }
         }
         if Self.changeWords.contains(where: { said.contains($0) }), let index = named(flow, changeable, in: said) {
             return change(flow, &progress, index, text: text)
@@ -323,6 +356,7 @@ struct TurnState {
             return advance(flow, &progress, saying: [], .filled(slot: "confirm"))
         }
         if Self.no.contains(said) || (said.hasPrefix("不") && said.count <= 4) {
+            if changeable.count == 1 { return change(flow, &progress, changeable[0], text: nil) }  // nothing to choose from
             progress.choosingChange = true
             progress.attempts = 0
             session.flow = progress
@@ -385,6 +419,7 @@ struct TurnState {
         do {
             let built = try Reply.answering(message, with: Engine.body(rendered, answeringEvent: message.isEvent), at: now)
             outcome = Engine.Outcome(response: .reply(built), source: source, normalized: normalized, intent: intent)
+            outcome.trigger = trigger
         } catch {
             outcome = Engine.Outcome(response: .success, source: .noReply(reason: "the reply of \(source) cannot be sent: \(error)"),
                                      normalized: normalized, intent: intent)

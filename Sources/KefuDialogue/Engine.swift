@@ -51,6 +51,9 @@ public struct Engine: Sendable {
         /// The flow the user is in after this message, and the step it waits for (slot name or `confirm`).
         public var flow: String?
         public var step: String?
+        /// The rule the matcher chose for this message when it is not the one named by `answeredBy`
+        /// (a rule that started a flow which answered at once, or digressed inside one).
+        public var trigger: String?
 
         public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
                     flow: String? = nil, step: String? = nil) {
@@ -147,6 +150,12 @@ public struct Engine: Sendable {
     func expiryNotice(_ progress: FlowProgress) -> String? {
         guard let flow = rules.flow(named: progress.name), let template = flow.onExpire else { return nil }
         return template.render(progress.slots)
+    }
+
+    /// Minutes since local midnight at `now` (a date step refuses a time already past).
+    func minuteOfDay(_ now: Int64) -> Int {
+        let local = now + rules.settings.utcOffset
+        return Int(((local % 86_400) + 86_400) % 86_400 / 60)
     }
 
     /// The calendar day at `now` in the rule set's time zone (for 明天, 下周三).

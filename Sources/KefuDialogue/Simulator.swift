@@ -50,8 +50,11 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
 
     /// Sends `content` from `user` now and returns the outcome.
     public func send(_ content: InboundMessage.Content, from user: String) async throws -> Engine.Outcome {
-        let message = InboundMessage(toUserName: account, fromUserName: user, createTime: clock.now(),
-                                     msgId: content.msgType == "event" ? nil : nextID, content: content)
+        let built = InboundMessage(toUserName: account, fromUserName: user, createTime: clock.now(),
+                                   msgId: content.msgType == "event" ? nil : nextID, content: content)
+        // Read back from its XML, as the server would have it: the raw fields (EventKey …) are part
+        // of the de-duplication key, so two clicks in one second on different keys stay two messages.
+        let message = (try? InboundMessage(xml: built.xml())) ?? built
         nextID += 1
         last = message
         return try await deliver(message)

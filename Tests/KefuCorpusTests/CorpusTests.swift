@@ -176,6 +176,8 @@ struct CorpusTests {
         ("cases:\n  - steps:\n      - say: x\n", "cases.yaml:2:5", "a case needs a 'name'"),
         ("cases:\n  - name: a\n    steps:\n      - say: x\n        regex: '('\n", "cases.yaml:5:17", "regex does not compile"),
         ("case:\n  - name: a\n", "cases.yaml:1:1", "unknown key 'case' in a case file"),
+        ("cases:\n  - name: a\n    steps:\n      - wait: 5m\n        contains: x\n", "cases.yaml:5:9", "a wait step has no reply to check"),
+        ("cases:\n  - name: a\n    steps:\n      - resend: false\n", "cases.yaml:4:17", "resend takes no value other than true"),
     ])
     func mistakes(yaml: String, location: String, says: String) {
         do {
@@ -185,7 +187,23 @@ struct CorpusTests {
             let rendered = error.diagnostics.map { "\($0.location): \($0.message)" }
             #expect(rendered.contains { $0.hasPrefix(location) && $0.contains(says) }, "\(rendered)")
             #expect(error.diagnostics.allSatisfy { $0.hint != nil })
+            #expect(error.diagnostics.count == 1, "one mistake, one diagnostic: \(rendered)")
         }
+    }
+
+    @Test("two clicks on different keys in the same second are two messages, not a retry")
+    func eventsInOneSecond() async throws {
+        let results = await CorpusRunner(rules: Self.compiled).run(try Self.cases("""
+            cases:
+              - name: 连点两个菜单
+                steps:
+                  - event: {click: MENU_INFO}
+                    type: news
+                  - event: {click: OTHER}
+                    type: success
+                    not_contains: 联系我们
+            """))
+        #expect(results[0].passed, "\(CaseReport.failure(results[0]))")
     }
 
     @Test("the gate: nil when the corpus passes, the first failures otherwise")

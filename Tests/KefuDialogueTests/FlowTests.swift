@@ -280,4 +280,64 @@ struct FlowTests {
         #expect(await chat.session() == before)
         #expect(await chat.store.turns.count == 2, "the retry is not a new turn")
     }
+
+    @Test("full-width answers: a regex step and a prefill read ＤＤ… as DD…, keeping the letters' case")
+    func fullWidth() async throws {
+        let chat = try Chat(Self.rules)
+        try await chat.say("退货")
+        #expect(try await chat.say("单号ＤＤ２０２４０６１１０００１").hasPrefix("遇到了什么问题"))
+        #expect(await chat.slots()["order"] == Self.order)
+        let other = try Chat(Self.rules, user: "o_2")
+        #expect(try await other.say("ＤＤ２０２４０６１１０００１退货").contains("遇到了什么问题"))
+        #expect(await other.slots()["order"] == Self.order)
+        #expect(other.lastOutcome?.trigger == "order-number", "the rule that started the flow is reported")
+    }
+
+    @Test("dates in the past are asked again: yesterday, or a time already gone today; 明晚 and 明早 are tomorrow")
+    func pastDates() async throws {
+        let chat = try Chat(Self.rules)
+        try await chat.say("预约")
+        #expect(try await chat.say("昨天下午三点").hasPrefix("抱歉，没有看懂"))
+        #expect(try await chat.say("今天早上8点").hasPrefix("抱歉，没有看懂"), "10:00 now")
+        #expect(try await chat.say("明晚8点") == "几位？")
+        #expect(await chat.slots()["when"] == "2026-11-26 周四 20:00")
+    }
+
+    @Test("at the change menu the new value itself picks the slot; with one thing to change, 否 asks it at once")
+    func changeByValue() async throws {
+        let chat = try Chat(Self.rules)
+        try await chat.say("\(Self.order) 退货")
+        try await chat.say("发错了")
+        try await chat.say("13812345678")
+        #expect(try await chat.say("不对").hasPrefix("请问要修改哪一项？"))
+        #expect(try await chat.say("13900001111").contains("手机 13900001111"))
+        #expect(try await chat.session()?.flow?.step == 4)  // the confirm step again
+        let single = try Chat("""
+            rules: [{id: go, when: {contains: [取消预约]}, flow: c}]
+            flows:
+              c:
+                steps:
+                  - {slot: phone, ask: 手机号？, expect: mobile}
+                  - {confirm: '确定取消 {{phone}}？'}
+                done: 已取消 {{phone}}。
+            """)
+        try await single.say("取消预约")
+        try await single.say("13812345678")
+        #expect(try await single.say("否") == "手机号？")
+    }
+
+    @Test("at a free-text step, a message that is mostly another flow's keyword switches flows; a word inside an answer does not")
+    func freeTextSwitch() async throws {
+        let chat = try Chat(Self.rules)
+        try await chat.say("预约")
+        try await chat.say("明天下午三点")
+        try await chat.say("两位")
+        #expect(try await chat.say("我要退货") == "请提供订单号（DD 开头 12 位数字）")
+        #expect(try await chat.session()?.flow?.name == "after-sales")
+        let other = try Chat(Self.rules, user: "o_3")
+        try await other.say("预约")
+        try await other.say("明天下午三点")
+        try await other.say("两位")
+        #expect(try await other.say("退货的那位王先生").hasPrefix("已为退货的那位王先生预约"))
+    }
 }

@@ -31,6 +31,12 @@ public struct CompiledRules: Sendable {
     public var flows: [FlowSpec] { spec.flows }
     public var settings: Settings { spec.settings }
 
+    /// The text as regexes see it: the character-mapping steps only (width, case, 繁→简), punctuation kept.
+    public func mapped(_ text: String) -> String { mapper.normalize(text).string }
+
+    /// ``mapped(_:)`` with the original byte range of every byte.
+    public func mappedText(_ text: String) -> NormalizedText { mapper.normalize(text) }
+
     /// The flow called `name` (flows are few; a linear search is cheaper than a dictionary here).
     public func flow(named name: String) -> FlowSpec? { spec.flows.first { $0.name == name } }
     public var intentClassifier: IntentClassifier? { classifier }

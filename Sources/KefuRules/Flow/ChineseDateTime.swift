@@ -126,10 +126,12 @@ struct DateTimeScanner {
         var i = 0
         while i < chars.count {
             // Relative days.
-            let relative: [(String, Int)] = [("大后天", 3), ("后天", 2), ("明天", 1), ("明日", 1), ("今天", 0), ("今日", 0), ("今晚", 0)]
+            let relative: [(String, Int)] = [("大后天", 3), ("后天", 2), ("明天", 1), ("明日", 1), ("明早", 1), ("明晚", 1), ("今天", 0), ("今日", 0),
+                                             ("今早", 0), ("今晚", 0), ("昨天", -1), ("昨晚", -1), ("前天", -2)]
             if let (word, offset) = relative.first(where: { has($0.0, at: i) }) {
                 date = today.adding(days: offset)
-                if word == "今晚" { period = .evening }
+                if word.hasSuffix("晚") { period = .evening }
+                if word.hasSuffix("早") { period = .morning }
                 i += word.count
                 continue
             }

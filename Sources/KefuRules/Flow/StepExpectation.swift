@@ -34,7 +34,8 @@ public enum StepExpectation: Sendable, Equatable {
     }
 
     /// The slot value `input` provides, or nil if it does not meet the expectation.
-    public func value(for input: Input, today: CalendarDay, normalizer: Normalizer = Normalizer()) -> String? {
+    /// `minuteOfDay` (now, in the account's time zone) makes a date step refuse a time already past today.
+    public func value(for input: Input, today: CalendarDay, minuteOfDay: Int? = nil, normalizer: Normalizer = Normalizer()) -> String? {
         switch (self, input) {
         case (.media(let kinds), .media(let kind)):
             return kinds.contains(kind) ? kind.rawValue : nil
@@ -51,6 +52,10 @@ public enum StepExpectation: Sendable, Equatable {
             return Self.mobile(in: text)
         case (.date(let requireTime), .text(let text)):
             guard let when = ChineseDateTime.parse(text, today: today), !requireTime || when.hour != nil else { return nil }
+            // A booking is never in the past: an earlier day, or a time earlier today, is asked again.
+            let day = CalendarDay(year: when.year, month: when.month, day: when.day)
+            if day.ordinal < today.ordinal { return nil }
+            if day.ordinal == today.ordinal, let hour = when.hour, let now = minuteOfDay, hour * 60 + (when.minute ?? 0) < now { return nil }
             return when.slotValue
         case (.text(let bounds), .text(let text)):
             let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
@@ -116,7 +121,9 @@ extension StepExpectation {
         case .mobile: "请回复 11 位手机号，例如 13812345678。"
         case .date(let requireTime): requireTime ? "请告诉我日期和时间，例如“明天下午三点”或“周五 15:30”。" : "请告诉我日期，例如“明天”“下周三”或“3月5号”。"
         case .text(let bounds): "请用 \(bounds.lowerBound) 到 \(bounds.upperBound) 个字回复。"
-        case .media(let kinds): "请发送\(kinds.map(\.chineseName).joined(separator: "或"))。"
+        case .media(let kinds):
+            kinds.count == 1 ? "请发送\(kinds[0].chineseName)。"
+                : "请发送\(kinds.dropLast().map(\.chineseName).joined(separator: "、"))或\(kinds.last!.chineseName)。"
         }
     }
 

@@ -1,7 +1,7 @@
 /// The one normalization pipeline of a rule set (`settings: normalize:`), applied identically to
 /// rule keywords at compile time and to messages at match time. Steps run per character in the
 /// order of the properties below; `kefu explain` shows the text after each one.
-public struct NormalizationOptions: Sendable, Equatable {
+public struct NormalizationOptions: Sendable, Hashable {
     public enum ChineseForm: String, Sendable, CaseIterable { case simplified, keep }
     public enum Treatment: String, Sendable, CaseIterable { case remove, keep }
     public enum Spaces: String, Sendable, CaseIterable {

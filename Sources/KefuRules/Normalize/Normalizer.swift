@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Applies ``NormalizationOptions`` to text. Value type; build once per rule set.
 ///
 ///     let normalizer = Normalizer(options)
@@ -5,9 +7,12 @@
 ///     text.originalRange(of: 6..<12)                          // where "refund" was typed
 public struct Normalizer: Sendable {
     public let options: NormalizationOptions
+    /// Every step's answer for each BMP character, computed once per set of options (see ``ScalarTable``).
+    let table: ScalarTable
 
     public init(_ options: NormalizationOptions = NormalizationOptions()) {
         self.options = options
+        table = ScalarTable.shared(for: options)
     }
 
     /// The named steps, in the order they apply, that `explain` shows.
@@ -52,30 +57,22 @@ public struct Normalizer: Sendable {
         for original in text.unicodeScalars {
             let origin = offset..<(offset + original.utf8.count)
             offset = origin.upperBound
-            var scalar = original
-            if options.width { scalar = Self.halfWidth(scalar) }
-            if Self.isSpace(scalar) {
+            // One table lookup answers every step for characters of the BMP (all of Chinese).
+            let entry = original.value < 0x10000 ? table.entries[Int(original.value)] : table.compute(original)
+            if entry & ScalarTable.space != 0 {
                 if options.spaces == .keep {
-                    out.append(scalar, from: origin)
+                    out.append(Unicode.Scalar(entry & ScalarTable.valueMask)!, from: origin)
                 } else if pendingSpace == nil {
                     pendingSpace = origin
                 }
                 continue
             }
-            if options.emoji == .remove, Self.isEmoji(scalar) {
+            if entry & ScalarTable.removed != 0 {
                 if options.spaces != .keep, pendingSpace == nil { pendingSpace = origin }
                 continue
             }
-            if options.punctuation == .remove, Self.isPunctuation(scalar) {
-                if options.spaces != .keep, pendingSpace == nil { pendingSpace = origin }
-                continue
-            }
-            if options.caseFold { scalar = Self.lowercase(scalar) }
-            if options.chinese == .simplified, scalar.value >= 0x3400,
-               let simplified = ChineseConversion.simplified(scalar.value).flatMap(Unicode.Scalar.init) {
-                scalar = simplified
-            }
-            let wide = Self.isWide(scalar)
+            let scalar = Unicode.Scalar(entry & ScalarTable.valueMask)!
+            let wide = entry & ScalarTable.wide != 0
             if let space = pendingSpace {
                 pendingSpace = nil
                 switch options.spaces {
@@ -146,5 +143,57 @@ public struct Normalizer: Sendable {
         let v = s.value
         return (0x2E80...0x9FFF).contains(v) || (0xAC00...0xD7AF).contains(v) || (0xF900...0xFAFF).contains(v)
             || (0xFF00...0xFFEF).contains(v) || (0x20000...0x3FFFF).contains(v)
+    }
+}
+
+/// What normalization does to each character, for one set of options: the character it becomes
+/// (width, case, 繁→简 applied) and whether it is a space, removed (punctuation or emoji under
+/// `remove`), or wide. The BMP is precomputed (256 KB, built once per distinct options and shared);
+/// other planes (emoji) are computed on the way.
+final class ScalarTable: Sendable {
+    static let valueMask: UInt32 = 0x1F_FFFF
+    static let space: UInt32 = 1 << 24
+    static let removed: UInt32 = 1 << 25
+    static let wide: UInt32 = 1 << 26
+
+    let options: NormalizationOptions
+    let entries: [UInt32]
+
+    init(_ options: NormalizationOptions) {
+        self.options = options
+        var entries = [UInt32](repeating: 0, count: 0x10000)
+        for v in 0..<0x10000 {
+            guard let scalar = Unicode.Scalar(UInt32(v)) else { continue }  // surrogates
+            entries[v] = Self.compute(scalar, options)
+        }
+        self.entries = entries
+    }
+
+    func compute(_ scalar: Unicode.Scalar) -> UInt32 { Self.compute(scalar, options) }
+
+    static func compute(_ original: Unicode.Scalar, _ options: NormalizationOptions) -> UInt32 {
+        var scalar = original
+        if options.width { scalar = Normalizer.halfWidth(scalar) }
+        if Normalizer.isSpace(scalar) { return space | scalar.value }
+        if options.emoji == .remove, Normalizer.isEmoji(scalar) { return removed | scalar.value }
+        if options.punctuation == .remove, Normalizer.isPunctuation(scalar) { return removed | scalar.value }
+        if options.caseFold { scalar = Normalizer.lowercase(scalar) }
+        if options.chinese == .simplified, scalar.value >= 0x3400,
+           let simplified = ChineseConversion.simplified(scalar.value).flatMap(Unicode.Scalar.init) {
+            scalar = simplified
+        }
+        return scalar.value | (Normalizer.isWide(scalar) ? wide : 0)
+    }
+
+    private static let cache = Mutex<[NormalizationOptions: ScalarTable]>([:])
+
+    static func shared(for options: NormalizationOptions) -> ScalarTable {
+        if let table = cache.withLock({ $0[options] }) { return table }
+        let table = ScalarTable(options)  // built outside the lock; a rare duplicate build is harmless
+        return cache.withLock { cache in
+            if let existing = cache[options] { return existing }
+            cache[options] = table
+            return table
+        }
     }
 }
