@@ -28,7 +28,16 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
+  local rate = summary.requests / (summary.duration / 1e6)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
   io.write(string.format("requests/s %.0f  p50 %.2f ms  p99 %.2f ms  errors %d\n",
-    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+    rate, latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
+  local json = os.getenv("BENCH_JSON")
+  if json and json ~= "" then
+    local f = io.open(json, "a")
+    f:write(string.format('{"workload":"webhook","impl":"kefu","unit":"req/s","value":%.1f,"runs":[%.1f],"p50_ms":%.2f,"p99_ms":%.2f,' ..
+      '"note":"kefu serve (release), %s store, unique MsgId per request, 500 users; wrk -t2 -c32; errors %d"}\n',
+      rate, rate, latency:percentile(50) / 1000, latency:percentile(99) / 1000, os.getenv("BENCH_STORE") or "sqlite", errors))
+    f:close()
+  end
 end

@@ -65,6 +65,25 @@ struct KeywordAutomatonTests {
         }
     }
 
+    @Test("with the prefilter on (mostly long patterns, a few short ones): still every match, at any position and text length")
+    func randomizedWithPrefilter() {
+        var rng = SeededGenerator(seed: 7)
+        let alphabet: [String] = ["退", "货", "运", "费", "a", "#", "😀", "发"]
+        for round in 0..<400 {
+            var patterns = (0..<Int.random(in: 8...40, using: &rng)).map { _ in
+                (0..<Int.random(in: 2...4, using: &rng)).map { _ in ["退", "货", "运", "费", "发"].randomElement(using: &rng)! }.joined()
+            }
+            if round % 3 == 0 { patterns.append(["C#", "a", "#货"].randomElement(using: &rng)!) }  // short ones
+            let text = (0..<Int.random(in: 0...24, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            var builder = KeywordAutomatonBuilder()
+            for p in patterns { builder.add(Array(p.utf8)) }
+            let automaton = builder.build()
+            #expect(automaton.hasPrefilter)
+            let found = automaton.matches(in: Array(text.utf8)).map { [$0.pattern, $0.start, $0.end] }.sorted { $0.lexicographicallyPrecedes($1) }
+            #expect(found == Self.naive(builder.patterns, Array(text.utf8)), "patterns \(patterns) text “\(text)”")
+        }
+    }
+
     @Test("duplicates share an id; empty patterns are refused")
     func duplicates() {
         var builder = KeywordAutomatonBuilder()

@@ -77,9 +77,48 @@ public struct KeywordAutomatonBuilder {
         }
         transitionStart[count] = UInt32(bytes.count)
         outputStart[count] = UInt32(flatOutputs.count)
+        let filter = Self.prefilter(patterns)
         return KeywordAutomaton(root: root, transitionStart: transitionStart, transitionBytes: bytes, transitionTargets: targets,
                                 fail: fail, outputStart: outputStart, outputs: flatOutputs,
-                                patternLengths: patterns.map { UInt32($0.count) })
+                                patternLengths: patterns.map { UInt32($0.count) }, filter: filter.bits, window: filter.window,
+                                filterShift: filter.shift, shortLengths: filter.shortLengths, shortFilters: filter.shortBits,
+                                shortShifts: filter.shortShifts,
+                                boundaryOnly: patterns.allSatisfy { $0[0] < 0x80 || $0[0] >= 0xC0 })
+    }
+
+    /// The prefilter of ``KeywordAutomaton``. The window is the longest of 3…8 bytes that at least
+    /// 95% of the patterns reach (two Chinese characters for typical keyword lists); patterns reaching
+    /// it go into one bitset by a hash of their first `window` bytes, the few shorter ones into one
+    /// bitset per length. About 1,024 bits per pattern (capped at 2 MB) keep false hits near 0.1% per
+    /// position, so a message without a keyword is rejected after one pass of loads and bit tests.
+    static func prefilter(_ patterns: [[UInt8]])
+        -> (bits: [UInt64], window: Int, shift: UInt64, shortLengths: [Int], shortBits: [[UInt64]], shortShifts: [UInt64]) {
+        let lengths = patterns.map(\.count).sorted()
+        guard !lengths.isEmpty else { return ([], 0, 0, [], [], []) }
+        let window = min(8, lengths[lengths.count / 20])  // the 5th percentile
+        guard window >= 3 else { return ([], 0, 0, [], [], []) }
+        func bitset(_ members: [[UInt8]], _ length: Int) -> ([UInt64], UInt64) {
+            var log2 = 12
+            while (1 << log2) < members.count * 1024, log2 < 24 { log2 += 1 }
+            var bits = [UInt64](repeating: 0, count: (1 << log2) / 64)
+            let shift = UInt64(64 - log2)
+            for pattern in members {
+                var v: UInt64 = 0
+                for k in 0..<length { v |= UInt64(pattern[k]) << UInt64(k * 8) }
+                let h = (v &* 0x9E37_79B9_7F4A_7C15) >> shift
+                bits[Int(h >> 6)] |= 1 << (h & 63)
+            }
+            return (bits, shift)
+        }
+        let (bits, shift) = bitset(patterns.filter { $0.count >= window }, window)
+        var shortLengths: [Int] = [], shortBits: [[UInt64]] = [], shortShifts: [UInt64] = []
+        for length in 1..<window {
+            let members = patterns.filter { $0.count == length }
+            guard !members.isEmpty else { continue }
+            let (b, s) = bitset(members, length)
+            shortLengths.append(length); shortBits.append(b); shortShifts.append(s)
+        }
+        return (bits, window, shift, shortLengths, shortBits, shortShifts)
     }
 
     private static func child(_ row: [(byte: UInt8, target: UInt32)], _ byte: UInt8) -> UInt32? {
