@@ -70,7 +70,7 @@ struct KeywordAutomatonTests {
         var rng = SeededGenerator(seed: 7)
         let alphabet: [String] = ["退", "货", "运", "费", "a", "#", "😀", "发"]
         for round in 0..<400 {
-            var patterns = (0..<Int.random(in: 8...40, using: &rng)).map { _ in
+            var patterns = (0..<Int.random(in: 24...60, using: &rng)).map { _ in
                 (0..<Int.random(in: 2...4, using: &rng)).map { _ in ["退", "货", "运", "费", "发"].randomElement(using: &rng)! }.joined()
             }
             if round % 3 == 0 { patterns.append(["C#", "a", "#货"].randomElement(using: &rng)!) }  // short ones
