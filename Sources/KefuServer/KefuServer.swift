@@ -31,7 +31,11 @@ public struct KefuServer: Sendable {
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
         switch configuration.store {
         case .memory: store = MemoryStore()
-        case .sqlite(let path): store = try SQLiteStore(path: path)
+        case .sqlite(let path):
+            let sqlite = try SQLiteStore(path: path)
+            // Answers of the window before a restart, so retries are found without reading the disk.
+            try sqlite.warmUp(answersSince: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
+            store = sqlite
         }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
     }

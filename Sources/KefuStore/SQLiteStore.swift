@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import KefuDialogue
 import KefuWeChat
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode (GRDB's `DatabasePool`), so readers never wait
 /// for the writer. Each turn (its answer, the user's session, its log line) is one transaction, so
@@ -12,9 +13,31 @@ import KefuWeChat
 /// crashed or killed process loses nothing; only a power cut can lose the last commits (the file
 /// stays consistent). `FULL` would add an fsync to every message and cap the webhook at the disk's
 /// sync rate.
+///
+/// One `kefu serve` process owns a SQLite file (PostgreSQL is the store for several processes). That
+/// makes the process's memory authoritative for what it writes, so the per-message path reads
+/// nothing from disk: answers of the de-duplication window and sessions are kept in memory after
+/// they are written or first read (answers of the last window are loaded at start, so a retry
+/// after a restart is still found). Writes are grouped: turns that arrive while a transaction is
+/// being written are committed together in the next one, and each caller returns only when its
+/// own turn is committed — the reply is never sent before its answer and session are on disk.
 public final class SQLiteStore: ConversationStore {
     let pool: DatabasePool
     public let path: String
+    let cache = Mutex(Cache())
+    let writer = Mutex(WriteQueue())
+
+    struct Cache {
+        var answers: [String: (response: PassiveResponse, time: Int64)] = [:]
+        /// nil value: known to have no session.
+        var sessions: [String: Session?] = [:]
+        var answersLoadedSince: Int64 = .max
+    }
+
+    struct WriteQueue {
+        var pending: [(TurnRecord, CheckedContinuation<Void, any Error>)] = []
+        var writing = false
+    }
 
     /// Opens (creating folders and tables as needed) the database at `path`.
     public init(path: String) throws {
@@ -26,6 +49,23 @@ public final class SQLiteStore: ConversationStore {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+    }
+
+    /// Loads the answers saved since `time` into memory, so that looking one up never reads the
+    /// disk afterwards. Call once at start with the beginning of the de-duplication window.
+    public func warmUp(answersSince time: Int64) throws {
+        let rows = try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT key, response, answered_at FROM answered WHERE answered_at >= ?", arguments: [time])
+        }
+        var loaded: [String: (PassiveResponse, Int64)] = [:]
+        for row in rows {
+            let data: Data = row["response"]
+            loaded[row["key"]] = (try PassiveResponse(storedForm: Array(data)), row["answered_at"])
+        }
+        cache.withLock { cache in
+            for (key, value) in loaded where cache.answers[key] == nil { cache.answers[key] = value }
+            cache.answersLoadedSince = min(cache.answersLoadedSince, time)
+        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -65,6 +105,11 @@ public final class SQLiteStore: ConversationStore {
     }
 
     public func response(for key: String, since: Int64) async throws -> PassiveResponse? {
+        let (hit, authoritative): (PassiveResponse?, Bool) = cache.withLock { cache in
+            if let entry = cache.answers[key], entry.time >= since { return (entry.response, true) }
+            return (nil, since >= cache.answersLoadedSince)
+        }
+        if hit != nil || authoritative { return hit }
         let bytes = try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT response FROM answered WHERE key = ? AND answered_at >= ?", arguments: [key, since])
         }
@@ -72,23 +117,87 @@ public final class SQLiteStore: ConversationStore {
     }
 
     public func session(for user: String) async throws -> Session? {
+        if let cached = cache.withLock({ $0.sessions[user] }) { return cached }
         let data = try await pool.read { db in try Data.fetchOne(db, sql: "SELECT state FROM session WHERE user = ?", arguments: [user]) }
-        return try data.map { try JSONDecoder().decode(Session.self, from: $0) }
+        let session = try data.map { try JSONDecoder().decode(Session.self, from: $0) }
+        cache.withLock { cache in if cache.sessions[user] == nil { cache.sessions[user] = .some(session) } }
+        return session
     }
 
+    /// Queues the turn for the next grouped transaction and returns when it is committed.
     public func commit(_ record: TurnRecord) async throws {
-        let response = Data(record.response.storedForm)
-        let state: Data? = if case .save(let session) = record.session, !session.isEmpty { try JSONEncoder().encode(session) } else { nil }
-        try await pool.write { db in
-            try db.execute(sql: "INSERT INTO answered (key, response, answered_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING",
-                           arguments: [record.key, response, record.time])
-            switch record.session {
-            case .unchanged: break
-            case .save(let session):
-                if let state { try Self.upsert(session, state, db) } else { try Self.delete(record.user, db) }
-            case .delete: try Self.delete(record.user, db)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let start = writer.withLock { queue -> Bool in
+                queue.pending.append((record, continuation))
+                if queue.writing { return false }
+                queue.writing = true
+                return true
             }
-            if let turn = record.log { try Self.insert(turn, db) }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    /// Writes everything queued, one transaction per batch, until the queue is empty.
+    private func drain() async {
+        while true {
+            let batch = writer.withLock { queue -> [(TurnRecord, CheckedContinuation<Void, any Error>)] in
+                let batch = queue.pending
+                queue.pending = []
+                if batch.isEmpty { queue.writing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                let records = batch.map(\.0)
+                let encoded = try records.map { record -> Data? in
+                    if case .save(let session) = record.session, !session.isEmpty { return try JSONEncoder().encode(session) }
+                    return nil
+                }
+                try await pool.write { db in
+                    for (record, state) in zip(records, encoded) { try Self.write(record, state, db) }
+                }
+                remember(records)
+                for (_, continuation) in batch { continuation.resume() }
+            } catch {
+                // The group failed as a whole (nothing of it is on disk): commit each turn alone so
+                // that one bad turn does not fail the others.
+                for (record, continuation) in batch {
+                    do {
+                        let state: Data? = if case .save(let session) = record.session, !session.isEmpty { try JSONEncoder().encode(session) } else { nil }
+                        try await pool.write { db in try Self.write(record, state, db) }
+                        remember([record])
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+        }
+    }
+
+    static func write(_ record: TurnRecord, _ state: Data?, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO answered (key, response, answered_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING",
+                       arguments: [record.key, Data(record.response.storedForm), record.time])
+        switch record.session {
+        case .unchanged: break
+        case .save(let session):
+            if let state { try upsert(session, state, db) } else { try delete(record.user, db) }
+        case .delete: try delete(record.user, db)
+        }
+        if let turn = record.log { try insert(turn, db) }
+    }
+
+    /// What committed turns wrote, into the memory of this process.
+    private func remember(_ records: [TurnRecord]) {
+        cache.withLock { cache in
+            for record in records {
+                if cache.answers[record.key] == nil { cache.answers[record.key] = (record.response, record.time) }
+                switch record.session {
+                case .unchanged: break
+                case .save(let session): cache.sessions[record.user] = .some(session.isEmpty ? nil : session)
+                case .delete: cache.sessions[record.user] = .some(nil)
+                }
+            }
         }
     }
 
@@ -105,6 +214,11 @@ public final class SQLiteStore: ConversationStore {
 
     public func purgeAnswers(before time: Int64) async throws {
         try await pool.write { db in try db.execute(sql: "DELETE FROM answered WHERE answered_at < ?", arguments: [time]) }
+        cache.withLock { cache in
+            cache.answers = cache.answers.filter { $0.value.time >= time }
+            // Sessions stay cached while they are recent; the cache is bounded by the users seen.
+            if cache.sessions.count > 100_000 { cache.sessions.removeAll() }
+        }
     }
 
     public func sessionsDue(at time: Int64, limit: Int) async throws -> [Session] {
@@ -119,6 +233,7 @@ public final class SQLiteStore: ConversationStore {
         try await pool.write { db in
             if let session, let state { try Self.upsert(session, state, db) } else { try Self.delete(user, db) }
         }
+        cache.withLock { $0.sessions[user] = .some(session.flatMap { $0.isEmpty ? nil : $0 }) }
     }
 
     static func insert(_ turn: ConversationTurn, _ db: Database) throws {

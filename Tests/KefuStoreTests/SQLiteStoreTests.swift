@@ -141,6 +141,29 @@ struct StoreTests {
         #expect(try store.recentTurns().last?.step == "order")
     }
 
+    @Test("SQLite: concurrent turns are grouped into transactions, each caller returns after its own commit, nothing is lost")
+    func groupedCommits() async throws {
+        let path = Self.temporaryPath()
+        defer { Self.removeFolder(of: path) }
+        let store = try SQLiteStore(path: path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    try await store.commit(Self.record("k\(i)", at: 10, user: "u\(i % 20)", .save(Self.session("u\(i % 20)", step: i)), log: Self.turn(i)))
+                    #expect(try await store.response(for: "k\(i)", since: 0) == Self.reply, "committed before returning")
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try store.answeredCount() == 200)
+        #expect(try store.recentTurns(limit: 1000).count == 200)
+        let reopened = try SQLiteStore(path: path)  // what is on disk, not in memory
+        #expect(try await reopened.session(for: "u7") != nil)
+        try reopened.warmUp(answersSince: 0)
+        #expect(try await reopened.response(for: "k199", since: 5) == Self.reply)
+        #expect(try await reopened.response(for: "missing", since: 5) == nil, "after the warm-up memory answers for the window")
+    }
+
     @Test("the conversation log keeps every turn in order")
     func log() async throws {
         let path = Self.temporaryPath()
