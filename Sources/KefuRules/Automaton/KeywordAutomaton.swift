@@ -16,13 +16,11 @@ public struct KeywordAutomaton: Sendable {
 
     init(root: [UInt32], transitionStart: [UInt32], transitionBytes: [UInt8], transitionTargets: [UInt32], fail: [UInt32],
          outputStart: [UInt32], outputs: [UInt32], patternLengths: [UInt32], filter: [UInt64], window: Int, filterShift: UInt64,
-         shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool, directRow: [Int32], directBlock: [UInt8],
-         direct: [UInt32]) {
+         shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool) {
         self.patternLengths = patternLengths
         tables = Tables(root: root, transitionStart: transitionStart, transitionBytes: transitionBytes, transitionTargets: transitionTargets,
                         fail: fail, outputStart: outputStart, outputs: outputs, filter: filter, window: window, filterShift: filterShift,
-                        shortLengths: shortLengths, shortFilters: shortFilters, shortShifts: shortShifts, boundaryOnly: boundaryOnly,
-                        directRow: directRow, directBlock: directBlock, direct: direct)
+                        shortLengths: shortLengths, shortFilters: shortFilters, shortShifts: shortShifts, boundaryOnly: boundaryOnly)
     }
 
     public var stateCount: Int { tables.stateCount }
@@ -75,12 +73,6 @@ public struct KeywordAutomaton: Sendable {
         /// positions in Chinese text). Text that is not UTF-8 is still scanned correctly, because a
         /// continuation byte steps by one.
         @usableFromInline let boundaryOnly: Bool
-        /// States with many children all in one 64-byte block (UTF-8 continuation bytes, typically:
-        /// the states inside a Chinese character) also have a direct 64-entry row: `directRow[state]`
-        /// is its index in `direct` (−1 = none) and `directBlock[state]` the block (byte >> 6).
-        @usableFromInline let directRow: UnsafeMutablePointer<Int32>
-        @usableFromInline let directBlock: UnsafeMutablePointer<UInt8>
-        @usableFromInline let direct: UnsafeMutablePointer<UInt32>
         /// Short patterns: `shortCount` lengths, each with its bitset and shift.
         @usableFromInline let shortCount: Int
         @usableFromInline let shortLengths: UnsafeMutablePointer<Int>
@@ -92,8 +84,7 @@ public struct KeywordAutomaton: Sendable {
 
         init(root: [UInt32], transitionStart: [UInt32], transitionBytes: [UInt8], transitionTargets: [UInt32], fail: [UInt32],
              outputStart: [UInt32], outputs: [UInt32], filter: [UInt64], window: Int, filterShift: UInt64,
-             shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool,
-             directRow: [Int32], directBlock: [UInt8], direct: [UInt32]) {
+             shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool) {
             var owned: [UnsafeMutableRawPointer] = []
             var bytes = 0
             func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
@@ -115,9 +106,6 @@ public struct KeywordAutomaton: Sendable {
             self.filterShift = filterShift
             windowMask = window >= 8 || window == 0 ? ~0 : (1 << UInt64(window * 8)) - 1
             self.boundaryOnly = boundaryOnly
-            self.directRow = copy(directRow)
-            self.directBlock = copy(directBlock)
-            self.direct = copy(direct)
             shortCount = shortLengths.count
             self.shortLengths = copy(shortLengths)
             self.shortShifts = copy(shortShifts)
@@ -193,13 +181,6 @@ public struct KeywordAutomaton: Sendable {
                 while true {
                     if state == 0 { state = root[Int(byte)]; break }
                     var next: UInt32 = 0
-                    let row = directRow[Int(state)]
-                    if row >= 0 {
-                        if directBlock[Int(state)] == byte >> 6 { next = direct[Int(row) &* 64 &+ Int(byte & 63)] }
-                        if next != 0 { state = next; break }
-                        state = fail[Int(state)]
-                        continue
-                    }
                     var k = Int(transitionStart[Int(state)])
                     let end = Int(transitionStart[Int(state) + 1])
                     while k < end {

@@ -77,27 +77,13 @@ public struct KeywordAutomatonBuilder {
         }
         transitionStart[count] = UInt32(bytes.count)
         outputStart[count] = UInt32(flatOutputs.count)
-        // Direct rows for states with many children in one 64-byte block (inside a UTF-8 character).
-        var directRow = [Int32](repeating: -1, count: count)
-        var directBlock = [UInt8](repeating: 0, count: count)
-        var direct: [UInt32] = []
-        for state in 1..<max(count, 1) where children[state].count >= 6 {
-            let block = children[state][0].byte >> 6
-            guard children[state].allSatisfy({ $0.byte >> 6 == block }) else { continue }
-            directRow[state] = Int32(direct.count / 64)
-            directBlock[state] = block
-            var row = [UInt32](repeating: 0, count: 64)
-            for (byte, target) in children[state] { row[Int(byte & 63)] = target }
-            direct += row
-        }
         let filter = Self.prefilter(patterns)
         return KeywordAutomaton(root: root, transitionStart: transitionStart, transitionBytes: bytes, transitionTargets: targets,
                                 fail: fail, outputStart: outputStart, outputs: flatOutputs,
                                 patternLengths: patterns.map { UInt32($0.count) }, filter: filter.bits, window: filter.window,
                                 filterShift: filter.shift, shortLengths: filter.shortLengths, shortFilters: filter.shortBits,
                                 shortShifts: filter.shortShifts,
-                                boundaryOnly: patterns.allSatisfy { $0[0] < 0x80 || $0[0] >= 0xC0 },
-                                directRow: directRow, directBlock: directBlock, direct: direct)
+                                boundaryOnly: patterns.allSatisfy { $0[0] < 0x80 || $0[0] >= 0xC0 })
     }
 
     /// The prefilter of ``KeywordAutomaton``. The window is the longest of 3…8 bytes that at least
