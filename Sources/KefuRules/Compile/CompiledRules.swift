@@ -18,6 +18,8 @@ public struct CompiledRules: Sendable {
     let regexes: [RegexEntry]
     /// Regexes with no required literal: confirmed on every text message.
     let alwaysConfirm: [Int]
+    /// The most capturing groups of any regex (sizes the match data shared by one message's regexes).
+    let maxGroups: Int
     let classifier: IntentClassifier?
     /// Intent name → rules that answer it.
     let intentRules: [String: [Int]]
@@ -73,10 +75,15 @@ extension CompiledRules {
 
     func matchText(_ text: String) -> MatchResult {
         let normalized = normalizer.normalize(text)
-        var best: [Int: RuleMatch] = [:]  // rule → its best match
+        // Each rule's best match. Candidates are few (usually none to three), so a linear array
+        // beats hashing into a dictionary on the per-message path.
+        var best: [RuleMatch] = []
         func offer(_ m: RuleMatch) {
-            if let current = best[m.rule], !Precedence.precedes(m, current) { return }
-            best[m.rule] = m
+            if let i = best.firstIndex(where: { $0.rule == m.rule }) {
+                if Precedence.precedes(m, best[i]) { best[i] = m }
+            } else {
+                best.append(m)
+            }
         }
         // exact
         if let hits = exact[normalized.bytes] {
@@ -86,7 +93,7 @@ extension CompiledRules {
             }
         }
         // one scan: keywords and regex literals
-        var proposed = Set<Int>()
+        var proposed: [Int] = []  // regexes whose literal the scan found (may repeat)
         normalized.bytes.withUnsafeBufferPointer { buffer in
             automaton.forEachMatch(in: buffer) { pattern, end in
                 for owner in patternOwners[pattern] {
@@ -98,7 +105,7 @@ extension CompiledRules {
                         offer(candidate(rule, .contains, trigger: word, span: normalized.originalRange(of: start..<end),
                                         specificity: String(decoding: normalized.bytes[start..<end], as: UTF8.self).count))
                     case .regexLiteral(let regex):
-                        proposed.insert(regex)
+                        proposed.append(regex)
                     }
                 }
             }
@@ -107,9 +114,17 @@ extension CompiledRules {
         if !proposed.isEmpty || !alwaysConfirm.isEmpty {
             let mapped = mapper.normalize(text)
             let utf8 = Array(text.utf8)
-            for index in proposed.union(alwaysConfirm).sorted() {
+            var toRun = proposed + alwaysConfirm
+            if toRun.count > 1 {
+                toRun.sort()
+                var unique = 0
+                for i in toRun.indices where i == 0 || toRun[i] != toRun[i - 1] { toRun[unique] = toRun[i]; unique += 1 }
+                toRun.removeLast(toRun.count - unique)
+            }
+            let scratch = PatternRegex.Scratch(groups: maxGroups)
+            for index in toRun {
                 let entry = regexes[index]
-                guard let m = entry.regex.firstMatch(in: mapped.bytes) else { continue }
+                guard let m = mapped.bytes.withUnsafeBufferPointer({ entry.regex.firstMatch(in: $0, scratch: scratch) }) else { continue }
                 var captures: [String: String] = [:]
                 for (name, range) in m.captures {
                     let original = mapped.originalRange(of: range)
@@ -130,7 +145,7 @@ extension CompiledRules {
                 }
             }
         }
-        let sorted = best.values.sorted(by: Precedence.precedes)
+        let sorted = best.count > 1 ? best.sorted(by: Precedence.precedes) : best
         return MatchResult(input: .text(text), normalized: normalized, candidates: sorted, intent: prediction)
     }
 

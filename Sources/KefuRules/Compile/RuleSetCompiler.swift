@@ -119,7 +119,8 @@ public enum RuleSetCompiler {
             classifier = IntentClassifier(examples: examples, options: intentOptions)
         }
         return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
-                             exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm, classifier: classifier,
+                             exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm,
+                             maxGroups: regexes.map(\.regex.groupCount).max() ?? 0, classifier: classifier,
                              intentRules: intentRules, eventRules: eventRules, messageRules: messageRules)
     }
 

@@ -63,6 +63,40 @@ public final class PatternRegex: @unchecked Sendable {
         return result.sorted { $0.0 < $1.0 }
     }
 
+    /// Match data that one task reuses across several patterns (one allocation per message
+    /// instead of one per pattern tried). Not to be shared between tasks.
+    public final class Scratch {
+        let data: OpaquePointer
+        let pairs: Int
+        /// Room for `groups` capturing groups (the largest of the patterns it will serve).
+        public init(groups: Int) {
+            pairs = groups + 1
+            data = pcre2_match_data_create_8(UInt32(pairs), nil)
+        }
+        deinit { pcre2_match_data_free_8(data) }
+    }
+
+    /// Capturing groups of the pattern.
+    public var groupCount: Int {
+        var count: UInt32 = 0
+        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &count)
+        return Int(count)
+    }
+
+    /// The first match in `text` (valid UTF-8), or nil, using `scratch` (big enough for this pattern).
+    func firstMatch(in text: UnsafeBufferPointer<UInt8>, scratch: Scratch) -> Match? {
+        let base = text.baseAddress ?? UnsafePointer(bitPattern: 1)!  // PCRE2 needs a non-null subject
+        let rc = pcre2_match_8(code, base, text.count, 0, UInt32(PCRE2_NO_UTF_CHECK), scratch.data, nil)
+        guard rc > 0, let ovector = pcre2_get_ovector_pointer_8(scratch.data) else { return nil }
+        var captures: [String: Range<Int>] = [:]
+        let unset = Int(bitPattern: UInt.max)
+        for (group, name) in names where group < Int(rc) {
+            let start = ovector[2 * group], end = ovector[2 * group + 1]
+            if start != unset, end != unset { captures[name] = start..<end }
+        }
+        return Match(range: ovector[0]..<ovector[1], captures: captures)
+    }
+
     /// The first match in `text` (valid UTF-8), or nil.
     func firstMatch(in text: UnsafeBufferPointer<UInt8>) -> Match? {
         guard let data = pcre2_match_data_create_from_pattern_8(code, nil) else { return nil }
