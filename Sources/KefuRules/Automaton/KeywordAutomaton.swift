@@ -10,7 +10,9 @@
 /// All tables live in one ``Tables`` object behind raw pointers, so a scan does no reference
 /// counting per array (which cost more than the scan itself on short messages).
 public struct KeywordAutomaton: Sendable {
-    @usableFromInline let tables: Tables
+    /// Owns the memory; `scanner` holds plain copies of its pointers, so a scan touches no reference count.
+    let tables: Tables
+    @usableFromInline let scanner: Scanner
     /// Byte length of each pattern, to turn a match's end into its start.
     public let patternLengths: [UInt32]
 
@@ -21,6 +23,7 @@ public struct KeywordAutomaton: Sendable {
         tables = Tables(root: root, transitionStart: transitionStart, transitionBytes: transitionBytes, transitionTargets: transitionTargets,
                         fail: fail, outputStart: outputStart, outputs: outputs, filter: filter, window: window, filterShift: filterShift,
                         shortLengths: shortLengths, shortFilters: shortFilters, shortShifts: shortShifts, boundaryOnly: boundaryOnly)
+        scanner = tables.scanner
     }
 
     public var stateCount: Int { tables.stateCount }
@@ -36,7 +39,7 @@ public struct KeywordAutomaton: Sendable {
     @inlinable
     public func forEachMatch(in text: UnsafeBufferPointer<UInt8>, _ body: (_ pattern: Int, _ end: Int) -> Void) {
         guard let base = text.baseAddress, !text.isEmpty else { return }
-        let t = tables
+        let t = scanner
         var from = 0
         if t.window > 0 {
             guard let first = t.firstCandidate(base, text.count) else { return }
@@ -55,7 +58,7 @@ public struct KeywordAutomaton: Sendable {
     }
 
     /// The automaton's arrays, copied once into memory that never moves or changes.
-    public final class Tables: @unchecked Sendable {  // immutable after init
+    final class Tables: @unchecked Sendable {  // immutable after init
         @usableFromInline let root: UnsafeMutablePointer<UInt32>
         @usableFromInline let transitionStart: UnsafeMutablePointer<UInt32>
         @usableFromInline let transitionBytes: UnsafeMutablePointer<UInt8>
@@ -116,6 +119,40 @@ public struct KeywordAutomaton: Sendable {
         }
 
         deinit { for p in owned { p.deallocate() } }
+
+        var scanner: Scanner {
+            Scanner(root: root, transitionStart: transitionStart, transitionBytes: transitionBytes, transitionTargets: transitionTargets,
+                    fail: fail, outputStart: outputStart, outputs: outputs, filter: filter, window: window, filterShift: filterShift,
+                    windowMask: windowMask, boundaryOnly: boundaryOnly, shortCount: shortCount, shortLengths: shortLengths,
+                    shortShifts: shortShifts, shortFilters: shortFilters)
+        }
+    }
+
+    /// Plain copies of the tables' pointers and sizes: what a scan reads.
+    @usableFromInline
+    struct Scanner: @unchecked Sendable {
+        @usableFromInline let root: UnsafeMutablePointer<UInt32>
+        @usableFromInline let transitionStart: UnsafeMutablePointer<UInt32>
+        @usableFromInline let transitionBytes: UnsafeMutablePointer<UInt8>
+        @usableFromInline let transitionTargets: UnsafeMutablePointer<UInt32>
+        @usableFromInline let fail: UnsafeMutablePointer<UInt32>
+        @usableFromInline let outputStart: UnsafeMutablePointer<UInt32>
+        @usableFromInline let outputs: UnsafeMutablePointer<UInt32>
+        @usableFromInline let filter: UnsafeMutablePointer<UInt64>
+        /// 0 = no prefilter.
+        @usableFromInline let window: Int
+        @usableFromInline let filterShift: UInt64
+        @usableFromInline let windowMask: UInt64
+        /// Every pattern starts with an ASCII or UTF-8 lead byte, so on UTF-8 text a match can start
+        /// only at a character boundary: the prefilter steps a character at a time (a third of the
+        /// positions in Chinese text). Text that is not UTF-8 is still scanned correctly, because a
+        /// continuation byte steps by one.
+        @usableFromInline let boundaryOnly: Bool
+        /// Short patterns: `shortCount` lengths, each with its bitset and shift.
+        @usableFromInline let shortCount: Int
+        @usableFromInline let shortLengths: UnsafeMutablePointer<Int>
+        @usableFromInline let shortShifts: UnsafeMutablePointer<UInt64>
+        @usableFromInline let shortFilters: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
 
         /// `length` (≤ 8) bytes at `i` as a little-endian integer; one unaligned load when 8 bytes are there.
         @inlinable @inline(__always)
