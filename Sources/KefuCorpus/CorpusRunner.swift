@@ -45,12 +45,17 @@ public struct CaseResult: Sendable {
 /// each case on its own memory store and virtual clock, optionally through the XML protocol.
 public struct CorpusRunner: Sendable {
     public let rules: CompiledRules
-    /// Every step through WeChat's XML, signatures and secure mode (``Simulator/Wire``).
-    public var wire: Bool
+    /// Every step through WeChat's XML and signatures, encrypted in compatible and secure mode
+    /// (``Simulator/Wire``); nil = straight to the engine.
+    public var wire: SecurityMode?
 
-    public init(rules: CompiledRules, wire: Bool = false) {
+    public init(rules: CompiledRules, wire: SecurityMode? = nil) {
         self.rules = rules
         self.wire = wire
+    }
+
+    public init(rules: CompiledRules, wire: Bool) {
+        self.init(rules: rules, wire: wire ? .secure : nil)
     }
 
     /// Runs `cases`, `parallelism` at a time; results in the order of `cases`.
@@ -82,7 +87,7 @@ public struct CorpusRunner: Sendable {
         let started = ContinuousClock.now
         let clock = VirtualClock(testCase.start.unixTime(utcOffset: rules.settings.utcOffset))
         let simulator = Simulator(rules: rules, clock: clock)
-        if wire { simulator.wire = .secure() }
+        if let wire { simulator.wire = .testAccount(wire) }
         var result = CaseResult(testCase: testCase, observations: [], failures: [], error: nil, seconds: 0)
         for (index, step) in testCase.steps.enumerated() {
             let user = step.user ?? testCase.user

@@ -29,11 +29,14 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
             self.mode = mode
         }
 
-        /// A test account in secure mode (a fixed key: nothing secret).
-        public static func secure() -> Wire {
+        /// A test account (a fixed token and key: nothing secret) in `mode`.
+        public static func testAccount(_ mode: SecurityMode = .secure) -> Wire {
             try! Wire(WeChatConfiguration(token: "kefu-test-token", appID: "wxkefutest00000001",
-                                          aesKey: try! EncodingAESKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")), mode: .secure)
+                                          aesKey: try! EncodingAESKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")), mode: mode)
         }
+
+        /// The test account in secure mode.
+        public static func secure() -> Wire { testAccount(.secure) }
     }
 
     /// A protocol step failed: what WeChat or the server would have refused.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KefuCorpus
 import KefuRules
+import KefuWeChat
 
 struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,7 +23,20 @@ struct TestCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Case files or folders of them (default: Corpora/NAME for --rules …/NAME).", valueName: "paths"))
     var paths: [String] = []
     @Option(help: ArgumentHelp("The rule set to test.", valueName: "rules-dir")) var rules: String
-    @Flag(help: "Send every step through WeChat's XML protocol (signed, secure mode) to catch protocol mistakes too.") var wire = false
+    @Flag(help: "Send every step through WeChat's XML protocol (signed, and encrypted in secure mode) to catch protocol mistakes too.") var wire = false
+    @Option(name: .customLong("wire-mode"), help: ArgumentHelp("The mode of --wire: plaintext, compatible or secure (default).", valueName: "mode"))
+    var wireMode: String?
+
+    func validate() throws {
+        if let wireMode, SecurityMode(rawValue: wireMode) == nil {
+            throw ValidationError("--wire-mode must be plaintext, compatible or secure, not '\(wireMode)'")
+        }
+    }
+
+    var wireSetting: SecurityMode? {
+        guard wire || wireMode != nil else { return nil }
+        return wireMode.flatMap(SecurityMode.init(rawValue:)) ?? .secure
+    }
     @Option(help: ArgumentHelp("Also write a JUnit XML report here.", valueName: "file")) var junit: String?
     @Flag(help: "List the rules, intents, flow steps and re-prompts no case reaches, with the percentage.") var coverage = false
     @Option(help: ArgumentHelp("Fail when coverage is below this percentage (implies --coverage).", valueName: "percent")) var minCoverage: Double?
@@ -33,7 +47,7 @@ struct TestCommand: AsyncParsableCommand {
     func run() async throws {
         let compiled = try Self.compile(rules)
         let cases = try loadCases()
-        let runner = CorpusRunner(rules: compiled, wire: wire)
+        let runner = CorpusRunner(rules: compiled, wire: wireSetting)
         let parallelism = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let progress = Progress(total: cases.count)
         let results = await runner.run(cases, parallelism: parallelism) { done in progress.update(done) }
@@ -43,7 +57,7 @@ struct TestCommand: AsyncParsableCommand {
             if !result.passed { print(CaseReport.failure(result)) }
         }
         let failed = results.filter { !$0.passed }.count
-        print("\(results.count) cases: \(results.count - failed) passed, \(failed) failed" + (wire ? " (through the XML protocol, secure mode)" : ""))
+        print("\(results.count) cases: \(results.count - failed) passed, \(failed) failed" + (wireSetting.map { " (through the XML protocol, \($0.rawValue) mode)" } ?? ""))
         if let junit {
             let xml = JUnitReport.xml(results) { CaseReport.failure($0) }
             do { try xml.write(toFile: junit, atomically: true, encoding: .utf8) } catch {
@@ -68,7 +82,7 @@ struct TestCommand: AsyncParsableCommand {
         }
         if let against {
             let old = try Self.compile(against)
-            let before = await CorpusRunner(rules: old, wire: wire).run(cases, parallelism: parallelism)
+            let before = await CorpusRunner(rules: old, wire: wireSetting).run(cases, parallelism: parallelism)
             let changes = ConversationChange.compare(old: before, new: results)
             print("against \(against): \(changes.count) of \(cases.count) conversations change")
             for change in changes {

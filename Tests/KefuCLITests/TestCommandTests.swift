@@ -47,6 +47,11 @@ struct TestCommandTests {
         #expect(r.out.contains("✔ 问运费  (cases.yaml:2:5)\n✔ 退货  (cases.yaml:8:5)\n2 cases: 2 passed, 0 failed (through the XML protocol, secure mode)"), "\(r.out)")
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
         #expect(xml.contains("<testsuites name=\"kefu test\" tests=\"2\" failures=\"0\">"))
+        for mode in ["plaintext", "compatible"] {
+            let other = try kefu(["test", "cases.yaml", "--rules", "rules", "--wire-mode", mode], workingDirectory: dir)
+            #expect(other.status == 0 && other.out.contains("(through the XML protocol, \(mode) mode)"), "\(other.out)")
+        }
+        #expect(try kefu(["test", "cases.yaml", "--rules", "rules", "--wire-mode", "aes"], workingDirectory: dir).status != 0)
     }
 
     @Test("a failing case shows its diff and the exit status is 1")
