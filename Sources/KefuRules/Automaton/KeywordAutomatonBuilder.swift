@@ -60,21 +60,29 @@ public struct KeywordAutomatonBuilder {
                 queue.append(Int(target))
             }
         }
-        // 3. Freeze: dense root row, sparse rows elsewhere, flat outputs.
+        // 3. Freeze: dense root row, sparse rows elsewhere, flat outputs. States are renumbered
+        //    breadth first, so the shallow states every scan visits sit together in memory (the
+        //    trie numbered them pattern by pattern).
+        var number = [UInt32](repeating: 0, count: count)
+        for (position, state) in queue.enumerated() { number[state] = UInt32(position + 1) }
+        let order = [0] + queue
         var root = [UInt32](repeating: 0, count: 256)
-        for (byte, target) in children[0] { root[Int(byte)] = target }
+        for (byte, target) in children[0] { root[Int(byte)] = number[Int(target)] }
         var transitionStart = [UInt32](repeating: 0, count: count + 1)
         var bytes: [UInt8] = [], targets: [UInt32] = []
         var outputStart = [UInt32](repeating: 0, count: count + 1)
         var flatOutputs: [UInt32] = []
-        for state in 0..<count {
-            transitionStart[state] = UInt32(bytes.count)
+        var renumberedFail = [UInt32](repeating: 0, count: count)
+        for (new, state) in order.enumerated() {
+            transitionStart[new] = UInt32(bytes.count)
             if state != 0 {
-                for (byte, target) in children[state] { bytes.append(byte); targets.append(target) }
+                for (byte, target) in children[state] { bytes.append(byte); targets.append(number[Int(target)]) }
             }
-            outputStart[state] = UInt32(flatOutputs.count)
+            outputStart[new] = UInt32(flatOutputs.count)
             flatOutputs += outputs[state]
+            renumberedFail[new] = number[Int(fail[state])]
         }
+        fail = renumberedFail
         transitionStart[count] = UInt32(bytes.count)
         outputStart[count] = UInt32(flatOutputs.count)
         let filter = Self.prefilter(patterns)
