@@ -27,6 +27,8 @@ public struct KeywordAutomaton: Sendable {
     }
 
     public var stateCount: Int { tables.stateCount }
+    /// Set on state references (in rows, the root row and failure links) to states with matches.
+    @usableFromInline static let matchFlag: UInt32 = 1 << 31
     public var patternCount: Int { patternLengths.count }
     /// Whether the prefilter is on (off when most patterns are shorter than 3 bytes).
     public var hasPrefilter: Bool { tables.window > 0 }
@@ -212,24 +214,28 @@ public struct KeywordAutomaton: Sendable {
 
         @inlinable
         func scan(_ text: UnsafePointer<UInt8>, from: Int, to count: Int, _ body: (_ pattern: Int, _ end: Int) -> Void) {
+            // State references carry `matchFlag` when the state has matches to report, so a byte
+            // that reaches a state without any costs no look-up in the output tables.
+            let mask = ~KeywordAutomaton.matchFlag
             var state: UInt32 = 0
             for i in from..<count {
                 let byte = text[i]
                 while true {
-                    if state == 0 { state = root[Int(byte)]; break }
+                    let s = Int(state & mask)
+                    if s == 0 { state = root[Int(byte)]; break }
                     var next: UInt32 = 0
-                    var k = Int(transitionStart[Int(state)])
-                    let end = Int(transitionStart[Int(state) + 1])
+                    var k = Int(transitionStart[s])
+                    let end = Int(transitionStart[s + 1])
                     while k < end {
                         if transitionBytes[k] == byte { next = transitionTargets[k]; break }
                         k += 1
                     }
                     if next != 0 { state = next; break }
-                    state = fail[Int(state)]
+                    state = fail[s]
                 }
-                let first = Int(outputStart[Int(state)]), last = Int(outputStart[Int(state) + 1])
-                if first != last {
-                    for o in first..<last { body(Int(outputs[o]), i + 1) }
+                if state & KeywordAutomaton.matchFlag != 0 {
+                    let s = Int(state & mask)
+                    for o in Int(outputStart[s])..<Int(outputStart[s + 1]) { body(Int(outputs[o]), i + 1) }
                 }
             }
         }

@@ -64,7 +64,9 @@ public struct KeywordAutomatonBuilder {
         //    breadth first, so the shallow states every scan visits sit together in memory (the
         //    trie numbered them pattern by pattern).
         var number = [UInt32](repeating: 0, count: count)
-        for (position, state) in queue.enumerated() { number[state] = UInt32(position + 1) }
+        for (position, state) in queue.enumerated() {
+            number[state] = UInt32(position + 1) | (outputs[state].isEmpty ? 0 : KeywordAutomaton.matchFlag)
+        }
         let order = [0] + queue
         var root = [UInt32](repeating: 0, count: 256)
         for (byte, target) in children[0] { root[Int(byte)] = number[Int(target)] }
