@@ -46,45 +46,94 @@ public struct Normalizer: Sendable {
     }
 
     public func normalize(_ text: String) -> NormalizedText {
-        var out = NormalizedText()
-        out.bytes.reserveCapacity(text.utf8.count)
-        out.originStart.reserveCapacity(text.utf8.count)
-        out.originEnd.reserveCapacity(text.utf8.count)
-        var offset = 0
-        // A separator (space, or removed punctuation/emoji) seen since the last kept character.
-        var pendingSpace: Range<Int>? = nil
-        var previousWide = false
-        for original in text.unicodeScalars {
-            let origin = offset..<(offset + original.utf8.count)
-            offset = origin.upperBound
-            // One table lookup answers every step for characters of the BMP (all of Chinese).
-            let entry = original.value < 0x10000 ? table.entries[Int(original.value)] : table.compute(original)
-            if entry & ScalarTable.space != 0 {
-                if options.spaces == .keep {
-                    out.append(Unicode.Scalar(entry & ScalarTable.valueMask)!, from: origin)
-                } else if pendingSpace == nil {
-                    pendingSpace = origin
+        var text = text
+        return text.withUTF8 { normalize(utf8: $0) }
+    }
+
+    /// The work of ``normalize(_:)`` on valid UTF-8: decodes each character by hand, looks it up
+    /// in the scalar table, and writes the bytes and their origins into preallocated buffers (a
+    /// lower-casing can lengthen a character, so they have room for twice the input).
+    func normalize(utf8 input: UnsafeBufferPointer<UInt8>) -> NormalizedText {
+        let n = input.count
+        let capacity = 2 * n + 4
+        var written = 0
+        var starts = [Int32](repeating: 0, count: 0)
+        var ends = [Int32](repeating: 0, count: 0)
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { out, initialized in
+            starts = [Int32](unsafeUninitializedCapacity: capacity) { startOut, startCount in
+                ends = [Int32](unsafeUninitializedCapacity: capacity) { endOut, endCount in
+                    var w = 0
+                    func put(_ value: UInt32, _ from: Int, _ to: Int) {
+                        let a = Int32(from), b = Int32(to)
+                        if value < 0x80 {
+                            out[w] = UInt8(value); startOut[w] = a; endOut[w] = b; w += 1
+                        } else if value < 0x800 {
+                            out[w] = UInt8(0xC0 | value >> 6); out[w + 1] = UInt8(0x80 | value & 0x3F)
+                            startOut[w] = a; startOut[w + 1] = a; endOut[w] = b; endOut[w + 1] = b; w += 2
+                        } else if value < 0x10000 {
+                            out[w] = UInt8(0xE0 | value >> 12); out[w + 1] = UInt8(0x80 | (value >> 6) & 0x3F); out[w + 2] = UInt8(0x80 | value & 0x3F)
+                            startOut[w] = a; startOut[w + 1] = a; startOut[w + 2] = a; endOut[w] = b; endOut[w + 1] = b; endOut[w + 2] = b; w += 3
+                        } else {
+                            out[w] = UInt8(0xF0 | value >> 18); out[w + 1] = UInt8(0x80 | (value >> 12) & 0x3F)
+                            out[w + 2] = UInt8(0x80 | (value >> 6) & 0x3F); out[w + 3] = UInt8(0x80 | value & 0x3F)
+                            for k in 0..<4 { startOut[w + k] = a; endOut[w + k] = b }
+                            w += 4
+                        }
+                    }
+                    // A separator (space, or removed punctuation/emoji) seen since the last kept character.
+                    var pendingFrom = -1, pendingTo = -1
+                    var previousWide = false
+                    var i = 0
+                    table.entries.withUnsafeBufferPointer { entries in
+                        while i < n {
+                            let lead = input[i]
+                            var value: UInt32, length: Int
+                            if lead < 0x80 { value = UInt32(lead); length = 1 }
+                            else if lead < 0xE0 { value = UInt32(lead & 0x1F) << 6 | UInt32(input[i + 1] & 0x3F); length = 2 }
+                            else if lead < 0xF0 {
+                                value = UInt32(lead & 0x0F) << 12 | UInt32(input[i + 1] & 0x3F) << 6 | UInt32(input[i + 2] & 0x3F); length = 3
+                            } else {
+                                value = UInt32(lead & 0x07) << 18 | UInt32(input[i + 1] & 0x3F) << 12 | UInt32(input[i + 2] & 0x3F) << 6
+                                    | UInt32(input[i + 3] & 0x3F)
+                                length = 4
+                            }
+                            let from = i, to = i + length
+                            i = to
+                            let entry = value < 0x10000 ? entries[Int(value)] : table.compute(Unicode.Scalar(value) ?? "\u{FFFD}")
+                            if entry & ScalarTable.space != 0 {
+                                if options.spaces == .keep { put(entry & ScalarTable.valueMask, from, to) }
+                                else if pendingFrom < 0 { pendingFrom = from; pendingTo = to }
+                                continue
+                            }
+                            if entry & ScalarTable.removed != 0 {
+                                if options.spaces != .keep, pendingFrom < 0 { pendingFrom = from; pendingTo = to }
+                                continue
+                            }
+                            let wide = entry & ScalarTable.wide != 0
+                            if pendingFrom >= 0 {
+                                switch options.spaces {
+                                case .collapse: if w > 0 { put(0x20, pendingFrom, pendingTo) }
+                                case .auto: if w > 0, !wide, !previousWide { put(0x20, pendingFrom, pendingTo) }
+                                case .remove, .keep: break
+                                }
+                                pendingFrom = -1
+                            }
+                            put(entry & ScalarTable.valueMask, from, to)
+                            previousWide = wide
+                        }
+                    }
+                    written = w
+                    endCount = w
                 }
-                continue
+                startCount = written
             }
-            if entry & ScalarTable.removed != 0 {
-                if options.spaces != .keep, pendingSpace == nil { pendingSpace = origin }
-                continue
-            }
-            let scalar = Unicode.Scalar(entry & ScalarTable.valueMask)!
-            let wide = entry & ScalarTable.wide != 0
-            if let space = pendingSpace {
-                pendingSpace = nil
-                switch options.spaces {
-                case .collapse: if !out.isEmpty { out.append(" ", from: space) }
-                case .auto: if !out.isEmpty, !wide, !previousWide { out.append(" ", from: space) }
-                case .remove, .keep: break
-                }
-            }
-            out.append(scalar, from: origin)
-            previousWide = wide
+            initialized = written
         }
-        return out
+        var result = NormalizedText()
+        result.bytes = bytes
+        result.originStart = starts
+        result.originEnd = ends
+        return result
     }
 
     // MARK: Character classes
