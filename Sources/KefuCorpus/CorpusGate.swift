@@ -15,6 +15,9 @@ public struct CorpusGate: Sendable {
     public func check(_ rules: CompiledRules) async -> String? {
         let current: [ConversationCase]
         do { current = try CorpusLoader.load(paths: paths) } catch { return "the corpus \(paths.joined(separator: ", ")) has errors: \(error.diagnostics.first?.render() ?? "")" }
+        if let first = CorpusCheck.diagnostics(current, rules: rules).first {
+            return "the corpus names what the rule set does not have: \(first.location): \(first.message)"
+        }
         let results = await CorpusRunner(rules: rules).run(current)
         let failed = results.filter { !$0.passed }
         guard !failed.isEmpty else { return nil }

@@ -47,6 +47,11 @@ struct TestCommand: AsyncParsableCommand {
     func run() async throws {
         let compiled = try Self.compile(rules)
         let cases = try loadCases()
+        let unknown = CorpusCheck.diagnostics(cases, rules: compiled)
+        if !unknown.isEmpty {
+            printDiagnostics(unknown, sources: Linter.sources(for: unknown))
+            throw ExitCode(1)
+        }
         let runner = CorpusRunner(rules: compiled, wire: wireSetting)
         let parallelism = jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let progress = Progress(total: cases.count)

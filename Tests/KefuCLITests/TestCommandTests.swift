@@ -114,6 +114,16 @@ struct TestCommandTests {
         #expect(none.status != 0 && none.err.contains("Corpora/rules does not exist"), "\(none.err)")
     }
 
+    @Test("a misspelt rule, intent, flow, step or slot in a case is an error before anything runs")
+    func unknownNames() throws {
+        let dir = try Self.setUp(cases: "cases:\n  - name: a\n    steps:\n      - say: 我要退货\n        rule: refnd\n        intent: refunds\n")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try kefu(["test", "cases.yaml", "--rules", "rules"], workingDirectory: dir)
+        #expect(r.status == 1 && !r.out.contains("cases:"), "\(r.out)")
+        #expect(r.err.contains("cases.yaml:5:9: error: rule 'refnd' is not in the rule set") && r.err.contains("did you mean 'refund'"), "\(r.err)")
+        #expect(r.err.contains("cases.yaml:6:9: error: intent 'refunds' is not in the rule set"))
+    }
+
     @Test("kefu eval: accuracy, macro-F1, per intent and the confused pairs")
     func eval() throws {
         let dir = try Self.setUp()
