@@ -176,8 +176,8 @@ public final class SQLiteStore: ConversationStore {
     }
 
     static func write(_ record: TurnRecord, _ state: Data?, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO answered (key, response, answered_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING",
-                       arguments: [record.key, Data(record.response.storedForm), record.time])
+        try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING")
+            .execute(arguments: [record.key, Data(record.response.storedForm), record.time])
         switch record.session {
         case .unchanged: break
         case .save(let session):
@@ -202,14 +202,14 @@ public final class SQLiteStore: ConversationStore {
     }
 
     static func upsert(_ session: Session, _ state: Data, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO session (user, state, due, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT(user) DO UPDATE SET state = excluded.state, due = excluded.due, updated_at = excluded.updated_at
-            """, arguments: [session.user, state, session.due, session.updatedAt])
+            """).execute(arguments: [session.user, state, session.due, session.updatedAt])
     }
 
     static func delete(_ user: String, _ db: Database) throws {
-        try db.execute(sql: "DELETE FROM session WHERE user = ?", arguments: [user])
+        try db.cachedStatement(sql: "DELETE FROM session WHERE user = ?").execute(arguments: [user])
     }
 
     public func purgeAnswers(before time: Int64) async throws {
@@ -237,10 +237,10 @@ public final class SQLiteStore: ConversationStore {
     }
 
     static func insert(_ turn: ConversationTurn, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO conversation (time, user, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [turn.time, turn.user, turn.msgType, turn.message, turn.normalized, turn.rule, turn.intent,
+            """).execute(arguments: [turn.time, turn.user, turn.msgType, turn.message, turn.normalized, turn.rule, turn.intent,
                              turn.flow, turn.step, turn.reply, turn.latencyMicroseconds])
     }
 

@@ -87,7 +87,9 @@ extension PassiveResponse {
 public actor MemoryStore: ConversationStore {
     private var answered: [String: (response: PassiveResponse, time: Int64)] = [:]
     private var sessions: [String: Session] = [:]
-    public private(set) var turns: [ConversationTurn] = []
+    private var storedTurns: [ConversationTurn] = []
+    /// The last `logLimit` turns, oldest first.
+    public var turns: [ConversationTurn] { Array(storedTurns.suffix(logLimit)) }
     /// The log keeps this many turns (the oldest go first).
     public let logLimit: Int
 
@@ -104,8 +106,9 @@ public actor MemoryStore: ConversationStore {
         if answered[record.key] == nil { answered[record.key] = (record.response, record.time) }
         apply(record.session, for: record.user)
         if let turn = record.log {
-            turns.append(turn)
-            if turns.count > logLimit { turns.removeFirst(turns.count - logLimit) }
+            storedTurns.append(turn)
+            // Trim in halves, not one at a time: removing the first element shifts the whole array.
+            if storedTurns.count >= 2 * logLimit { storedTurns.removeFirst(storedTurns.count - logLimit) }
         }
     }
 
