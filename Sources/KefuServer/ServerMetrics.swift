@@ -1,10 +1,29 @@
 import KefuDialogue
 import Prometheus
+import Synchronization
 
 /// What `/metrics` exposes, in Prometheus' text format. One registry per server (no global
 /// bootstrap, so tests can run several servers in one process).
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
+    /// Metrics already made, by name and labels: the registry's own look-up (descriptor, label
+    /// hashing, its lock) is too dear to repeat on every request.
+    private let counters = Mutex<[String: Counter]>([:])
+    private let latencyHistogram: DurationHistogram
+
+    public init() {
+        latencyHistogram = registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", "seconds", "Time to answer a webhook request"), labels: [],
+            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)])
+    }
+
+    private func counter(_ key: String, _ make: () -> Counter) -> Counter {
+        if let known = counters.withLock({ $0[key] }) { return known }
+        let made = make()
+        counters.withLock { $0[key] = made }
+        return made
+    }
 
     private static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "kefu", metricName: metric, unitName: unit, helpText: help)
@@ -13,20 +32,20 @@ public final class ServerMetrics: Sendable {
     /// Requests by mode (plaintext, compatible, secure, verify, -) and outcome (reply, success,
     /// duplicate, deadline, error, rejected-403, rejected-400, rejected-413).
     public func request(mode: String, outcome: String) {
-        registry.makeCounter(descriptor: Self.name("requests", "total", "Webhook requests by mode and outcome"),
-                             labels: [("mode", mode), ("outcome", outcome)]).increment()
+        counter("requests|\(mode)|\(outcome)") {
+            registry.makeCounter(descriptor: Self.name("requests", "total", "Webhook requests by mode and outcome"),
+                                 labels: [("mode", mode), ("outcome", outcome)])
+        }.increment()
     }
 
     public func latency(_ duration: Duration) {
-        registry.makeDurationHistogram(
-            descriptor: Self.name("request_duration", "seconds", "Time to answer a webhook request"), labels: [],
-            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)]
-        ).record(duration)
+        latencyHistogram.record(duration)
     }
 
     public func ruleHit(_ id: String) {
-        registry.makeCounter(descriptor: Self.name("rule_hits", "total", "Messages answered by each rule"), labels: [("rule", id)]).increment()
+        counter("rule|\(id)") {
+            registry.makeCounter(descriptor: Self.name("rule_hits", "total", "Messages answered by each rule"), labels: [("rule", id)])
+        }.increment()
     }
 
     public func defaultReply() {
