@@ -31,7 +31,7 @@ public struct KeywordAutomaton: Sendable {
     @usableFromInline static let matchFlag: UInt32 = 1 << 31
     public var patternCount: Int { patternLengths.count }
     /// Whether the prefilter is on (off when most patterns are shorter than 3 bytes).
-    public var hasPrefilter: Bool { tables.window > 0 }
+    public var hasPrefilter: Bool { scanner.window > 0 }
 
     /// Bytes held by the automaton's tables.
     public var memoryBytes: Int { tables.bytes + patternLengths.count * 4 }
@@ -59,33 +59,13 @@ public struct KeywordAutomaton: Sendable {
         return found
     }
 
-    /// The automaton's arrays, copied once into memory that never moves or changes.
+    /// Owns the automaton's memory: the arrays, copied once into memory that never moves or changes.
+    /// ``Scanner`` holds the pointers.
     final class Tables: @unchecked Sendable {  // immutable after init
-        @usableFromInline let root: UnsafeMutablePointer<UInt32>
-        @usableFromInline let transitionStart: UnsafeMutablePointer<UInt32>
-        @usableFromInline let transitionBytes: UnsafeMutablePointer<UInt8>
-        @usableFromInline let transitionTargets: UnsafeMutablePointer<UInt32>
-        @usableFromInline let fail: UnsafeMutablePointer<UInt32>
-        @usableFromInline let outputStart: UnsafeMutablePointer<UInt32>
-        @usableFromInline let outputs: UnsafeMutablePointer<UInt32>
-        @usableFromInline let filter: UnsafeMutablePointer<UInt64>
-        /// 0 = no prefilter.
-        @usableFromInline let window: Int
-        @usableFromInline let filterShift: UInt64
-        @usableFromInline let windowMask: UInt64
-        /// Every pattern starts with an ASCII or UTF-8 lead byte, so on UTF-8 text a match can start
-        /// only at a character boundary: the prefilter steps a character at a time (a third of the
-        /// positions in Chinese text). Text that is not UTF-8 is still scanned correctly, because a
-        /// continuation byte steps by one.
-        @usableFromInline let boundaryOnly: Bool
-        /// Short patterns: `shortCount` lengths, each with its bitset and shift.
-        @usableFromInline let shortCount: Int
-        @usableFromInline let shortLengths: UnsafeMutablePointer<Int>
-        @usableFromInline let shortShifts: UnsafeMutablePointer<UInt64>
-        @usableFromInline let shortFilters: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
+        let scanner: Scanner
         let stateCount: Int
         let bytes: Int
-        private var owned: [UnsafeMutableRawPointer] = []
+        private let owned: [UnsafeMutableRawPointer]
 
         init(root: [UInt32], transitionStart: [UInt32], transitionBytes: [UInt8], transitionTargets: [UInt32], fail: [UInt32],
              outputStart: [UInt32], outputs: [UInt32], filter: [UInt64], window: Int, filterShift: UInt64,
@@ -99,35 +79,18 @@ public struct KeywordAutomaton: Sendable {
                 bytes += array.count * MemoryLayout<T>.stride
                 return p
             }
-            self.root = copy(root)
-            self.transitionStart = copy(transitionStart)
-            self.transitionBytes = copy(transitionBytes)
-            self.transitionTargets = copy(transitionTargets)
-            self.fail = copy(fail)
-            self.outputStart = copy(outputStart)
-            self.outputs = copy(outputs)
-            self.filter = copy(filter)
-            self.window = window
-            self.filterShift = filterShift
-            windowMask = window >= 8 || window == 0 ? ~0 : (1 << UInt64(window * 8)) - 1
-            self.boundaryOnly = boundaryOnly
-            shortCount = shortLengths.count
-            self.shortLengths = copy(shortLengths)
-            self.shortShifts = copy(shortShifts)
-            self.shortFilters = copy(shortFilters.map { copy($0) })
+            scanner = Scanner(root: copy(root), transitionStart: copy(transitionStart), transitionBytes: copy(transitionBytes),
+                              transitionTargets: copy(transitionTargets), fail: copy(fail), outputStart: copy(outputStart),
+                              outputs: copy(outputs), filter: copy(filter), window: window, filterShift: filterShift,
+                              windowMask: window >= 8 || window == 0 ? ~0 : (1 << UInt64(window * 8)) - 1,
+                              boundaryOnly: boundaryOnly, shortCount: shortLengths.count, shortLengths: copy(shortLengths),
+                              shortShifts: copy(shortShifts), shortFilters: copy(shortFilters.map { copy($0) }))
             stateCount = fail.count
             self.bytes = bytes
             self.owned = owned
         }
 
         deinit { for p in owned { p.deallocate() } }
-
-        var scanner: Scanner {
-            Scanner(root: root, transitionStart: transitionStart, transitionBytes: transitionBytes, transitionTargets: transitionTargets,
-                    fail: fail, outputStart: outputStart, outputs: outputs, filter: filter, window: window, filterShift: filterShift,
-                    windowMask: windowMask, boundaryOnly: boundaryOnly, shortCount: shortCount, shortLengths: shortLengths,
-                    shortShifts: shortShifts, shortFilters: shortFilters)
-        }
     }
 
     /// Plain copies of the tables' pointers and sizes: what a scan reads.

@@ -70,11 +70,7 @@ public enum RuleSetCompiler {
                                              literals: literals.flatMap { $0.isEmpty ? nil : $0.map { String(decoding: $0, as: UTF8.self) } }))
                         captured.formUnion(regex.names.map(\.name))
                     } catch {
-                        var location = pattern.location
-                        location.column += error.offset
-                        diagnostics.append(Diagnostic(.error, "bad-regex", at: location,
-                            "regex does not compile: \(error.message) (at character \(error.offset) of the pattern)",
-                            hint: "PCRE2 syntax; in YAML, put patterns in single quotes so backslashes stay as written"))
+                        diagnostics.append(.badRegex(error, patternAt: pattern.location))
                     }
                 }
             case .intent(let name):

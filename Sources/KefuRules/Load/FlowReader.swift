@@ -154,11 +154,7 @@ extension RuleFileReader {
             do {
                 return .regex(try PatternRegex(pattern, caseless: true))
             } catch {
-                var location = reader.location(value)
-                location.column += error.offset
-                reader.diagnostics.append(Diagnostic(.error, "bad-regex", at: location,
-                    "regex does not compile: \(error.message) (at character \(error.offset) of the pattern)",
-                    hint: "PCRE2 syntax; in YAML, put patterns in single quotes so backslashes stay as written"))
+                reader.diagnostics.append(.badRegex(error, patternAt: reader.location(value)))
                 return nil
             }
         case "number", "text":

@@ -112,15 +112,7 @@ struct RuleFileReader {
                     continue
                 }
                 for item in list {
-                    guard var rule = readRule(item) else { continue }
-                    if let first = ruleIDs[rule.id] {
-                        reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "rule id '\(rule.id)' is already used at \(first)",
-                                                             hint: "give each rule its own id"))
-                        continue
-                    }
-                    ruleIDs[rule.id] = rule.location
-                    rule.order = spec.rules.count
-                    spec.rules.append(rule)
+                    if let rule = readRule(item) { add(rule, to: &spec, ids: &ruleIDs) }
                 }
             case "intents":
                 guard let intents = reader.mapping(value, "intents", allowed: Self.keys(of: value)) else { continue }
@@ -149,15 +141,7 @@ struct RuleFileReader {
                     continue
                 }
                 for item in list {
-                    guard var rule = readInterrupt(item, taken: ruleIDs) else { continue }
-                    if let first = ruleIDs[rule.id] {
-                        reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "id '\(rule.id)' is already used at \(first)",
-                                                             hint: "give each rule and interrupt its own id"))
-                        continue
-                    }
-                    ruleIDs[rule.id] = rule.location
-                    rule.order = spec.rules.count
-                    spec.rules.append(rule)
+                    if let rule = readInterrupt(item, taken: ruleIDs) { add(rule, to: &spec, ids: &ruleIDs) }
                 }
             case "events":
                 guard let events = reader.mapping(value, "events", allowed: ["subscribe"]) else { continue }
@@ -178,6 +162,20 @@ struct RuleFileReader {
                 break
             }
         }
+    }
+
+    /// Appends a rule or interrupt unless its id is taken (rules and interrupts share one namespace).
+    mutating func add(_ rule: RuleSpec, to spec: inout RuleSetSpec, ids: inout [String: SourceLocation]) {
+        if let first = ids[rule.id] {
+            let what = rule.interrupt == nil ? "rule id" : "id"
+            reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "\(what) '\(rule.id)' is already used at \(first)",
+                                                 hint: "give each rule and interrupt its own id"))
+            return
+        }
+        var rule = rule
+        ids[rule.id] = rule.location
+        rule.order = spec.rules.count
+        spec.rules.append(rule)
     }
 
     static func keys(of node: Node) -> [String] {

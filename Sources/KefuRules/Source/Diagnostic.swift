@@ -67,3 +67,13 @@ public struct RuleSetError: Error, Sendable, CustomStringConvertible {
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted() }
     public var description: String { diagnostics.map { $0.render() }.joined(separator: "\n") }
 }
+
+extension Diagnostic {
+    /// A pattern PCRE2 refused, pointing at the character where it gave up.
+    static func badRegex(_ error: PatternRegex.CompileError, patternAt location: SourceLocation) -> Diagnostic {
+        var at = location
+        at.column += error.offset
+        return Diagnostic(.error, "bad-regex", at: at, "regex does not compile: \(error.message) (at character \(error.offset) of the pattern)",
+                          hint: "PCRE2 syntax; in YAML, put patterns in single quotes so backslashes stay as written")
+    }
+}
