@@ -15,31 +15,6 @@ public struct ConversationCase: Sendable {
     public static let defaultUser = "o_test_user"
 }
 
-/// A local date and time ("2026-11-25 10:00"), turned into Unix time with the rule set's offset.
-public struct LocalTime: Sendable, Equatable {
-    public var day: CalendarDay
-    public var minutes: Int
-
-    public static let `default` = LocalTime(day: CalendarDay(year: 2026, month: 11, day: 25), minutes: 10 * 60)
-
-    public init(day: CalendarDay, minutes: Int) { self.day = day; self.minutes = minutes }
-
-    /// "2026-11-25 10:00" (or with a T).
-    public init?(_ text: String) {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
-        guard parts.count == 2 else { return nil }
-        let date = parts[0].split(separator: "-").compactMap { Int($0) }
-        let time = parts[1].split(separator: ":").compactMap { Int($0) }
-        guard date.count == 3, time.count == 2, (1...12).contains(date[1]), (1...31).contains(date[2]),
-              (0...23).contains(time[0]), (0...59).contains(time[1]) else { return nil }
-        self.init(day: CalendarDay(year: date[0], month: date[1], day: date[2]), minutes: time[0] * 60 + time[1])
-    }
-
-    public func unixTime(utcOffset: Int64) -> Int64 {
-        Int64(day.ordinal) * 86_400 + Int64(minutes) * 60 - utcOffset
-    }
-}
-
 public struct CaseStep: Sendable {
     public enum Action: Sendable, Equatable {
         case say(String)

@@ -73,6 +73,9 @@ struct CaseFileReader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            reader.diagnostics.append(RuleFileReader.syntaxDiagnostic(error, file: reader.file))
+            return []
         } catch {
             reader.error("yaml-syntax", nil, "YAML syntax: \(error)", hint: "check indentation (spaces, not tabs) and quote text that contains ': ' or '#'")
             return []
@@ -143,13 +146,12 @@ struct CaseFileReader {
             step.summary = "event \(summary)"
         case "wait":
             guard let text = reader.string(value, "wait") else { return nil }
-            let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-            guard let unit = text.last, let factor = units[unit], let n = Int64(text.dropLast()), n >= 0 else {
+            guard let seconds = DurationText.seconds(text) else {
                 reader.error("bad-duration", value, "wait must be a duration such as 90s, 31m, 2h or 1d, not '\(text)'",
                              hint: "a whole number followed by s, m, h or d")
                 return nil
             }
-            step.action = .wait(n * factor)
+            step.action = .wait(seconds)
             step.summary = "wait \(text)"
         default:
             if case .scalar(let scalar) = value, !YAMLReader.isNull(value), !YAMLReader.yes.contains(scalar.string.lowercased()) {

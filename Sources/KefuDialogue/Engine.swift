@@ -153,16 +153,10 @@ public struct Engine: Sendable {
     }
 
     /// Minutes since local midnight at `now` (a date step refuses a time already past).
-    func minuteOfDay(_ now: Int64) -> Int {
-        let local = now + rules.settings.utcOffset
-        return Int(((local % 86_400) + 86_400) % 86_400 / 60)
-    }
+    func minuteOfDay(_ now: Int64) -> Int { LocalTime(unixTime: now, utcOffset: rules.settings.utcOffset).secondOfDay / 60 }
 
     /// The calendar day at `now` in the rule set's time zone (for 明天, 下周三).
-    func today(_ now: Int64) -> CalendarDay {
-        let local = now + rules.settings.utcOffset
-        return CalendarDay(ordinal: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
-    }
+    func today(_ now: Int64) -> CalendarDay { LocalTime(unixTime: now, utcOffset: rules.settings.utcOffset).day }
 
     /// The rules' view of a push. Voice with speech recognition is matched as its text.
     static func matchInput(for message: InboundMessage) -> MatchInput? {

@@ -149,10 +149,7 @@ public final class SQLiteStore: ConversationStore {
             if batch.isEmpty { return }
             do {
                 let records = batch.map(\.0)
-                let encoded = try records.map { record -> Data? in
-                    if case .save(let session) = record.session, !session.isEmpty { return try JSONEncoder().encode(session) }
-                    return nil
-                }
+                let encoded = try records.map(Self.state)
                 try await pool.write { db in
                     for (record, state) in zip(records, encoded) { try Self.write(record, state, db) }
                 }
@@ -163,7 +160,7 @@ public final class SQLiteStore: ConversationStore {
                 // that one bad turn does not fail the others.
                 for (record, continuation) in batch {
                     do {
-                        let state: Data? = if case .save(let session) = record.session, !session.isEmpty { try JSONEncoder().encode(session) } else { nil }
+                        let state = try Self.state(record)
                         try await pool.write { db in try Self.write(record, state, db) }
                         remember([record])
                         continuation.resume()
@@ -173,6 +170,12 @@ public final class SQLiteStore: ConversationStore {
                 }
             }
         }
+    }
+
+    /// The JSON of the session a turn saves (nil: it saves none, or an empty one, which is deleted).
+    static func state(_ record: TurnRecord) throws -> Data? {
+        guard case .save(let session) = record.session, !session.isEmpty else { return nil }
+        return try JSONEncoder().encode(session)
     }
 
     static func write(_ record: TurnRecord, _ state: Data?, _ db: Database) throws {

@@ -34,7 +34,7 @@ struct Chat: AsyncParsableCommand {
         let offset = compiled.settings.utcOffset
         var start = SystemClock().now()
         if let time {
-            guard let parsed = Self.parseTime(time, utcOffset: offset) else {
+            guard let parsed = LocalTime(time)?.unixTime(utcOffset: offset) else {
                 throw ValidationError("--time must look like \"2026-11-25 10:00\", not '\(time)'")
             }
             start = parsed
@@ -65,7 +65,7 @@ struct Chat: AsyncParsableCommand {
                     case "time": print("  \(Self.format(simulator.clock.now(), utcOffset: offset))")
                     case "session": print(Self.describe(try await simulator.session(of: user), compiled))
                     case "wait":
-                        guard let argument, let seconds = Self.seconds(argument) else { print("  /wait needs a duration such as 90s, 31m, 2h, 1d"); continue }
+                        guard let argument, let seconds = DurationText.seconds(argument) else { print("  /wait needs a duration such as 90s, 31m, 2h, 1d"); continue }
                         try await simulator.wait(seconds: seconds)
                         print("  ⏱ \(Self.format(simulator.clock.now(), utcOffset: offset))")
                     case "resend":
@@ -152,29 +152,7 @@ struct Chat: AsyncParsableCommand {
         }
     }
 
-    static func seconds(_ text: String) -> Int64? {
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        guard let unit = text.last, let factor = units[unit], let n = Int64(text.dropLast()), n >= 0 else { return nil }
-        return n * factor
-    }
-
-    /// "2026-11-25 10:00" in the rule set's offset → Unix seconds.
-    static func parseTime(_ text: String, utcOffset: Int64) -> Int64? {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
-        guard parts.count == 2 else { return nil }
-        let date = parts[0].split(separator: "-").compactMap { Int($0) }
-        let time = parts[1].split(separator: ":").compactMap { Int($0) }
-        guard date.count == 3, (2...3).contains(time.count), (1...12).contains(date[1]), (1...31).contains(date[2]),
-              (0...23).contains(time[0]), (0...59).contains(time[1]) else { return nil }
-        let day = CalendarDay(year: date[0], month: date[1], day: date[2])
-        return Int64(day.ordinal) * 86_400 + Int64(time[0] * 3600 + time[1] * 60 + (time.count == 3 ? time[2] : 0)) - utcOffset
-    }
-
     static func format(_ time: Int64, utcOffset: Int64) -> String {
-        let local = time + utcOffset
-        let day = CalendarDay(ordinal: Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400))
-        let seconds = Int(local - Int64(day.ordinal) * 86_400)
-        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(day.year)-\(two(day.month))-\(two(day.day)) \(two(seconds / 3600)):\(two(seconds / 60 % 60))"
+        LocalTime(unixTime: time, utcOffset: utcOffset).description
     }
 }

@@ -178,6 +178,7 @@ struct CorpusTests {
         ("case:\n  - name: a\n", "cases.yaml:1:1", "unknown key 'case' in a case file"),
         ("cases:\n  - name: a\n    steps:\n      - wait: 5m\n        contains: x\n", "cases.yaml:5:9", "a wait step has no reply to check"),
         ("cases:\n  - name: a\n    steps:\n      - resend: false\n", "cases.yaml:4:17", "resend takes no value other than true"),
+        ("cases:\n  - name: a\n    steps:\n      - say: [你好\n", "cases.yaml:5:1", "YAML syntax"),
     ])
     func mistakes(yaml: String, location: String, says: String) {
         do {

@@ -4,17 +4,18 @@ import KefuWeChat
 import Testing
 @testable import KefuDialogue
 
-/// One user talking to a rule set through ``Responder`` with a memory store and a virtual clock:
-/// what `kefu chat` and `kefu test` do.
+/// One user talking to a rule set through ``Simulator`` (Responder, a memory store, a virtual
+/// clock): what `kefu chat` and `kefu test` do.
 final class Chat {
-    let engine: Engine
+    let simulator: Simulator
     let store: MemoryStore
-    let responder: Responder
-    let clock: VirtualClock
     let user: String
-    private(set) var last: InboundMessage?
     private(set) var lastOutcome: Engine.Outcome?
-    private var nextID: UInt64 = 1
+
+    var engine: Engine { simulator.engine }
+    var clock: VirtualClock { simulator.clock }
+    /// The clean-up the server runs, on this store (for tests that call it directly).
+    var responder: Responder { Responder(store: store, window: 60) }
 
     /// 2026-11-25 10:00 in +08:00 (a Wednesday).
     static let start: Int64 = 1_795_572_000
@@ -30,20 +31,13 @@ final class Chat {
     }
 
     init(rules: CompiledRules, user: String = "o_user", store: MemoryStore = MemoryStore(), clock: VirtualClock = VirtualClock(Chat.start)) throws {
-        engine = Engine(rules: rules)
+        simulator = Simulator(rules: rules, store: store, clock: clock)
         self.store = store
-        responder = Responder(store: store, window: 60)
-        self.clock = clock
         self.user = user
     }
 
     func send(_ content: InboundMessage.Content) async throws -> Engine.Outcome {
-        let isEvent = content.msgType == "event"
-        let message = InboundMessage(toUserName: "gh_kefu", fromUserName: user, createTime: clock.now(),
-                                     msgId: isEvent ? nil : nextID, content: content)
-        nextID += 1
-        last = message
-        let outcome = try await responder.respond(to: message, engine: engine, now: clock.now())
+        let outcome = try await simulator.send(content, from: user)
         lastOutcome = outcome
         return outcome
     }
@@ -56,7 +50,7 @@ final class Chat {
 
     /// WeChat's retry of the last message.
     func resend() async throws -> Engine.Outcome {
-        try await responder.respond(to: last!, engine: engine, now: clock.now())
+        try #require(try await simulator.resend())
     }
 
     func wait(minutes: Int64) { clock.advance(by: minutes * 60) }

@@ -73,6 +73,48 @@ public struct CalendarDay: Sendable, Equatable {
     }
 }
 
+/// A local date and time of the account ("2026-11-25 10:00"), and its conversion to and from
+/// Unix time at a UTC offset: what `kefu chat --time`, case files' `start:` and the engine's
+/// "today" share.
+public struct LocalTime: Sendable, Equatable {
+    public var day: CalendarDay
+    /// Seconds since local midnight.
+    public var secondOfDay: Int
+
+    public static let `default` = LocalTime(day: CalendarDay(year: 2026, month: 11, day: 25), secondOfDay: 10 * 3600)
+
+    public init(day: CalendarDay, secondOfDay: Int) { self.day = day; self.secondOfDay = secondOfDay }
+
+    /// "2026-11-25 10:00" (or "…T10:00", or with seconds "10:00:30").
+    public init?(_ text: String) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int($0) }
+        let time = parts[1].split(separator: ":").compactMap { Int($0) }
+        guard date.count == 3, (2...3).contains(time.count), (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0...23).contains(time[0]), (0...59).contains(time[1]), time.count == 2 || (0...59).contains(time[2]) else { return nil }
+        self.init(day: CalendarDay(year: date[0], month: date[1], day: date[2]),
+                  secondOfDay: time[0] * 3600 + time[1] * 60 + (time.count == 3 ? time[2] : 0))
+    }
+
+    /// The local time of a Unix time at `utcOffset` seconds east of UTC.
+    public init(unixTime: Int64, utcOffset: Int64) {
+        let local = unixTime + utcOffset
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        self.init(day: CalendarDay(ordinal: Int(days)), secondOfDay: Int(local - days * 86_400))
+    }
+
+    public func unixTime(utcOffset: Int64) -> Int64 {
+        Int64(day.ordinal) * 86_400 + Int64(secondOfDay) - utcOffset
+    }
+
+    /// "2026-11-25 10:00".
+    public var description: String {
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(day.year)-\(two(day.month))-\(two(day.day)) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60))"
+    }
+}
+
 extension ChineseDateTime {
     /// Parses `text` relative to `today`. Nil when it names no date or time at all. A time
     /// without a date means today; a date in the past of this year (3月5号 said in June) means

@@ -269,10 +269,7 @@ extension RuleFileReader {
     /// `90s`, `30m`, `2h`, `1d` → seconds.
     mutating func duration(_ node: Node, _ what: String) -> Int64? {
         guard let text = reader.string(node, what) else { return nil }
-        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let unit = text.last, let factor = units[unit], let n = Int64(text.dropLast()), n > 0 {
-            return n * factor
-        }
+        if let seconds = DurationText.seconds(text), seconds > 0 { return seconds }
         reader.error("bad-duration", node, "\(what) must be a duration such as 90s, 30m, 2h or 1d, not '\(text)'",
                      hint: "a whole number followed by s (seconds), m (minutes), h (hours) or d (days)")
         return nil

@@ -80,7 +80,7 @@ public enum RuleSetLoader {
 }
 
 /// Reads one file into the spec.
-struct RuleFileReader {
+package struct RuleFileReader {
     var reader: YAMLReader
 
     mutating func read(_ text: String, into spec: inout RuleSetSpec, ruleIDs: inout [String: SourceLocation], intentNames: inout [String: SourceLocation]) {
@@ -183,7 +183,7 @@ struct RuleFileReader {
         return mapping.compactMap { $0.key.scalar?.string }
     }
 
-    static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+    package static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         let hint = "check indentation (spaces, not tabs), and quote text that contains ': ', '#', or starts with '*', '&', '{' or '['"
         switch error {
