@@ -51,7 +51,7 @@ let package = Package(
                 "Automaton/README.md",
             ]
         ),
-        // The engine: a push in, its passive reply out (rules now; flows and sessions next).
+        // The engine: a push in, its passive reply out; flows, sessions, the store protocol.
         .target(
             name: "KefuDialogue",
             dependencies: ["KefuRules", "KefuWeChat"]
@@ -87,6 +87,7 @@ let package = Package(
                 "KefuWeChat",
                 "KefuRules",
                 "KefuServer",
+                "KefuStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

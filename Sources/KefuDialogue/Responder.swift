@@ -17,7 +17,8 @@ public struct Responder: Sendable {
         self.window = window
     }
 
-    public func respond(to message: InboundMessage, engine: Engine, now: Int64) async throws -> Engine.Outcome {
+    /// `request`: the signed query that delivered the message, saved with the answer (see `TurnRecord.request`).
+    public func respond(to message: InboundMessage, engine: Engine, now: Int64, request: String? = nil) async throws -> Engine.Outcome {
         let key = message.deduplicationKey
         if let stored = try await store.response(for: key, since: now - window) {
             return Engine.Outcome(response: stored, source: .remembered)
@@ -28,7 +29,7 @@ public struct Responder: Sendable {
         let latency = ContinuousClock.now - started
         let change: TurnRecord.SessionChange = if turn.session == session { .unchanged } else if let next = turn.session { .save(next) } else { .delete }
         try await store.commit(TurnRecord(key: key, response: turn.outcome.response, time: now, user: message.fromUserName,
-                                          session: change, log: ConversationTurn(message, turn.outcome, at: now, latency: latency)))
+                                          session: change, log: ConversationTurn(message, turn.outcome, at: now, latency: latency), request: request))
         return turn.outcome
     }
 

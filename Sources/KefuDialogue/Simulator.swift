@@ -32,7 +32,8 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
         /// A test account (a fixed token and key: nothing secret) in `mode`.
         public static func testAccount(_ mode: SecurityMode = .secure) -> Wire {
             try! Wire(WeChatConfiguration(token: "kefu-test-token", appID: "wxkefutest00000001",
-                                          aesKey: try! EncodingAESKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")), mode: mode)
+                                          aesKey: try! EncodingAESKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"),
+                                          accepted: .compatible), mode: mode)
         }
 
         /// The test account in secure mode.

@@ -1,59 +1,34 @@
-/// Exactly once, despite WeChat's retries: the first delivery of a message runs the work; a retry
-/// that arrives while it runs waits for the same result; a retry after it gets the stored result.
-/// Results are kept for a window (default 60 s; WeChat retries within about 15 s).
+/// Exactly once while a message is being answered: the first delivery runs the work; a retry that
+/// arrives meanwhile waits for the same result instead of running it again.
 ///
-/// In memory: enough for one process. A shared store (SQLite, PostgreSQL) takes this role when
-/// sessions arrive, so that a restart or a second server also remembers.
+/// Only work in flight is kept here (memory grows with concurrency, not with traffic, and there is
+/// nothing to sweep). A retry that arrives after the work finished is answered by the store, which
+/// saved the answer in the same transaction as the session (`Responder`): that is what also holds
+/// across a restart. A result the work does not want remembered (the store failed) is therefore
+/// simply gone, and the next retry runs again.
 public actor Deduplicator<Value: Sendable> {
-    private enum Entry {
-        case running(Task<Value, Never>)
-        case done(Value, expires: ContinuousClock.Instant)
-    }
+    private var running: [String: Task<Value, Never>] = [:]
 
-    private var entries: [String: Entry] = [:]
-    private let window: Duration
-    private var lastSweep = ContinuousClock.now
+    public init() {}
 
-    public init(window: Duration) {
-        self.window = window
-    }
-
-    /// Whether `key` was already seen (running or done).
-    public func contains(_ key: String) -> Bool {
-        switch entries[key] {
-        case .running: return true
-        case .done(_, let expires): return expires > .now
-        case nil: return false
-        }
-    }
-
-    /// Runs `work` once per key within the window and returns its result to every caller.
+    /// Runs `work` once for every caller that asks for `key` while it runs.
     /// `duplicate` is true for every caller but the one whose call ran the work.
     public func run(_ key: String, _ work: @escaping @Sendable () async -> Value) async -> (value: Value, duplicate: Bool) {
-        sweepIfDue()
-        switch entries[key] {
-        case .done(let value, let expires) where expires > .now:
-            return (value, true)
-        case .running(let task):
+        if let task = running[key] {
+            waiting += 1
+            defer { waiting -= 1 }
             return (await task.value, true)
-        default:
-            let task = Task { await work() }
-            entries[key] = .running(task)
-            let value = await task.value
-            entries[key] = .done(value, expires: .now + window)
-            return (value, false)
         }
+        let task = Task { await work() }
+        running[key] = task
+        let value = await task.value
+        running[key] = nil
+        return (value, false)
     }
 
-    public var count: Int { entries.count }
+    /// Deliveries waiting for another delivery's work.
+    public private(set) var waiting = 0
 
-    private func sweepIfDue() {
-        let now = ContinuousClock.now
-        guard now - lastSweep > .seconds(5) else { return }
-        lastSweep = now
-        entries = entries.filter { _, entry in
-            if case .done(_, let expires) = entry { return expires > now }
-            return true
-        }
-    }
+    /// Messages being answered now.
+    public var inFlight: Int { running.count }
 }

@@ -6,7 +6,13 @@ import KefuRules
 import KefuStore
 import KefuWeChat
 import Logging
+import Synchronization
 import UnixSignals
+
+#if os(Linux)
+/// glibc's `malloc_trim`: gives the free memory at the top of the heap back to the system.
+@_silgen_name("malloc_trim") private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 
 /// `kefu serve`: the Hummingbird application around ``Webhook``.
 ///
@@ -29,15 +35,92 @@ public struct KefuServer: Sendable {
         self.logger = logger
         rules = try LiveRules(directory: configuration.rulesDirectory)
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
+        let window = configuration.deduplicationWindowSeconds
+        var queries: [(query: String, messageKey: String, time: Int64)] = []
         switch configuration.store {
         case .memory: store = MemoryStore()
         case .sqlite(let path):
-            let sqlite = try SQLiteStore(path: path)
-            // Answers of the window before a restart, so retries are found without reading the disk.
-            try sqlite.warmUp(answersSince: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
+            // Exclusive: this process's memory is the authority for what it writes (see SQLiteStore).
+            let sqlite = try SQLiteStore(path: path, exclusive: true, window: window,
+                                         maxRememberedAnswers: configuration.memoryBudget.answerEntries)
+            // Answers of the window before a restart, so retries are found without reading the disk,
+            // and the queries that brought them, so a replay with another message is still refused.
+            queries = try sqlite.warmUp(answersSince: Webhook.now() - window)
             store = sqlite
         }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
+        webhook.replayGuard.warmUp(queries)
+    }
+
+    /// One round of clean-up (every `cleanupInterval`): forget what left the window (memory first,
+    /// then old answer rows), delete log lines past the retention, tidy due sessions. Database work
+    /// goes in batches of `batch` rows, at most `rounds` of each, so that a backlog is worked off
+    /// over several rounds instead of holding the writer for long.
+    public func cleanUp(now: Int64 = Webhook.now(), batch: Int = 500, rounds: Int = 20) async {
+        let window = configuration.deduplicationWindowSeconds
+        let forgotten = webhook.replayGuard.expire(now: now)
+        do {
+            var answers = 0, lines = 0
+            for _ in 0..<rounds {
+                let n = try await store.purgeAnswers(before: now - window, limit: batch)
+                answers += n
+                if n < batch { break }
+            }
+            if let retention = configuration.logRetention {
+                for _ in 0..<rounds {
+                    let n = try await store.purgeLog(before: now - retention.components.seconds, limit: batch)
+                    lines += n
+                    if n < batch { break }
+                }
+            }
+            let tidied = try await webhook.tidySessions()
+            metrics.cleanedUp("answers", answers)
+            metrics.cleanedUp("log", lines)
+            metrics.cleanedUp("sessions", tidied)
+            if answers + lines + tidied > 0 {
+                logger.debug("cleaned up", metadata: ["answers": .string("\(answers)"), "logLines": .string("\(lines)"),
+                                                      "sessions": .string("\(tidied)")])
+            }
+        } catch {
+            logger.error("clean-up of old answers, log lines and sessions failed; it is tried again next round",
+                         metadata: ["error": .string("\(error)")])
+        }
+        metrics.remembered("queries", webhook.replayGuard.count)
+        let drops = webhook.replayGuard.earlyDrops
+        if let sqlite = store as? SQLiteStore {
+            let memory = sqlite.memoryStatus
+            metrics.remembered("answers", memory.answers)
+            metrics.remembered("sessions", memory.sessions)
+            reportEarlyDrops(answers: memory.earlyDrops, queries: drops)
+        } else {
+            reportEarlyDrops(answers: 0, queries: drops)
+        }
+        // Memory that left the window goes back to the system now, not at the next burst.
+        if forgotten > 10_000 { Self.returnFreeMemory() }
+    }
+
+    private let earlyDropsSeen = EarlyDrops()
+
+    final class EarlyDrops: Sendable {
+        let seen = Mutex((answers: 0, queries: 0))
+    }
+
+    private func reportEarlyDrops(answers: Int, queries: Int) {
+        let (newAnswers, newQueries) = earlyDropsSeen.seen.withLock { seen in
+            defer { seen = (answers, queries) }
+            return (answers - seen.answers, queries - seen.queries)
+        }
+        guard newAnswers > 0 || newQueries > 0 else { return }
+        if newAnswers > 0 { metrics.memoryPressure("answers") }
+        if newQueries > 0 { metrics.memoryPressure("queries") }
+        logger.warning("the memory budget is full: the oldest remembered answers/queries were dropped before their window ended (retries then read the disk); raise --memory-budget-mb", metadata: [
+                        "budgetMB": .string("\(configuration.memoryBudget.megabytes)"), "window": .string("\(configuration.deduplicationWindowSeconds) s")])
+    }
+
+    static func returnFreeMemory() {
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
     }
 
     /// The starting rule set against the gate's corpus: nil if it passes (or there is no gate).
@@ -131,16 +214,10 @@ public struct KefuServer: Sendable {
                 if now != last { last = now; await reload(reason: "files changed") }
             }
         }
-        let purger = Task { [store, configuration, webhook, logger] in
+        let purger = Task { [self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: configuration.cleanupInterval)
-                do {
-                    try await store.purgeAnswers(before: Webhook.now() - Int64(configuration.deduplicationWindow.components.seconds))
-                    let tidied = try await webhook.tidySessions()
-                    if tidied > 0 { logger.debug("sessions cleaned up", metadata: ["count": .string("\(tidied)")]) }
-                } catch {
-                    logger.error("clean-up of old answers and sessions failed", metadata: ["error": .string("\(error)")])
-                }
+                do { try await Task.sleep(for: configuration.cleanupInterval) } catch { return }
+                await cleanUp()
             }
         }
         defer { reloader.cancel(); watcher.cancel(); purger.cancel() }

@@ -13,16 +13,42 @@ public struct ServerConfiguration: Sendable {
     public var wechat: WeChatConfiguration
     /// Answer `success` if a message takes longer than this (WeChat waits 5 s, then retries).
     public var budget: Duration = .milliseconds(4_500)
-    /// How long an answered message is remembered, so that WeChat's retries get the same answer.
-    public var deduplicationWindow: Duration = .seconds(60)
+    /// How long an answered message (and the signed query that brought it) is remembered, so that
+    /// WeChat's retries and any replay get the stored answer. nil: derived from the freshness window —
+    /// a query accepted at most `tolerance` s from its timestamp can come again until `2 × tolerance`
+    /// after the first delivery — plus a minute; never under 60 s.
+    public var deduplicationWindow: Duration?
+    public var deduplicationWindowSeconds: Int64 {
+        if let deduplicationWindow { return max(deduplicationWindow.components.seconds, 1) }
+        return max(60, 2 * (wechat.timestampToleranceSeconds ?? 0) + 60)
+    }
+    /// Memory for remembering answers and queries over that window; past it the oldest go early
+    /// (the store is then asked on disk and a replay of a forgotten query is refused only by the
+    /// freshness window), counted in `kefu_memory_budget_drops_total`.
+    public var memoryBudget = MemoryBudget(megabytes: 64)
+    /// Conversation-log lines older than this are deleted by the clean-up (nil: kept forever).
+    public var logRetention: Duration? = .seconds(180 * 86_400)
     /// Reload the rule set when its files change (checked every `watchInterval`); SIGHUP always reloads.
     public var watch = false
     public var watchInterval: Duration = .seconds(2)
     public var logFormat = LogFormat.text
-    /// How often old answers are forgotten and due sessions cleaned up (expired flows, ended pauses).
-    public var cleanupInterval: Duration = .seconds(60)
+    /// How often the clean-up runs: old answers and queries are forgotten, old log lines deleted (a
+    /// few small batches each time, so the writer is never held long) and due sessions tidied.
+    public var cleanupInterval: Duration = .seconds(5)
     /// Where answered messages and the conversation log are kept.
     public var store = StoreChoice.sqlite(path: "kefu-data/kefu.sqlite")
+
+    /// The memory the webhook may use to remember answered messages and accepted queries.
+    public struct MemoryBudget: Sendable, Equatable {
+        public var megabytes: Int
+        /// Measured (Benchmarks/KefuBench, "remember"): bytes per entry of each index, with the
+        /// dictionaries' spare capacity.
+        public static let bytesPerAnswer = 20, bytesPerQuery = 36
+        public init(megabytes: Int) { self.megabytes = max(megabytes, 1) }
+        /// Half the budget each.
+        public var answerEntries: Int { megabytes << 19 / Self.bytesPerAnswer }
+        public var replayEntries: Int { megabytes << 19 / Self.bytesPerQuery }
+    }
 
     public enum StoreChoice: Sendable, Equatable {
         /// Nothing survives a restart (tests, trials).

@@ -64,5 +64,29 @@ public final class ServerMetrics: Sendable {
                              labels: [("result", ok ? "ok" : "failed")]).increment()
     }
 
+    /// Turns the store did not load or save in time (answered `success`, nothing applied, the retry runs again).
+    public func storeFailure() {
+        registry.makeCounter(descriptor: Self.name("store_failures", "total", "Turns not applied because the store failed"), labels: []).increment()
+    }
+
+    /// Entries the memory budget dropped before their window ended (lookups then read the disk).
+    public func memoryPressure(_ what: String) {
+        registry.makeCounter(descriptor: Self.name("memory_budget_drops", "total", "Remembered entries dropped early by the memory budget"),
+                             labels: [("what", what)]).increment()
+    }
+
+    /// Clean-up work: answers forgotten, log lines deleted by retention, sessions tidied.
+    public func cleanedUp(_ what: String, _ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(descriptor: Self.name("cleanup", "total", "Rows removed or changed by the clean-up"),
+                             labels: [("what", what)]).increment(by: Int64(count))
+    }
+
+    /// How many entries the in-memory indexes hold now (answers, queries, cached sessions).
+    public func remembered(_ what: String, _ count: Int) {
+        registry.makeGauge(descriptor: Self.name("remembered", "entries", "Entries held in memory by kind"), labels: [("what", what)])
+            .set(Int64(count))
+    }
+
     public func text() -> String { registry.emitToString() }
 }

@@ -31,7 +31,9 @@ public struct Webhook: Sendable {
     let endpoint: WeChatEndpoint
     let rules: LiveRules
     let metrics: ServerMetrics
-    let deduplicator: Deduplicator<Engine.Outcome>
+    /// Work in flight by message; nil result: the store failed and nothing of the turn was applied.
+    let deduplicator = Deduplicator<Engine.Outcome?>()
+    let replayGuard: ReplayGuard
     let users = UserQueue()
     let store: any ConversationStore
     let responder: Responder
@@ -41,11 +43,11 @@ public struct Webhook: Sendable {
                 logger: Logger) throws(WeChatError) {
         self.configuration = configuration
         self.store = store
-        responder = Responder(store: store, window: Int64(configuration.deduplicationWindow.components.seconds))
+        responder = Responder(store: store, window: configuration.deduplicationWindowSeconds)
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
         self.metrics = metrics
-        deduplicator = Deduplicator(window: configuration.deduplicationWindow)
+        replayGuard = ReplayGuard(window: configuration.deduplicationWindowSeconds, maxEntries: configuration.memoryBudget.replayEntries)
         self.logger = logger
     }
 
@@ -75,32 +77,41 @@ public struct Webhook: Sendable {
         let engine = rules.engine
         let key = message.deduplicationKey
         let now = Self.now()
-        let work = Task { () -> (value: Engine.Outcome, duplicate: Bool) in
+        let request = ReplayGuard.queryText(signature: opened.signature, timestamp: opened.timestamp, nonce: opened.nonce)
+        if replayGuard.check(query: request, messageKey: key, now: now) == .forgery {
+            return reject(status: 403, reason: "this signed query (signature, timestamp, nonce) was already used for another message: "
+                          + "a replay with a changed body", code: -40001, mode: mode)
+        }
+        let work = Task { () -> (value: Engine.Outcome?, duplicate: Bool) in
             await deduplicator.run(key) { [self] in
                 await users.run(for: message.fromUserName) { [self] in
                     if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
                     do {
-                        // Answered before a restart (or by another process sharing the store): the stored answer.
-                        let outcome = try await responder.respond(to: message, engine: engine, now: now)
+                        // Answered before (a retry after the first delivery finished, or before a restart): the stored answer.
+                        let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request)
                         if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
                         return outcome
                     } catch {
-                        // The store failed: answer without remembering (a retry would be answered again).
-                        logger.error("could not load or save the conversation; answered without the session",
+                        // The store failed: nothing of the turn is applied (no answer computed without the
+                        // user's session, nothing remembered), so WeChat's retry runs the turn again.
+                        metrics.storeFailure()
+                        logger.error("the store did not load or save the turn; answered success and kept nothing, so the retry runs it again",
                                      metadata: ["error": .string("\(error)"), "user": .string(message.fromUserName)])
-                        let outcome = engine.handle(message, session: nil, now: now).outcome
-                        record(outcome, message: message, mode: mode)
-                        return outcome
+                        return nil
                     }
                 }
             }
         }
         let result = await Self.first(of: work, within: configuration.budget)
-        guard let (outcome, sharedResult) = result else {
+        guard let (finished, sharedResult) = result else {
             metrics.request(mode: mode, outcome: "deadline")
             logger.warning("answer not ready within the budget; sent success", metadata: [
                 "user": .string(message.fromUserName), "msgType": .string(message.msgType),
                 "budget": .string("\(configuration.budget)")])
+            return .text(200, "success")
+        }
+        guard let outcome = finished else {
+            metrics.request(mode: mode, outcome: "store-unavailable")
             return .text(200, "success")
         }
         let duplicate = sharedResult || outcome.source == .remembered
@@ -147,20 +158,24 @@ public struct Webhook: Sendable {
         }
     }
 
-    /// 403 for signatures, 413 for size, 400 for the rest; one line that names the problem.
+    /// 403 for signatures, freshness and refused modes, 413 for size, 400 for the rest; one line that names the problem.
     func reject(_ error: WeChatError, mode: String) -> Response {
         let status: Int
         switch error {
-        case .signatureMismatch, .staleTimestamp: status = 403
+        case .signatureMismatch, .staleTimestamp, .modeRefused: status = 403
         case .bodyTooLarge: status = 413
         default: status = 400
         }
-        metrics.request(mode: mode, outcome: "rejected-\(status)")
-        logger.notice("request refused", metadata: ["status": .string("\(status)"), "reason": .string(error.description), "code": .string("\(error.code)")])
-        return .text(status, error.description + "\n")
+        return reject(status: status, reason: error.description, code: error.code, mode: mode)
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
+    func reject(status: Int, reason: String, code: Int, mode: String) -> Response {
+        metrics.request(mode: mode, outcome: "rejected-\(status)")
+        logger.notice("request refused", metadata: ["status": .string("\(status)"), "reason": .string(reason), "code": .string("\(code)")])
+        return .text(status, reason + "\n")
+    }
+
+    public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
 
     /// The task's value, or nil if it is not ready within `budget`. The task itself runs on
     /// (its result is what a retry will get); only the wait is bounded.

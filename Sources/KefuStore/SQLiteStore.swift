@@ -24,13 +24,18 @@ import Synchronization
 public final class SQLiteStore: ConversationStore {
     let pool: DatabasePool
     public let path: String
-    let cache = Mutex(Cache())
+    let cache: Mutex<Cache>
     let writer = Mutex(WriteQueue())
+    /// Held while the store is open with `exclusive`: a second `kefu serve` on the file refuses to start.
+    let lock: ProcessLock?
 
     struct Cache {
-        var answers: [String: (response: PassiveResponse, time: Int64)] = [:]
-        /// nil value: known to have no session.
-        var sessions: [String: Session?] = [:]
+        /// Which answers the window holds, as 64-bit digests of their keys (about 12 bytes each): a
+        /// new message is known to be new without reading the disk; a hit reads the answer from disk.
+        var answers: RecentIndex<UInt64, Bool>
+        /// Sessions seen or written (nil value: known to have none), in two generations so that the
+        /// cache stays bounded without ever being emptied at once.
+        var sessions: Generations<String, Session?>
         var answersLoadedSince: Int64 = .max
     }
 
@@ -40,10 +45,20 @@ public final class SQLiteStore: ConversationStore {
     }
 
     /// Opens (creating folders and tables as needed) the database at `path`.
-    public init(path: String) throws {
+    ///
+    /// - Parameters:
+    ///   - exclusive: take the file's lock (`PATH.lock`), so that a second process refuses to open it.
+    ///   - window: seconds answers are remembered in memory (the de-duplication window).
+    ///   - maxRememberedAnswers: the memory budget of that index, in entries; beyond it lookups read the disk.
+    ///   - maxCachedSessions: sessions kept in memory (per generation).
+    public init(path: String, exclusive: Bool = false, window: Int64 = 660, maxRememberedAnswers: Int = 4_000_000,
+                maxCachedSessions: Int = 50_000) throws {
         self.path = path
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        lock = exclusive ? try ProcessLock(database: path) : nil
+        cache = Mutex(Cache(answers: RecentIndex(window: window, maxEntries: maxRememberedAnswers),
+                            sessions: Generations(capacity: maxCachedSessions)))
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
@@ -51,21 +66,30 @@ public final class SQLiteStore: ConversationStore {
         try Self.migrator.migrate(pool)
     }
 
-    /// Loads the answers saved since `time` into memory, so that looking one up never reads the
-    /// disk afterwards. Call once at start with the beginning of the de-duplication window.
-    public func warmUp(answersSince time: Int64) throws {
+    /// Loads which answers were saved since `time` into memory, so that looking one up never reads
+    /// the disk for a new message afterwards. Call once at start with the beginning of the
+    /// de-duplication window. Returns the signed queries saved with them (for the replay guard).
+    @discardableResult
+    public func warmUp(answersSince time: Int64) throws -> [(query: String, messageKey: String, time: Int64)] {
         let rows = try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, response, answered_at FROM answered WHERE answered_at >= ?", arguments: [time])
+            try Row.fetchAll(db, sql: "SELECT key, request, answered_at FROM answered WHERE answered_at >= ? ORDER BY answered_at",
+                             arguments: [time])
         }
-        var loaded: [String: (PassiveResponse, Int64)] = [:]
-        for row in rows {
-            let data: Data = row["response"]
-            loaded[row["key"]] = (try PassiveResponse(storedForm: Array(data)), row["answered_at"])
-        }
+        var queries: [(query: String, messageKey: String, time: Int64)] = []
         cache.withLock { cache in
-            for (key, value) in loaded where cache.answers[key] == nil { cache.answers[key] = value }
+            for row in rows {
+                let key: String = row["key"], at: Int64 = row["answered_at"]
+                cache.answers.insert(digest(key), true, at: at)
+                if let query: String = row["request"] { queries.append((query, key, at)) }
+            }
             cache.answersLoadedSince = min(cache.answersLoadedSince, time)
         }
+        return queries
+    }
+
+    /// Answers remembered in memory, and how often the budget dropped some early.
+    public var memoryStatus: (answers: Int, earlyDrops: Int, sessions: Int) {
+        cache.withLock { ($0.answers.count, $0.answers.earlyDrops, $0.sessions.count) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -101,15 +125,19 @@ public final class SQLiteStore: ConversationStore {
                 t.add(column: "step", .text)
             }
         }
+        migrator.registerMigration("v3: the signed query of each answer (replay guard after a restart)") { db in
+            try db.alter(table: "answered") { t in t.add(column: "request", .text) }
+        }
         return migrator
     }
 
     public func response(for key: String, since: Int64) async throws -> PassiveResponse? {
-        let (hit, authoritative): (PassiveResponse?, Bool) = cache.withLock { cache in
-            if let entry = cache.answers[key], entry.time >= since { return (entry.response, true) }
-            return (nil, since >= cache.answersLoadedSince)
+        let hashed = digest(key)
+        let certainMiss = cache.withLock { cache in
+            cache.answers.value(for: hashed, since: since) == nil && since >= cache.answersLoadedSince && cache.answers.complete(since: since)
         }
-        if hit != nil || authoritative { return hit }
+        if certainMiss { return nil }
+        // Seen (a retry, rare) or not certain (the budget dropped part of the window): ask the disk.
         let bytes = try await pool.read { db in
             try Data.fetchOne(db, sql: "SELECT response FROM answered WHERE key = ? AND answered_at >= ?", arguments: [key, since])
         }
@@ -155,6 +183,11 @@ public final class SQLiteStore: ConversationStore {
                 }
                 remember(records)
                 for (_, continuation) in batch { continuation.resume() }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED {
+                // Another connection holds the write lock past the busy timeout: every turn of the
+                // group would wait as long again, so they all fail now (nothing is on disk; each
+                // message's retry runs again).
+                for (_, continuation) in batch { continuation.resume(throwing: error) }
             } catch {
                 // The group failed as a whole (nothing of it is on disk): commit each turn alone so
                 // that one bad turn does not fail the others.
@@ -179,8 +212,8 @@ public final class SQLiteStore: ConversationStore {
     }
 
     static func write(_ record: TurnRecord, _ state: Data?, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING")
-            .execute(arguments: [record.key, Data(record.response.storedForm), record.time])
+        try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at, request) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING")
+            .execute(arguments: [record.key, Data(record.response.storedForm), record.time, record.request])
         switch record.session {
         case .unchanged: break
         case .save(let session):
@@ -194,7 +227,7 @@ public final class SQLiteStore: ConversationStore {
     private func remember(_ records: [TurnRecord]) {
         cache.withLock { cache in
             for record in records {
-                if cache.answers[record.key] == nil { cache.answers[record.key] = (record.response, record.time) }
+                cache.answers.insert(digest(record.key), true, at: record.time)
                 switch record.session {
                 case .unchanged: break
                 case .save(let session): cache.sessions[record.user] = .some(session.isEmpty ? nil : session)
@@ -215,12 +248,20 @@ public final class SQLiteStore: ConversationStore {
         try db.cachedStatement(sql: "DELETE FROM session WHERE user = ?").execute(arguments: [user])
     }
 
-    public func purgeAnswers(before time: Int64) async throws {
-        try await pool.write { db in try db.execute(sql: "DELETE FROM answered WHERE answered_at < ?", arguments: [time]) }
-        cache.withLock { cache in
-            cache.answers = cache.answers.filter { $0.value.time >= time }
-            // Sessions stay cached while they are recent; the cache is bounded by the users seen.
-            if cache.sessions.count > 100_000 { cache.sessions.removeAll() }
+    public func purgeAnswers(before time: Int64, limit: Int) async throws -> Int {
+        cache.withLock { _ = $0.answers.expire(before: time) }
+        return try await pool.write { db in
+            try db.cachedStatement(sql: "DELETE FROM answered WHERE rowid IN (SELECT rowid FROM answered WHERE answered_at < ? LIMIT ?)")
+                .execute(arguments: [time, limit])
+            return db.changesCount
+        }
+    }
+
+    public func purgeLog(before time: Int64, limit: Int) async throws -> Int {
+        try await pool.write { db in
+            try db.cachedStatement(sql: "DELETE FROM conversation WHERE id IN (SELECT id FROM conversation WHERE time < ? ORDER BY id LIMIT ?)")
+                .execute(arguments: [time, limit])
+            return db.changesCount
         }
     }
 

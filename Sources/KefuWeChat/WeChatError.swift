@@ -15,6 +15,8 @@ public enum WeChatError: Error, Equatable, Sendable, CustomStringConvertible {
     case signatureMismatch(SignatureKind)
     /// The signed timestamp is further from our clock than the configured freshness window.
     case staleTimestamp(timestamp: Int64, now: Int64, toleranceSeconds: Int64)
+    /// The push came in a mode this endpoint does not accept (a plaintext push to a secure-only server).
+    case modeRefused(received: SecurityMode, accepted: AcceptedModes)
     /// A required query parameter is absent.
     case missingQueryParameter(String)
     /// A query parameter is present but not in the form the protocol defines.
@@ -67,7 +69,7 @@ public enum WeChatError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The official `WXBizMsgCrypt` code of this error's family.
     public var code: Int {
         switch self {
-        case .signatureMismatch, .staleTimestamp, .missingQueryParameter, .invalidQueryParameter: -40001
+        case .signatureMismatch, .staleTimestamp, .modeRefused, .missingQueryParameter, .invalidQueryParameter: -40001
         case .bodyTooLarge, .invalidUTF8, .doctypeRefused, .entityRefused, .processingInstructionRefused,
              .nestingTooDeep, .malformedXML, .missingField, .invalidField: -40002
         case .invalidAESKey, .encryptionNotConfigured: -40004
@@ -86,6 +88,12 @@ public enum WeChatError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(kind.rawValue) does not match: the request was not signed with the configured token"
         case .staleTimestamp(let ts, let now, let tolerance):
             "timestamp \(ts) is \(abs(now - ts)) s away from the server clock (\(now)); at most \(tolerance) s is accepted"
+        case .modeRefused(.plaintext, let accepted):
+            "a plaintext push was refused: this server accepts only encrypted pushes (mode \(accepted.rawValue): encrypt_type=aes with msg_signature); "
+                + "set the console to 安全模式, or run with --mode compatible only while switching"
+        case .modeRefused(let received, let accepted):
+            "an encrypted push (\(received.rawValue) mode) was refused: this server accepts only \(accepted.rawValue) pushes; "
+                + "set KEFU_AES_KEY and --mode secure, or set the console to 明文模式"
         case .missingQueryParameter(let name):
             "query parameter '\(name)' is missing"
         case .invalidQueryParameter(let name, let value):

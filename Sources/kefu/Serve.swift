@@ -3,6 +3,7 @@ import KefuCorpus
 import Foundation
 import KefuRules
 import KefuServer
+import KefuStore
 import KefuWeChat
 import Logging
 import Yams
@@ -14,7 +15,8 @@ struct Serve: AsyncParsableCommand {
             Secrets come from the environment (or from files named by *_FILE variables), never from flags:
               KEFU_TOKEN, KEFU_AES_KEY, KEFU_PREVIOUS_AES_KEY, KEFU_APPID   (or KEFU_TOKEN_FILE=/run/secrets/token …)
             Settings come from flags, else from --config FILE (YAML with the same names: host, port,
-            path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance), else defaults.
+            path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance, mode,
+            memory-budget-mb, log-retention), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
             Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
             """
@@ -28,8 +30,14 @@ struct Serve: AsyncParsableCommand {
     var store: String?
     @Option(name: .customLong("budget-ms"), help: "Answer success if a message takes longer (default 4500).") var budgetMilliseconds: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 65536).") var maxBodyBytes: Int?
-    @Option(name: .customLong("timestamp-tolerance"), help: "Refuse requests signed more than this many seconds away from our clock (default: off).")
-    var timestampTolerance: Int64?
+    @Option(name: .customLong("timestamp-tolerance"), help: "Refuse requests signed more than this many seconds away from our clock (default 300; off turns the check off — unsafe).")
+    var timestampTolerance: String?
+    @Option(help: "Which pushes are accepted: plaintext, compatible (plaintext and encrypted: only while switching the console), secure (encrypted only). Default: secure with KEFU_AES_KEY, else plaintext.")
+    var mode: String?
+    @Option(name: .customLong("memory-budget-mb"), help: "Memory for remembering answered messages and signed queries over the replay window (default 64).")
+    var memoryBudgetMegabytes: Int?
+    @Option(name: .customLong("log-retention"), help: "Delete conversation-log lines older than this: 180d (default), 12h, 30m …, or off.")
+    var logRetention: String?
     @Flag(help: "Reload the rule set when its files change.") var watch = false
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info (one line per message), notice, warning, error.") var logLevel: String?
@@ -58,8 +66,22 @@ struct Serve: AsyncParsableCommand {
         }
         var wechat = try Self.wechatConfiguration()
         if let max = try setting(maxBodyBytes, "max-body-bytes", { Int($0) }) { wechat.maxBodyBytes = max }
-        wechat.timestampToleranceSeconds = try setting(timestampTolerance, "timestamp-tolerance", { Int64($0) })
+        if let tolerance = try setting(timestampTolerance, "timestamp-tolerance", { $0 == "off" ? "off" : (Int64($0).flatMap { $0 > 0 ? $0 : nil }).map(String.init) }) {
+            wechat.timestampToleranceSeconds = tolerance == "off" ? nil : Int64(tolerance)
+        }
+        if let text = try setting(mode, "mode", { AcceptedModes(rawValue: $0) == nil ? nil : $0 }) {
+            wechat.accepted = AcceptedModes(rawValue: text)!
+            if wechat.accepted != .plaintext, wechat.aesKey == nil {
+                throw ValidationError("--mode \(text) accepts encrypted pushes, but KEFU_AES_KEY is not set. Set KEFU_AES_KEY and KEFU_APPID, or use --mode plaintext.")
+            }
+        }
         var configuration = ServerConfiguration(rulesDirectory: rulesDirectory, wechat: wechat)
+        if let mb = try setting(memoryBudgetMegabytes, "memory-budget-mb", { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
+            configuration.memoryBudget = .init(megabytes: mb)
+        }
+        if let text = try setting(logRetention, "log-retention", { $0 == "off" || (DurationText.seconds($0) ?? 0) > 0 ? $0 : nil }) {
+            configuration.logRetention = text == "off" ? nil : .seconds(DurationText.seconds(text)!)
+        }
         configuration.host = try setting(host, "host", { $0 }) ?? configuration.host
         configuration.port = try setting(port, "port", { Int($0) }) ?? configuration.port
         configuration.path = try setting(path, "path", { $0.hasPrefix("/") ? $0 : nil }) ?? configuration.path
@@ -86,6 +108,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
         } catch let error as WeChatError {
             throw ValidationError("\(error)")
+        } catch let error as ProcessLock.InUse {
+            throw ValidationError(error.description)
         } catch let error as CorpusError {
             printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
             throw ValidationError("The corpus \(configuration.gate ?? "") given to --gate has errors; nothing was started.")
@@ -95,7 +119,17 @@ struct Serve: AsyncParsableCommand {
         if let reason = await server.checkGate() {
             throw ValidationError("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
         }
-        let modes = wechat.aesKey == nil ? "plaintext" : "plaintext, compatible, secure"
+        let modes = switch wechat.accepted {
+        case .plaintext: "plaintext"
+        case .compatible: "plaintext and encrypted (compatible: only while switching the console)"
+        case .secure: "encrypted only (secure and compatible envelopes)"
+        }
+        if wechat.timestampToleranceSeconds == nil {
+            logger.warning("--timestamp-tolerance off: a signed query seen once can be replayed with any message once its window in memory ends")
+        }
+        if wechat.accepted == .compatible {
+            logger.warning("--mode compatible accepts plaintext pushes, which only a body-less signature protects; use it only while switching the console")
+        }
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
         let startupLogger = logger
         try await server.run { port in
@@ -140,7 +174,8 @@ struct Serve: AsyncParsableCommand {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
-        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance"]
+        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
+                     "mode", "memory-budget-mb", "log-retention"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }

@@ -28,37 +28,21 @@ struct OrderingTests {
         #expect(await queue.activeUsers == 0)
     }
 
-    @Test("a key's work runs once; concurrent and later callers get its result")
+    @Test("a key's work runs once for every caller that arrives while it runs; afterwards the store answers")
     func deduplication() async {
-        let dedup = Deduplicator<Int>(window: .seconds(60))
+        let dedup = Deduplicator<Int>()
         let runs = Log()
-        let results = await withTaskGroup(of: (Int, Bool).self) { group in
-            for _ in 0..<5 {
-                group.addTask {
-                    await dedup.run("k") {
-                        runs.add("run")
-                        try? await Task.sleep(for: .milliseconds(50))
-                        return 42
-                    }
-                }
-            }
-            var all: [(Int, Bool)] = []
-            for await r in group { all.append(r) }
-            return all
-        }
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let first = Task { await dedup.run("k") { runs.add("run"); for await _ in gate { break }; return 42 } }
+        while runs.all.isEmpty { await Task.yield() }
+        let retries = (0..<4).map { _ in Task { await dedup.run("k") { runs.add("run"); return 7 } } }
+        while await dedup.waiting != 4 { await Task.yield() }
+        open.yield()
+        #expect(await first.value == (42, false))
+        for retry in retries { #expect(await retry.value == (42, true)) }
         #expect(runs.all.count == 1)
-        #expect(results.map(\.0) == Array(repeating: 42, count: 5))
-        #expect(results.filter { !$0.1 }.count == 1, "exactly one caller ran it")
+        #expect(await dedup.inFlight == 0, "nothing is kept once the work is done")
         let later = await dedup.run("k") { 7 }
-        #expect(later.value == 42 && later.duplicate)
-        #expect(await dedup.run("other") { 7 }.value == 7)
-    }
-
-    @Test("a remembered answer expires after the window")
-    func expiry() async throws {
-        let dedup = Deduplicator<Int>(window: .milliseconds(20))
-        _ = await dedup.run("k") { 1 }
-        try await Task.sleep(for: .milliseconds(40))
-        #expect(await dedup.run("k") { 2 }.value == 2)
+        #expect(later.value == 7 && !later.duplicate, "a later delivery runs again: the store, not this memory, has the answer")
     }
 }

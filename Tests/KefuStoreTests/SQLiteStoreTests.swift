@@ -50,7 +50,7 @@ struct StoreTests {
             #expect(try await store.response(for: "k2", since: 90) == .success)
             #expect(try await store.response(for: "k3", since: 90) == nil)  // older than the window
             #expect(try await store.response(for: "k3", since: 0) == .empty)
-            try await store.purgeAnswers(before: 60)
+            _ = try await store.purgeAnswers(before: 60, limit: 1000)
             #expect(try await store.response(for: "k3", since: 0) == nil)
             #expect(try await store.response(for: "k1", since: 0) == Self.reply)
         }
@@ -173,6 +173,53 @@ struct StoreTests {
         let turns = try store.recentTurns(limit: 2)
         #expect(turns.map(\.message) == ["第1条", "第2条"])
         #expect(turns[0].intent == "refund" && turns[1].intent == nil)
+    }
+
+    @Test("clean-up removes old answers and log lines in batches of the given size; nothing newer goes")
+    func batchedPurge() async throws {
+        let path = Self.temporaryPath()
+        defer { Self.removeFolder(of: path) }
+        let store = try SQLiteStore(path: path)
+        for i in 0..<25 { try await store.commit(Self.record("k\(i)", at: Int64(i), log: Self.turn(i))) }
+        #expect(try await store.purgeAnswers(before: 20, limit: 8) == 8)
+        #expect(try await store.purgeAnswers(before: 20, limit: 8) == 8)
+        #expect(try await store.purgeAnswers(before: 20, limit: 8) == 4)
+        #expect(try await store.purgeAnswers(before: 20, limit: 8) == 0)
+        #expect(try store.answeredCount() == 5)
+        #expect(try await store.response(for: "k3", since: 0) == nil)
+        #expect(try await store.response(for: "k21", since: 0) == Self.reply)
+        #expect(try await store.purgeLog(before: 10, limit: 6) == 6)
+        #expect(try await store.purgeLog(before: 10, limit: 6) == 4)
+        #expect(try store.recentTurns(limit: 100).map(\.time) == Array(10..<25))
+    }
+
+    @Test("a second exclusive opener of the file is refused with the file and the owner's pid; the lock goes with the store")
+    func exclusive() throws {
+        let path = Self.temporaryPath()
+        defer { Self.removeFolder(of: path) }
+        var first: SQLiteStore? = try SQLiteStore(path: path, exclusive: true)
+        let error = #expect(throws: ProcessLock.InUse.self) { try SQLiteStore(path: path, exclusive: true) }
+        #expect(error?.description.contains(path) == true)
+        #expect(error?.description.contains("pid \(getpid())") == true)
+        #expect(error?.description.contains("PostgreSQL") == true)
+        _ = try SQLiteStore(path: path)  // tools that only read are not refused
+        first = nil
+        _ = first
+        _ = try SQLiteStore(path: path, exclusive: true)
+    }
+
+    @Test("the queries saved with answers come back at warm-up, for the replay guard")
+    func savedQueries() async throws {
+        let path = Self.temporaryPath()
+        defer { Self.removeFolder(of: path) }
+        let store = try SQLiteStore(path: path)
+        var record = Self.record("k1", at: 100)
+        record.request = "sig|100|n1"
+        try await store.commit(record)
+        try await store.commit(Self.record("k2", at: 100))
+        try await store.commit(Self.record("k0", at: 10))
+        let queries = try SQLiteStore(path: path).warmUp(answersSince: 50)
+        #expect(queries.map(\.query) == ["sig|100|n1"] && queries.map(\.messageKey) == ["k1"] && queries.map(\.time) == [100])
     }
 
     @Test("a stored form that is not a reply is an error, not a crash")

@@ -16,7 +16,9 @@ struct SecureModeTests {
         msgId: 24_612_345_678_901_234, content: .text(.init(content: "我要退货 😀 <b>&amp;</b> ]]>")))
 
     func config(current: EncodingAESKey?, previous: EncodingAESKey? = nil) -> WeChatConfiguration {
-        WeChatConfiguration(token: Self.token, appID: Self.appID, aesKey: current, previousAESKey: previous)
+        // Fixed timestamps far from today's clock: freshness is tested in SignatureTests.
+        WeChatConfiguration(token: Self.token, appID: Self.appID, aesKey: current, previousAESKey: previous, timestampToleranceSeconds: nil,
+                            accepted: current == nil && previous == nil ? nil : .compatible)
     }
 
     @Test("EncodingAESKey: length, alphabet; the key never appears in descriptions")
@@ -113,7 +115,7 @@ struct SecureModeTests {
         bytes[0] ^= 0x80  // flips bit 7 of plaintext byte 16: the top byte of the length field
         let tampered = Base64.encode(bytes)
         let envelope = v.envelope_xml.replacingOccurrences(of: v.encrypt_base64, with: tampered)
-        let endpoint = try WeChatEndpoint(WeChatConfiguration(token: v.token, appID: v.appid, aesKey: try EncodingAESKey(v.encoding_aes_key)))
+        let endpoint = try WeChatEndpoint(WeChatConfiguration(token: v.token, appID: v.appid, aesKey: try EncodingAESKey(v.encoding_aes_key), timestampToleranceSeconds: nil))
         var query = try SignedQuery(v.query!)
         #expect(throws: WeChatError.signatureMismatch(.msgSignature)) { try endpoint.open(utf8(envelope), query: query, now: 0) }
         query.msgSignature = Signature.compute([v.token, v.timestamp, v.nonce, tampered])
@@ -122,12 +124,44 @@ struct SecureModeTests {
         #expect(error?.code == -40008)
     }
 
+    @Test("with a key the default is secure-only: plaintext and a downgraded secure push are refused before the body is read")
+    func secureByDefault() throws {
+        let configuration = WeChatConfiguration(token: Self.token, appID: Self.appID, aesKey: Self.oldKey, timestampToleranceSeconds: nil)
+        #expect(configuration.accepted == .secure)
+        let server = try WeChatEndpoint(configuration)
+        let platform = try WeChatPlatform(configuration)
+        let (plainQuery, plainBody) = try platform.push(Self.message, mode: .plaintext, timestamp: 1, nonce: "1")
+        let refused = WeChatError.modeRefused(received: .plaintext, accepted: .secure)
+        #expect(throws: refused) { try server.open(plainBody, query: plainQuery, now: 1) }
+        #expect(refused.description.contains("only encrypted pushes") && refused.code == -40001)
+        // A captured secure push with encrypt_type and msg_signature removed: still signed, now "plaintext".
+        let (secureQuery, secureBody) = try platform.push(Self.message, mode: .secure, timestamp: 1, nonce: "1")
+        var downgraded = secureQuery
+        downgraded.encryptType = nil
+        downgraded.msgSignature = nil
+        #expect(throws: refused) { try server.open(secureBody, query: downgraded, now: 1) }
+        #expect(throws: refused) { try server.open(Array("<xml><garbage".utf8), query: downgraded, now: 1) }  // never parsed
+        #expect(try server.open(secureBody, query: secureQuery, now: 1).mode == .secure)
+        // Compatible mode reads the encrypted copy, never the plaintext fields beside it.
+        let (compatQuery, compatBody) = try platform.push(Self.message, mode: .compatible, timestamp: 1, nonce: "1")
+        var forged = String(decoding: compatBody, as: UTF8.self)
+        forged = forged.replacingOccurrences(of: "我要退货", with: "人工")
+        let opened = try server.open(Array(forged.utf8), query: compatQuery, now: 1)
+        #expect(opened.mode == .compatible)
+        #expect(opened.message.content == Self.message.content)
+        // A plaintext-only server refuses encrypted pushes; accepting both is only by asking.
+        let both = try WeChatEndpoint(WeChatConfiguration(token: Self.token, appID: Self.appID, aesKey: Self.oldKey,
+                                                          timestampToleranceSeconds: nil, accepted: .compatible))
+        #expect(try both.open(plainBody, query: plainQuery, now: 1).mode == .plaintext)
+        #expect(throws: WeChatError.self) { try WeChatEndpoint(WeChatConfiguration(token: Self.token, accepted: .secure)) }
+    }
+
     @Test("encrypt_type=aes without a configured key, without msg_signature, or an unknown encrypt_type")
     func modeErrors() throws {
         let platform = try WeChatPlatform(config(current: Self.oldKey))
         let (query, body) = try platform.push(Self.message, mode: .secure, timestamp: 1, nonce: "1")
-        let plaintextOnly = try WeChatEndpoint(WeChatConfiguration(token: Self.token))
-        #expect(throws: WeChatError.encryptionNotConfigured) { try plaintextOnly.open(body, query: query, now: 1) }
+        let plaintextOnly = try WeChatEndpoint(WeChatConfiguration(token: Self.token, timestampToleranceSeconds: nil))
+        #expect(throws: WeChatError.modeRefused(received: .secure, accepted: .plaintext)) { try plaintextOnly.open(body, query: query, now: 1) }
         let server = try WeChatEndpoint(config(current: Self.oldKey))
         var unsigned = query
         unsigned.msgSignature = nil

@@ -10,7 +10,7 @@ struct SignatureTests {
         #expect(Signature.isValid(v.signature, for: [v.token, v.timestamp, v.nonce]))
         #expect(Signature.isValid(v.signature.uppercased(), for: [v.token, v.timestamp, v.nonce]))
         if let echostr = v.echostr {
-            let endpoint = try WeChatEndpoint(WeChatConfiguration(token: v.token))
+            let endpoint = try WeChatEndpoint(WeChatConfiguration(token: v.token, timestampToleranceSeconds: nil))
             let query = SignedQuery(signature: v.signature, timestamp: v.timestamp, nonce: v.nonce, echostr: echostr)
             #expect(try endpoint.verifyURL(query, now: 0) == v.expected_response_body)
         }
@@ -27,7 +27,7 @@ struct SignatureTests {
         #expect(!Signature.isValid("", for: [v.token, v.timestamp, v.nonce]))
         #expect(!Signature.isValid(v.signature + "0", for: [v.token, v.timestamp, v.nonce]))
 
-        let endpoint = try WeChatEndpoint(WeChatConfiguration(token: "BBBBB"))
+        let endpoint = try WeChatEndpoint(WeChatConfiguration(token: "BBBBB", timestampToleranceSeconds: nil))
         let query = SignedQuery(signature: v.signature, timestamp: v.timestamp, nonce: v.nonce, echostr: "1")
         #expect(throws: WeChatError.signatureMismatch(.signature)) { try endpoint.verifyURL(query, now: 0) }
     }
@@ -47,13 +47,18 @@ struct SignatureTests {
         #expect(Signature.compute(["abc"]) == "a9993e364706816aba3e25717850c26c9cd0d89d")
     }
 
-    @Test("timestamp freshness: off by default, enforced when configured")
+    @Test("timestamp freshness: 300 s by default, configurable, off only when asked")
     func freshness() throws {
         let v = Fixtures.vectors.url_verification[3]  // project-url-verify, timestamp 1718000000
         let query = SignedQuery(signature: v.signature, timestamp: v.timestamp, nonce: v.nonce, echostr: "x")
-        let lenient = try WeChatEndpoint(WeChatConfiguration(token: v.token))
+        let lenient = try WeChatEndpoint(WeChatConfiguration(token: v.token, timestampToleranceSeconds: nil))
         #expect(try lenient.verifyURL(query, now: 1_900_000_000) == "x")
-        let strict = try WeChatEndpoint(WeChatConfiguration(token: v.token, timestampToleranceSeconds: 300))
+        let strict = try WeChatEndpoint(WeChatConfiguration(token: v.token))
+        #expect(strict.configuration.timestampToleranceSeconds == 300)
+        let narrow = try WeChatEndpoint(WeChatConfiguration(token: v.token, timestampToleranceSeconds: 5))
+        #expect(throws: WeChatError.staleTimestamp(timestamp: 1_718_000_000, now: 1_718_000_006, toleranceSeconds: 5)) {
+            try narrow.verifyURL(query, now: 1_718_000_006)
+        }
         #expect(try strict.verifyURL(query, now: 1_718_000_300) == "x")
         #expect(try strict.verifyURL(query, now: 1_717_999_700) == "x")
         #expect(throws: WeChatError.staleTimestamp(timestamp: 1_718_000_000, now: 1_718_000_301, toleranceSeconds: 300)) {

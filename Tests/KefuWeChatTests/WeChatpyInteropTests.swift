@@ -29,7 +29,8 @@ struct WeChatpyInteropTests {
     }
 
     static let configuration = WeChatConfiguration(
-        token: "SwiftBotToken2024", appID: "wx3f2a1b4c5d6e7f80", aesKey: try! EncodingAESKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"))
+        token: "SwiftBotToken2024", appID: "wx3f2a1b4c5d6e7f80", aesKey: try! EncodingAESKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+        timestampToleranceSeconds: nil, accepted: .compatible)
 
     @Test("wechatpy's pushes open; wechatpy reads our replies, in all three modes")
     func roundTrip() throws {

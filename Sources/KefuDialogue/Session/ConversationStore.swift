@@ -17,8 +17,11 @@ public protocol ConversationStore: Sendable {
     func session(for user: String) async throws -> Session?
     /// Saves a turn: its answer (the first one saved for a key is kept), the user's session change, its log line.
     func commit(_ record: TurnRecord) async throws
-    /// Forgets answers saved before `time`.
-    func purgeAnswers(before time: Int64) async throws
+    /// Forgets at most `limit` answers saved before `time` (clean-up runs in small batches so that
+    /// it never holds the writer for long); returns how many went.
+    func purgeAnswers(before time: Int64, limit: Int) async throws -> Int
+    /// Deletes at most `limit` conversation-log lines older than `time` (log retention); returns how many went.
+    func purgeLog(before time: Int64, limit: Int) async throws -> Int
     /// Sessions whose ``Session/due`` time is at or before `time`, at most `limit` of them.
     func sessionsDue(at time: Int64, limit: Int) async throws -> [Session]
     /// Replaces one session outside a turn (clean-up); nil deletes it.
@@ -39,9 +42,14 @@ public struct TurnRecord: Sendable, Equatable {
     public var user: String
     public var session: SessionChange
     public var log: ConversationTurn?
+    /// The signed query that delivered the message (`ReplayGuard.queryText`), kept with the answer so
+    /// that a restarted server still knows which message that query carried; nil outside the webhook.
+    public var request: String?
 
-    public init(key: String, response: PassiveResponse, time: Int64, user: String, session: SessionChange, log: ConversationTurn?) {
+    public init(key: String, response: PassiveResponse, time: Int64, user: String, session: SessionChange, log: ConversationTurn?,
+                request: String? = nil) {
         self.key = key; self.response = response; self.time = time; self.user = user; self.session = session; self.log = log
+        self.request = request
     }
 }
 
@@ -85,7 +93,8 @@ extension PassiveResponse {
 
 /// The store of `--store memory`, `kefu chat` and `kefu test`: forgets everything when the process ends.
 public actor MemoryStore: ConversationStore {
-    private var answered: [String: (response: PassiveResponse, time: Int64)] = [:]
+    /// Answers in time buckets: forgetting old ones never sweeps them all.
+    private var answered = RecentIndex<String, (response: PassiveResponse, time: Int64)>(window: 600, maxEntries: 1_000_000, buckets: 10)
     private var sessions: [String: Session] = [:]
     private var storedTurns: [ConversationTurn] = []
     /// The last `logLimit` turns, oldest first.
@@ -96,14 +105,14 @@ public actor MemoryStore: ConversationStore {
     public init(logLimit: Int = 10_000) { self.logLimit = logLimit }
 
     public func response(for key: String, since: Int64) -> PassiveResponse? {
-        guard let entry = answered[key], entry.time >= since else { return nil }
+        guard let entry = answered.value(for: key, since: since), entry.time >= since else { return nil }
         return entry.response
     }
 
     public func session(for user: String) -> Session? { sessions[user] }
 
     public func commit(_ record: TurnRecord) {
-        if answered[record.key] == nil { answered[record.key] = (record.response, record.time) }
+        if answered.value(for: record.key, since: .min) == nil { answered.insert(record.key, (record.response, record.time), at: record.time) }
         apply(record.session, for: record.user)
         if let turn = record.log {
             storedTurns.append(turn)
@@ -112,8 +121,14 @@ public actor MemoryStore: ConversationStore {
         }
     }
 
-    public func purgeAnswers(before time: Int64) {
-        answered = answered.filter { $0.value.time >= time }
+    public func purgeAnswers(before time: Int64, limit: Int) -> Int {
+        answered.expire(before: time)
+    }
+
+    public func purgeLog(before time: Int64, limit: Int) -> Int {
+        let old = storedTurns.prefix { $0.time < time }.prefix(limit).count
+        storedTurns.removeFirst(old)
+        return old
     }
 
     public func sessionsDue(at time: Int64, limit: Int) -> [Session] {

@@ -8,8 +8,11 @@ public struct OpenedMessage: Sendable, Equatable {
     /// The request's signed timestamp and nonce.
     public var timestamp: String
     public var nonce: String
+    /// The request's `signature` (with timestamp and nonce, what a replay of the query repeats).
+    public var signature: String
 
-    public init(message: InboundMessage, mode: SecurityMode, key: KeySlot?, timestamp: String, nonce: String) {
+    public init(message: InboundMessage, mode: SecurityMode, key: KeySlot?, timestamp: String, nonce: String, signature: String = "") {
+        self.signature = signature
         self.message = message
         self.mode = mode
         self.key = key

@@ -14,24 +14,34 @@ public struct WeChatConfiguration: Sendable, CustomStringConvertible {
     public var previousAESKey: EncodingAESKey?
     /// Largest body accepted, in bytes (default 64 KiB).
     public var maxBodyBytes: Int
-    /// If set, a request whose signed timestamp differs from the server clock by more than this many
-    /// seconds is refused (a replay guard). WeChat documents no window; measure clock skew first.
+    /// A request whose signed timestamp differs from the server clock by more than this many seconds
+    /// is refused (default 300 s). The plaintext `signature` covers only token, timestamp and nonce,
+    /// not the body, so this window is what keeps a signed query seen once (in a proxy log, say)
+    /// from being usable forever; nil turns it off, which is only for replaying published vectors.
     public var timestampToleranceSeconds: Int64?
+    /// Which pushes are accepted. Default: ``AcceptedModes/secure`` when an EncodingAESKey is set,
+    /// else ``AcceptedModes/plaintext``.
+    public var accepted: AcceptedModes
+
+    /// The default freshness window, in seconds.
+    public static let defaultTimestampTolerance: Int64 = 300
 
     public init(token: String, appID: String? = nil, aesKey: EncodingAESKey? = nil, previousAESKey: EncodingAESKey? = nil,
-                maxBodyBytes: Int = XMLReader.defaultMaxBytes, timestampToleranceSeconds: Int64? = nil) {
+                maxBodyBytes: Int = XMLReader.defaultMaxBytes, timestampToleranceSeconds: Int64? = defaultTimestampTolerance,
+                accepted: AcceptedModes? = nil) {
         self.token = token
         self.appID = appID
         self.aesKey = aesKey
         self.previousAESKey = previousAESKey
         self.maxBodyBytes = maxBodyBytes
         self.timestampToleranceSeconds = timestampToleranceSeconds
+        self.accepted = accepted ?? (aesKey == nil && previousAESKey == nil ? .plaintext : .secure)
     }
 
     public var description: String {
         "WeChatConfiguration(appID: \(appID ?? "none"), token: <redacted>, aesKey: \(aesKey == nil ? "none" : "<redacted>"), "
             + "previousAESKey: \(previousAESKey == nil ? "none" : "<redacted>"), maxBodyBytes: \(maxBodyBytes), "
-            + "timestampTolerance: \(timestampToleranceSeconds.map { "\($0) s" } ?? "off"))"
+            + "timestampTolerance: \(timestampToleranceSeconds.map { "\($0) s" } ?? "off"), accepted: \(accepted.rawValue))"
     }
 }
 
@@ -44,6 +54,28 @@ public enum SecurityMode: String, Sendable, Equatable {
     case compatible
     /// 安全模式: only `<Encrypt>`; the reply is encrypted.
     case secure
+}
+
+/// Which pushes an endpoint accepts (`kefu serve --mode`). An encrypted push is always opened from
+/// its `<Encrypt>` copy after `msg_signature` is checked; the plaintext fields of a compatible-mode
+/// envelope are never read.
+public enum AcceptedModes: String, Sendable, Equatable, CaseIterable {
+    /// Plaintext pushes only (明文模式); an encrypted push is refused.
+    case plaintext
+    /// Plaintext and encrypted pushes: only for the minutes of switching the console between
+    /// 明文模式 and 安全模式/兼容模式. A plaintext push is protected only by the body-less signature.
+    case compatible
+    /// Encrypted pushes only (安全模式, and 兼容模式's envelope, read from its encrypted copy);
+    /// a plaintext push, or an encrypted one with its `encrypt_type`/`msg_signature` stripped, is refused.
+    case secure
+
+    public func allows(_ mode: SecurityMode) -> Bool {
+        switch self {
+        case .plaintext: mode == .plaintext
+        case .compatible: true
+        case .secure: mode != .plaintext
+        }
+    }
 }
 
 /// Which EncodingAESKey decrypted a push; the reply is encrypted with the same one.

@@ -7,7 +7,7 @@
 ///     let bytes = try endpoint.seal(.reply(reply), for: opened, timestamp: now, nonce: opened.nonce)
 ///
 /// Checks run in a fixed order and stop at the first failure: `signature` (always), timestamp
-/// freshness (if configured), then for `encrypt_type=aes` the envelope, `msg_signature`, decryption
+/// freshness (300 s unless configured otherwise), the accepted modes, then for `encrypt_type=aes` the envelope, `msg_signature`, decryption
 /// with the current and then the previous key, the AppID; finally the XML of the message itself.
 /// The mode is decided per request from `encrypt_type`, as WeChat's FAQ asks, because the
 /// console setting can change at any time.
@@ -27,6 +27,9 @@ public struct WeChatEndpoint: Sendable {
             if let key = configuration.aesKey { ciphers.append((.current, MessageCipher(key: key, appID: appID))) }
             if let key = configuration.previousAESKey { ciphers.append((.previous, MessageCipher(key: key, appID: appID))) }
         }
+        guard configuration.accepted == .plaintext || !ciphers.isEmpty else {
+            throw .invalidAESKey("mode \(configuration.accepted.rawValue) accepts encrypted pushes, but no EncodingAESKey is set")
+        }
         self.ciphers = ciphers
     }
 
@@ -44,9 +47,16 @@ public struct WeChatEndpoint: Sendable {
         try verifySignature(query, now: now)
         switch query.encryptType {
         case nil, "raw":
+            // Checked before the body is read: a secure-only server never parses a plaintext body.
+            guard configuration.accepted.allows(.plaintext) else {
+                throw .modeRefused(received: .plaintext, accepted: configuration.accepted)
+            }
             let message = try InboundMessage(xml: body, reader: reader)
-            return OpenedMessage(message: message, mode: .plaintext, key: nil, timestamp: query.timestamp, nonce: query.nonce)
+            return OpenedMessage(message: message, mode: .plaintext, key: nil, timestamp: query.timestamp, nonce: query.nonce, signature: query.signature)
         case "aes":
+            guard configuration.accepted.allows(.secure) else {
+                throw .modeRefused(received: .secure, accepted: configuration.accepted)
+            }
             guard !ciphers.isEmpty else { throw .encryptionNotConfigured }
             guard let msgSignature = query.msgSignature, !msgSignature.isEmpty else { throw .missingQueryParameter("msg_signature") }
             let envelope = try reader.parse(body)
@@ -62,7 +72,7 @@ public struct WeChatEndpoint: Sendable {
             let (plaintext, slot) = try decrypt(encrypted)
             let message = try InboundMessage(xml: plaintext, reader: reader)
             let mode: SecurityMode = envelope["MsgType"] == nil ? .secure : .compatible
-            return OpenedMessage(message: message, mode: mode, key: slot, timestamp: query.timestamp, nonce: query.nonce)
+            return OpenedMessage(message: message, mode: mode, key: slot, timestamp: query.timestamp, nonce: query.nonce, signature: query.signature)
         case let other?:
             throw .invalidQueryParameter(name: "encrypt_type", value: other)
         }
