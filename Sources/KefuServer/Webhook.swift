@@ -85,7 +85,11 @@ public struct Webhook: Sendable {
         let work = Task { () -> (value: Engine.Outcome?, duplicate: Bool) in
             await deduplicator.run(key) { [self] in
                 await users.run(for: message.fromUserName) { [self] in
-                    if let delay = configuration.testDelay { try? await Task.sleep(for: delay) }
+                    // Test hook: slow rules (a stored answer is not slowed).
+                    if let delay = configuration.testDelay,
+                       (try? await store.response(for: key, since: now - configuration.deduplicationWindowSeconds)) == nil {
+                        try? await Task.sleep(for: delay)
+                    }
                     do {
                         // Answered before (a retry after the first delivery finished, or before a restart): the stored answer.
                         let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request)

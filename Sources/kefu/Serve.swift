@@ -139,31 +139,12 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// Secrets from KEFU_* variables, or from the files KEFU_*_FILE names.
+    /// Secrets from KEFU_* variables, or from the files KEFU_*_FILE names; freshness and modes at their
+    /// secure defaults (300 s; secure-only with a key), which flags and the config file may change.
     static func wechatConfiguration() throws -> WeChatConfiguration {
-        let env = ProcessInfo.processInfo.environment
-        func secret(_ name: String) throws -> String? {
-            if let path = env[name + "_FILE"], !path.isEmpty {
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw ValidationError("\(name)_FILE names '\(path)', which cannot be read.")
-                }
-                return text.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            return env[name].flatMap { $0.isEmpty ? nil : $0 }
-        }
-        guard let token = try secret("KEFU_TOKEN") else {
-            throw ValidationError("KEFU_TOKEN is not set. Export the Token (令牌) from 设置与开发 → 基本配置, or set KEFU_TOKEN_FILE.")
-        }
-        var configuration = WeChatConfiguration(token: token, appID: try secret("KEFU_APPID"))
-        do {
-            configuration.aesKey = try secret("KEFU_AES_KEY").map { try EncodingAESKey($0) }
-            configuration.previousAESKey = try secret("KEFU_PREVIOUS_AES_KEY").map { try EncodingAESKey($0) }
-        } catch let error as WeChatError {
-            throw ValidationError("KEFU_AES_KEY / KEFU_PREVIOUS_AES_KEY: \(error)")
-        }
-        if configuration.aesKey != nil, configuration.appID == nil {
-            throw ValidationError("KEFU_APPID is not set. Secure and compatible mode need the AppID (wx…) as well as KEFU_AES_KEY.")
-        }
+        var configuration = try AccountEnvironment.configuration()
+        configuration.timestampToleranceSeconds = WeChatConfiguration.defaultTimestampTolerance
+        configuration.accepted = configuration.aesKey == nil && configuration.previousAESKey == nil ? .plaintext : .secure
         return configuration
     }
 

@@ -165,7 +165,8 @@ def retries():
     for mode in ("plaintext", "secure"):
         message = text(user, "运费多少", create_time=int(time.time()) - 3)
         first = push(message, mode)
-        again = push(message, mode, nonce="123456")
+        # A retry signed afresh (its own nonce: one signed query carries one message, or it is refused as a forgery).
+        again = push(message, mode, nonce=f"123456{len(mode)}")
         check(first[0] == 200 and first == again, f"{mode}: a retry gets the same reply: {first} vs {again}")
         concurrent_message = text(user, "发票怎么开")
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
