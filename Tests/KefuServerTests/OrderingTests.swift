@@ -46,3 +46,25 @@ struct OrderingTests {
         #expect(later.value == 7 && !later.duplicate, "a later delivery runs again: the store, not this memory, has the answer")
     }
 }
+
+@Suite("Replay guard")
+struct ReplayGuardTests {
+    @Test("a query is new once, a retry with the same message, a forgery with another; forgotten after the window")
+    func verdicts() {
+        let guardian = ReplayGuard(window: 60, maxEntries: 1_000)
+        let q = ReplayGuard.queryText(signature: "abc", timestamp: "100", nonce: "n1")
+        #expect(guardian.check(query: q, messageKey: "m1", now: 100) == .new)
+        #expect(guardian.check(query: q, messageKey: "m1", now: 110) == .retry)
+        #expect(guardian.check(query: q, messageKey: "m2", now: 120) == .forgery)
+        #expect(guardian.check(query: ReplayGuard.queryText(signature: "abc", timestamp: "100", nonce: "n2"), messageKey: "m2", now: 120) == .new)
+        #expect(guardian.expire(now: 300) == 2 && guardian.count == 0)
+        #expect(guardian.check(query: q, messageKey: "m2", now: 300) == .new, "after the window only freshness protects: the window must be longer")
+    }
+
+    @Test("warmed from the store after a restart")
+    func warmUp() {
+        let guardian = ReplayGuard(window: 60, maxEntries: 1_000)
+        guardian.warmUp([(query: "s|1|n", messageKey: "m1", time: 100)])
+        #expect(guardian.check(query: "s|1|n", messageKey: "m9", now: 120) == .forgery)
+    }
+}
