@@ -64,7 +64,8 @@ let foundation = measure("parse: FoundationXML XMLParser → [String: String]") 
 print(String(format: "  → our reader is %.1f× FoundationXML", foundation / ours))
 
 let configuration = WeChatConfiguration(token: "SwiftBotToken2024", appID: "wx3f2a1b4c5d6e7f80",
-                                        aesKey: try EncodingAESKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"))
+                                        aesKey: try EncodingAESKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"),
+                                        timestampToleranceSeconds: nil, accepted: .compatible)
 let endpoint = try WeChatEndpoint(configuration)
 let platform = try WeChatPlatform(configuration)
 let message = try InboundMessage(xml: textMessage)

@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
     var timestampTolerance: String?
     @Option(help: "Which pushes are accepted: plaintext, compatible (plaintext and encrypted: only while switching the console), secure (encrypted only). Default: secure with KEFU_AES_KEY, else plaintext.")
     var mode: String?
-    @Option(name: .customLong("memory-budget-mb"), help: "Memory for remembering answered messages and signed queries over the replay window (default 64).")
+    @Option(name: .customLong("memory-budget-mb"), help: "Memory for remembering answered messages and signed queries over the replay window (default 128; about 64 bytes per message over the window).")
     var memoryBudgetMegabytes: Int?
     @Option(name: .customLong("log-retention"), help: "Delete conversation-log lines older than this: 180d (default), 12h, 30m …, or off.")
     var logRetention: String?

@@ -369,7 +369,7 @@ def _():
     return answer
 
 
-@row("same signed query, another message (secure, re-encrypted by someone with the key? no: a stripped query)", "secure", 403,
+@row("same signed query, another encrypted message (secure)", "secure", 403,
      "already used for another message", changes=True)
 def _():
     ts, n = str(int(time.time())), nonce()
