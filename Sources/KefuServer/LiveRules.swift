@@ -10,11 +10,12 @@ import Synchronization
 /// in, in one step under a lock, so every request is answered by a whole rule set, the old or the
 /// new. A failed reload leaves the live one serving and records the errors for `/status`.
 ///
-/// Two guards against a file caught while it is still being written (an editor saving in place,
-/// `cp` half done): a changed file whose last line has no newline is refused (`unfinished-file`),
-/// and a reload that would remove more than half of one file's rules, intents or flows (a whole
-/// file included) is read again after `settle`; if it still would, it is refused and kept as the
-/// pending shrink. The next reload that reads exactly the same files confirms it: that is how a
+/// Three guards against a file caught while it is still being written (an editor saving in place,
+/// `cp` half done): a changed file whose last line has no newline is refused (`unfinished-file`);
+/// a reload that removes anything reads the files again after `settle` (until they stop changing,
+/// at most three times) and is judged on that; and one that would then remove more than half of
+/// one file's rules, intents or flows (a whole file included) is refused and kept as the pending
+/// shrink. The next reload that reads exactly the same files confirms it: that is how a
 /// deliberate removal goes live (reload once more, or with `--watch` save a rule file again).
 /// Reloads run one at a time.
 public final class LiveRules: Sendable {
@@ -117,21 +118,26 @@ public final class LiveRules: Sendable {
         case .failure(let failure): return refuse(failure)
         case .success(let read): candidate = read
         }
-        if candidate.change.isSuspicious, !isPending(candidate) {
-            // A copy in progress changes meanwhile; an edit does not.
+        // A reload that removes anything waits and reads again, until the files stop changing (a copy
+        // in progress changes meanwhile; an edit does not), at most three times.
+        var rounds = 0
+        while candidate.change.removesAnything, !isPending(candidate), rounds < 3 {
+            rounds += 1
             try? await Task.sleep(for: settle)
+            let previous = candidate.compiled.spec.sources
             switch read() {
             case .failure(let failure): return refuse(failure)
             case .success(let again): candidate = again
             }
-            if candidate.change.isSuspicious, !isPending(candidate) {
-                let change = candidate.change
-                state.withLock {
-                    $0.pendingSources = candidate.compiled.spec.sources
-                    $0.status.pendingShrink = PendingShrink(reasons: change.suspicious, change: change.summary, since: Date())
-                }
-                return refuse(.shrink(change))
+            if candidate.compiled.spec.sources == previous { break }
+        }
+        if candidate.change.isSuspicious, !isPending(candidate) {
+            let change = candidate.change
+            state.withLock {
+                $0.pendingSources = candidate.compiled.spec.sources
+                $0.status.pendingShrink = PendingShrink(reasons: change.suspicious, change: change.summary, since: Date())
             }
+            return refuse(.shrink(change))
         }
         if let gate, let reason = await gate.check(candidate.compiled) { return refuse(.gate(reason)) }
         let now = Date()

@@ -123,6 +123,11 @@ struct UnfinishedFileTests {
             #expect(d.message.contains(c.says), "\(d.render())")
             #expect(d.message.contains("it may still be being written"), "\(d.render())")
         }
+        // Without the final newline, the error stands at the end of the last line (not on a line after it).
+        let cut = "rules:\n  - id: fee\n    when: {contains: [运费, 邮"
+        let atEnd = try #require(diagnostics(cut).first)
+        #expect(atEnd.location == SourceLocation(file: "rules.yaml", line: 3, column: 28) && atEnd.message.contains("the file ends inside the [ … ] list"),
+                "\(atEnd.render())")
         // A flow collection left open in the middle of the file is an ordinary syntax error.
         let d = try #require(diagnostics("rules:\n  - id: a\n    when: {contains: [退货, 退款}\n    reply: x\n").first)
         #expect(d.code == "yaml-syntax" && !d.message.contains("file ends"), "\(d.render())")

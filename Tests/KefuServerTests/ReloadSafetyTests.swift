@@ -232,3 +232,21 @@ struct LiveRulesReloadTests {
         #expect(live.status.lastChange == "6 → 3 rules; \(dir.path)/faq.yaml 4 → 1; removed: time, invoice, hours")
     }
 }
+
+extension LiveRulesReloadTests {
+    @Test("a removal too small to be suspicious is read again too: a copy caught mid-way goes live finished")
+    func smallRemovalRereads() async throws {
+        let dir = try Files.ruleSet()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let live = try LiveRules(directory: dir.path, settle: .seconds(2))
+        let faq = dir.appendingPathComponent("faq.yaml")
+        try Files.overwrite(Files.faqCut(lines: 10, newline: true), faq)  // 3 of 4 rules so far
+        async let reloaded = live.reload()
+        try await Task.sleep(for: .milliseconds(700))
+        try Files.overwrite(Files.faq, faq)
+        let result = await reloaded
+        guard case .success(let change) = result else { Issue.record("refused: \(result)"); return }
+        #expect(change.removedRules.isEmpty, "\(change.summary)")
+        #expect(live.status.ruleCount == 6)
+    }
+}

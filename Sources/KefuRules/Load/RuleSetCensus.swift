@@ -74,6 +74,9 @@ public struct RuleSetChange: Sendable {
 
     public var isSuspicious: Bool { !suspicious.isEmpty }
 
+    /// Whether any rule, intent or flow is removed.
+    public var removesAnything: Bool { !removedRules.isEmpty || !removedIntents.isEmpty || !removedFlows.isEmpty }
+
     /// `42 → 40 rules; Rules/shop/faq.yaml 12 → 10; removed: a, b`: the totals, each file whose
     /// counts change, and the names removed and added.
     public var summary: String {

@@ -263,7 +263,10 @@ package struct RuleFileReader {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
             if let context, let text, Self.onlySpaceAfter(mark, in: text), let opened = Self.opened(by: context.text) {
-                return Diagnostic(.error, "yaml-syntax", at: at(mark),
+                // libyaml puts the end of a file without a final newline on the line after its last one.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                let end = mark.line > lines.count ? SourceLocation(file: file, line: lines.count, column: (lines.last?.count ?? 0) + 1) : at(mark)
+                return Diagnostic(.error, "yaml-syntax", at: end,
                                   "YAML syntax: the file ends inside the \(opened) that opens at line \(context.mark.line), column \(context.mark.column) "
                                     + "(\(problem)) — it may still be being written",
                                   hint: "if it is complete, close what opens there; else " + RuleSetLoader.publishHint)
