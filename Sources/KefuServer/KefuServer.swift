@@ -129,10 +129,15 @@ public struct KefuServer: Sendable {
         return await gate.check(rules.engine.rules)
     }
 
-    /// Compiles the rule set again; keeps the old one if the new one has errors or fails the gate.
+    /// Compiles the rule set again; keeps the old one if the new one has errors, has a file that
+    /// looks half-written, shrinks suspiciously (see ``LiveRules``) or fails the gate. Logs what changed.
     public func reload(reason: String) async {
-        if let failure = await rules.reload(gate: gate) {
-            metrics.reload(ok: false)
+        switch await rules.reload(gate: gate) {
+        case .success(let change):
+            metrics.reload(result: "ok")
+            logger.info("rule set reloaded: \(change.summary)", metadata: ["reason": .string(reason), "rules": .string("\(rules.status.ruleCount)")])
+        case .failure(let failure):
+            metrics.reload(result: failure.result)
             switch failure {
             case .compile(let error):
                 logger.error("reload failed; still serving the previous rule set", metadata: [
@@ -141,10 +146,12 @@ public struct KefuServer: Sendable {
             case .gate(let why):
                 logger.error("reload refused by the corpus gate; still serving the previous rule set", metadata: [
                     "reason": .string(reason), "gate": .string(why)])
+            case .shrink(let change):
+                logger.warning("""
+                    reload refused: \(change.suspicious.joined(separator: "; ")); still serving the previous rule set. \
+                    If you removed them on purpose, reload once more (or with --watch save a rule file again) to confirm
+                    """, metadata: ["reason": .string(reason), "change": .string(change.summary)])
             }
-        } else {
-            metrics.reload(ok: true)
-            logger.info("rule set reloaded", metadata: ["reason": .string(reason), "rules": .string("\(rules.status.ruleCount)")])
         }
     }
 
@@ -173,6 +180,13 @@ public struct KefuServer: Sendable {
                                          "loadedAt": ISO8601DateFormatter().string(from: s.loadedAt)]
             object["lastReloadError"] = s.lastReloadError ?? NSNull()
             object["lastReloadAt"] = s.lastReloadAt.map { ISO8601DateFormatter().string(from: $0) } ?? NSNull()
+            object["lastReloadResult"] = s.lastReloadResult ?? NSNull()
+            object["lastChange"] = s.lastChange ?? NSNull()
+            object["pendingShrink"] = s.pendingShrink.map {
+                ["reasons": $0.reasons, "change": $0.change, "since": ISO8601DateFormatter().string(from: $0.since),
+                 "confirm": "reload once more (kill -HUP, or with --watch save a rule file again) to accept exactly these files"] as [String: Any]
+            } ?? NSNull()
+            object["files"] = s.census.files.mapValues { ["rules": $0.rules.count, "intents": $0.intents.count, "flows": $0.flows.count] }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }

@@ -59,9 +59,12 @@ public final class ServerMetrics: Sendable {
                              labels: [("flow", flow), ("event", String(kind))]).increment()
     }
 
-    public func reload(ok: Bool) {
+    public func reload(ok: Bool) { reload(result: ok ? "ok" : "failed") }
+
+    /// Reloads by result: ok, failed (errors, or a file still being written), refused-gate, refused-shrink.
+    public func reload(result: String) {
         registry.makeCounter(descriptor: Self.name("reloads", "total", "Rule-set reloads by result"),
-                             labels: [("result", ok ? "ok" : "failed")]).increment()
+                             labels: [("result", result)]).increment()
     }
 
     /// Turns the store did not load or save in time (answered `success`, nothing applied, the retry runs again).

@@ -22,14 +22,18 @@ public enum Linter {
         FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(),
     ]
 
+    /// The files of `directory`: load errors, or compile errors, or lint warnings; and, with any of
+    /// them, a warning for each file whose last line has no newline (a reload refuses those).
     public static func lint(directory: String) -> LintReport {
-        let spec: RuleSetSpec
+        let loaded: (spec: RuleSetSpec, warnings: [Diagnostic])
         do {
-            spec = try RuleSetLoader.load(directory: directory)
+            loaded = try RuleSetLoader.load(directory: directory, unfinished: .warn)
         } catch {
             return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: Self.sources(for: error.diagnostics))
         }
-        return lint(spec)
+        var report = lint(loaded.spec)
+        report.diagnostics = (report.diagnostics + loaded.warnings).sorted()
+        return report
     }
 
     public static func lint(_ spec: RuleSetSpec) -> LintReport {

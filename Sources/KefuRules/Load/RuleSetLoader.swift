@@ -13,8 +13,28 @@ public enum RuleSetLoader {
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
     static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer"]
 
+    /// What to do with a rule file that looks unfinished: not empty, and its last line has no
+    /// newline at its end. That is how a file looks while an editor or `cp` is still writing it
+    /// (and how some editors save a complete file), so only a reload refuses it.
+    public enum UnfinishedFiles: Sendable {
+        /// Load it (starting the server, `kefu chat`, `kefu test`: nothing live to protect).
+        case accept
+        /// Load it with an `unfinished-file` warning (`kefu lint`).
+        case warn
+        /// Refuse it with an `unfinished-file` error (a reload), except a file whose text is the
+        /// same as in `unchanged` (the text the live rule set was read from: not being written now).
+        case refuse(unlessUnchangedFrom: [String: String])
+    }
+
     /// Loads every rule file under `directory`.
     public static func load(directory: String) throws(RuleSetError) -> RuleSetSpec {
+        try load(directory: directory, unfinished: .accept).spec
+    }
+
+    /// Loads every rule file under `directory`, treating files that look unfinished as `unfinished`
+    /// says. Errors are thrown all at once (an unfinished file's error with whatever else its cut-off
+    /// text causes, in file order); `warnings` are the `.warn` ones of a rule set that loads.
+    public static func load(directory: String, unfinished: UnfinishedFiles) throws(RuleSetError) -> (spec: RuleSetSpec, warnings: [Diagnostic]) {
         let root = URL(fileURLWithPath: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -23,6 +43,7 @@ public enum RuleSetLoader {
         }
         var files: [(path: String, text: String)] = []
         var problems: [Diagnostic] = []
+        var unfinishedFiles: [Diagnostic] = []
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
         var paths: [String] = []
         while let url = enumerator?.nextObject() as? URL {
@@ -36,18 +57,69 @@ public enum RuleSetLoader {
                 continue
             }
             guard let text = String(validating: data, as: UTF8.self) else {
-                problems.append(Diagnostic(.error, "not-utf8", at: SourceLocation(file: display, line: 1, column: 1),
-                                           "the file is not UTF-8 text", hint: "save it as UTF-8 (most editors: File → Save with Encoding → UTF-8)"))
+                if let cut = Self.cutCharacter(data, file: display) {
+                    problems.append(cut)
+                } else {
+                    problems.append(Diagnostic(.error, "not-utf8", at: SourceLocation(file: display, line: 1, column: 1),
+                                               "the file is not UTF-8 text", hint: "save it as UTF-8 (most editors: File → Save with Encoding → UTF-8)"))
+                }
                 continue
             }
             files.append((display, text))
+            switch unfinished {
+            case .accept: break
+            case .warn: if let d = unfinishedFile(display, text, severity: .warning) { unfinishedFiles.append(d) }
+            case .refuse(let unchanged):
+                if unchanged[display] != text, let d = unfinishedFile(display, text, severity: .error) { unfinishedFiles.append(d) }
+            }
         }
         if paths.isEmpty {
             problems.append(Diagnostic(.error, "no-rule-files", at: SourceLocation(file: directory, line: 1, column: 1),
                                        "the folder has no .yaml files", hint: "rule files end in .yaml or .yml"))
         }
-        if !problems.isEmpty { throw RuleSetError(problems) }
-        return try parse(files: files)
+        if !problems.isEmpty { throw RuleSetError(problems + unfinishedFiles) }
+        let spec: RuleSetSpec
+        do {
+            spec = try parse(files: files)
+        } catch {
+            throw RuleSetError(unfinishedFiles + error.diagnostics)
+        }
+        if unfinishedFiles.contains(where: { $0.severity == .error }) { throw RuleSetError(unfinishedFiles) }
+        return (spec, unfinishedFiles)
+    }
+
+    static let publishHint = "save it again, or publish by writing a temp file in the same folder and renaming it (see docs/serve.md)"
+
+    /// The `unfinished-file` diagnostic of a non-empty text whose last line has no newline, at the end of that line.
+    package static func unfinishedFile(_ file: String, _ text: String, severity: Diagnostic.Severity) -> Diagnostic? {
+        guard let last = text.utf8.last, last != UInt8(ascii: "\n") else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let at = SourceLocation(file: file, line: lines.count, column: (lines.last?.count ?? 0) + 1)
+        if severity == .error {
+            return Diagnostic(.error, "unfinished-file", at: at,
+                              "the file ends in the middle of a line (line \(lines.count) has no newline at its end) — it may still be being written",
+                              hint: publishHint + "; if the file is complete, press Enter after its last line and save")
+        }
+        return Diagnostic(.warning, "unfinished-file", at: at,
+                          "the last line (\(lines.count)) has no newline at its end; a running kefu serve refuses to reload such a file, because a file still being written looks the same",
+                          hint: "press Enter after the last line and save")
+    }
+
+    /// The diagnostic of a file that is UTF-8 up to a character cut off at its very end (a copy caught
+    /// mid-write), or nil if the file is not UTF-8 elsewhere.
+    static func cutCharacter(_ data: Data, file: String) -> Diagnostic? {
+        let bytes = [UInt8](data)
+        // The start of the last character: at most 3 continuation bytes (10xxxxxx) back.
+        var start = bytes.count - 1
+        while start > 0, bytes.count - start < 4, bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        guard start >= 0, start < bytes.count else { return nil }
+        let lead = bytes[start]
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        guard lead & 0xC0 == 0xC0, length > bytes.count - start, let text = String(validating: bytes[..<start], as: UTF8.self) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return Diagnostic(.error, "unfinished-file", at: SourceLocation(file: file, line: lines.count, column: (lines.last?.count ?? 0) + 1),
+                          "the file ends in the middle of a character (\(bytes.count - start) of its \(length) UTF-8 bytes) — it may still be being written",
+                          hint: publishHint)
     }
 
     static func displayPath(_ path: String, directory: String) -> String {
@@ -88,7 +160,7 @@ package struct RuleFileReader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            reader.diagnostics.append(Self.syntaxDiagnostic(error, file: reader.file))
+            reader.diagnostics.append(Self.syntaxDiagnostic(error, file: reader.file, text: text))
             return
         } catch {
             reader.diagnostics.append(Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: reader.file, line: 1, column: 1), "\(error)"))
@@ -183,11 +255,22 @@ package struct RuleFileReader {
         return mapping.compactMap { $0.key.scalar?.string }
     }
 
-    package static func syntaxDiagnostic(_ error: YamlError, file: String) -> Diagnostic {
+    /// `text`, when given, lets an error at the very end of the file say that the file ends inside
+    /// the list, mapping or quoted text its context opened (a file cut off while being written).
+    package static func syntaxDiagnostic(_ error: YamlError, file: String, text: String? = nil) -> Diagnostic {
         func at(_ mark: Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         let hint = "check indentation (spaces, not tabs), and quote text that contains ': ', '#', or starts with '*', '&', '{' or '['"
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            if let context, let text, Self.onlySpaceAfter(mark, in: text), let opened = Self.opened(by: context.text) {
+                // libyaml puts the end of a file without a final newline on the line after its last one.
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                let end = mark.line > lines.count ? SourceLocation(file: file, line: lines.count, column: (lines.last?.count ?? 0) + 1) : at(mark)
+                return Diagnostic(.error, "yaml-syntax", at: end,
+                                  "YAML syntax: the file ends inside the \(opened) that opens at line \(context.mark.line), column \(context.mark.column) "
+                                    + "(\(problem)) — it may still be being written",
+                                  hint: "if it is complete, close what opens there; else " + RuleSetLoader.publishHint)
+            }
             let where_ = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return Diagnostic(.error, "yaml-syntax", at: at(mark), "YAML syntax: \(problem)\(where_)", hint: hint)
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -200,6 +283,22 @@ package struct RuleFileReader {
         default:
             return Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: file, line: 1, column: 1), "YAML: \(error)", hint: hint)
         }
+    }
+
+    /// What a YAML error's context ("while parsing a flow sequence") left open, for people.
+    static func opened(by context: String) -> String? {
+        if context.contains("flow sequence") { return "[ … ] list" }
+        if context.contains("flow mapping") { return "{ … } mapping" }
+        if context.contains("quoted scalar") { return "quoted text" }
+        return nil
+    }
+
+    /// Whether nothing but spaces and line breaks follows `mark` (1-based line and column) in `text`.
+    static func onlySpaceAfter(_ mark: Mark, in text: String) -> Bool {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return mark.line > lines.count }
+        let rest = lines[mark.line - 1].dropFirst(max(mark.column - 1, 0))
+        return (rest + lines.dropFirst(mark.line).joined(separator: "\n")).allSatisfy(\.isWhitespace)
     }
 
     // MARK: Settings
