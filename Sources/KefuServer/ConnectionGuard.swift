@@ -2,6 +2,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import Synchronization
 
@@ -250,6 +251,9 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch phase {
+        case .closing where id == nil || !closeAfterResponse:
+            // Refused, or timed out before a head: nothing more is read from it.
+            return
         case .idle:
             phase = .awaitingHead(started: true)
             deadline = .now() + limits.settings.headerTimeout.timeAmount
@@ -285,6 +289,8 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
     func bodyFailure(for error: any Error) -> BodyFailure? {
         guard case .readingBody(let received, let expected) = phase else { return nil }
         if error is BodyFailure { return nil }
+        // A malformed body (a bad chunk, say) is the client's error, not an early end: the route answers 400.
+        if let parse = error as? HTTPParserError, parse != .invalidEOFState { return nil }
         phase = .answering
         deadline = nil
         return .endedEarly(received: received, expected: expected)

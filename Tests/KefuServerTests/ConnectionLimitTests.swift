@@ -176,6 +176,11 @@ struct ConnectionLimitTests {
         let chunkedAnswer = chunked.read(until: "bytes\n", timeout: 5)
         #expect(chunkedAnswer.hasPrefix("HTTP/1.1 413") && chunkedAnswer.contains("body is larger than the limit of 65536 bytes"), "\(chunkedAnswer)")
 
+        let malformed = try server.connect()
+        malformed.send("POST /wechat HTTP/1.1\r\nHost: kefu\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n<xml>\r\nZZ\r\n")
+        let malformedAnswer = malformed.readUntilClosed(timeout: 5).text
+        #expect(malformedAnswer.hasPrefix("HTTP/1.1 400") && malformedAnswer.contains("the request body could not be read"), "a bad chunk is the client's error, not an abandoned body: \(malformedAnswer)")
+
         #expect(try server.metric(#"kefu_requests_total{mode="-",outcome="abandoned"}"#) == 1)
         #expect(try server.metric(#"kefu_requests_total{mode="-",outcome="rejected-413"}"#) == 2)
         #expect(server.stop() == 0)
