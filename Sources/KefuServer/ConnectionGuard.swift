@@ -85,8 +85,8 @@ public final class ConnectionLimits: Sendable {
         }
         metrics.connectionsOpen(open)
         switch admission {
-        case .refused: metrics.connectionRefused(reason: "busy")
-        case .admitted(_, let displaced): if displaced != nil { metrics.connectionRefused(reason: "idle-closed") }
+        case .refused: metrics.connectionRefused()
+        case .admitted(_, let displaced): if displaced != nil { metrics.connectionDisplaced() }
         }
         if let logLine {
             logger.notice("connection limit reached: new connections take the place of the longest-idle ones, or get 503 while every connection has a request in progress; if this is real traffic, raise --max-connections (and the descriptor limit)", metadata: [

@@ -81,20 +81,20 @@ public final class ServerMetrics: Sendable {
         gauge.set(Int64(count))
     }
 
-    /// At the connection limit: `refused` (a new connection answered 503, every connection had a request in progress)
-    /// or `idle-closed` (the longest-idle connection closed to make room for a new one).
-    public func connectionRefused(reason: String) {
-        if reason == "busy" {
-            counter("connections|refused") {
-                registry.makeCounter(descriptor: Self.name("connections_refused", "total",
-                                                           "New connections answered 503 at --max-connections (every connection had a request in progress)"), labels: [])
-            }.increment()
-        } else {
-            counter("connections|displaced") {
-                registry.makeCounter(descriptor: Self.name("connections_displaced", "total",
-                                                           "Idle connections closed at --max-connections to make room for a new one"), labels: [])
-            }.increment()
-        }
+    /// At the connection limit with every connection busy: a new connection answered 503.
+    public func connectionRefused() {
+        counter("connections|refused") {
+            registry.makeCounter(descriptor: Self.name("connections_refused", "total",
+                                                       "New connections answered 503 at --max-connections (every connection had a request in progress)"), labels: [])
+        }.increment()
+    }
+
+    /// At the connection limit: the longest-idle connection closed to make room for a new one.
+    public func connectionDisplaced() {
+        counter("connections|displaced") {
+            registry.makeCounter(descriptor: Self.name("connections_displaced", "total",
+                                                       "Idle connections closed at --max-connections to make room for a new one"), labels: [])
+        }.increment()
     }
 
     /// A connection closed by a timeout: phase header, body (answered 408) or idle.
