@@ -162,12 +162,12 @@ public struct KefuServer: Sendable {
         router.get(RouterPath(configuration.path)) { request, _ -> Response in
             Self.response(webhook.verify(query: Self.query(request)))
         }
+        let (bodyMetrics, bodyLogger) = (self.metrics, self.logger)
         router.post(RouterPath(configuration.path)) { request, _ -> Response in
             let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: maxBody)
-            } catch {
-                return Self.response(webhook.reject(.bodyTooLarge(size: maxBody + 1, limit: maxBody), mode: "-"))
+            switch await Self.readBody(request, limit: maxBody, webhook: webhook, metrics: bodyMetrics, logger: bodyLogger) {
+            case .read(let read): body = read
+            case .refused(let response): return response
             }
             return Self.response(await webhook.receive(query: Self.query(request), body: Array(buffer: body)))
         }
@@ -211,8 +211,10 @@ public struct KefuServer: Sendable {
 
     /// Runs until SIGTERM/SIGINT. `onRunning` gets the bound port (useful with port 0).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let limits = ConnectionLimits(connectionSettings(), metrics: metrics, logger: logger)
         let app = Application(
             router: router(),
+            server: limits.http1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kefu"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

@@ -69,6 +69,16 @@ public struct ServerConfiguration: Sendable {
     public var gate: String?
     /// Fault injection for tests only: every message takes at least this long to answer.
     public var testDelay: Duration?
+    /// A request head must be complete this long after the connection opens (or after its first byte following a
+    /// keep-alive pause); otherwise the connection is closed (408 if part of a head came).
+    public var headerTimeout: Duration = .seconds(10)
+    /// A request body must be complete this long after its head; otherwise 408 and the connection is closed.
+    public var bodyTimeout: Duration = .seconds(10)
+    /// A keep-alive connection with no request for this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// The most connections open at once; nil: ``defaultMaxConnections``, lowered to what the descriptor limit allows.
+    public var maxConnections: Int?
+    public static let defaultMaxConnections = 512
 
     public init(rulesDirectory: String, wechat: WeChatConfiguration) {
         self.rulesDirectory = rulesDirectory

@@ -92,4 +92,44 @@ public final class ServerMetrics: Sendable {
     }
 
     public func text() -> String { registry.emitToString() }
+
+    // MARK: connections (ConnectionLimits)
+
+    private let openConnections = Mutex<Gauge?>(nil)
+
+    /// `kefu_connections_open`: connections holding a place under --max-connections.
+    public func connectionsOpen(_ count: Int) {
+        let gauge = openConnections.withLock { gauge -> Gauge in
+            if let gauge { return gauge }
+            let made = registry.makeGauge(descriptor: Self.name("connections_open", "", "Open connections (at most --max-connections)"))
+            gauge = made
+            return made
+        }
+        gauge.set(Int64(count))
+    }
+
+    /// At the connection limit with every connection busy: a new connection answered 503.
+    public func connectionRefused() {
+        counter("connections|refused") {
+            registry.makeCounter(descriptor: Self.name("connections_refused", "total",
+                                                       "New connections answered 503 at --max-connections (every connection had a request in progress)"), labels: [])
+        }.increment()
+    }
+
+    /// At the connection limit: the longest-idle connection closed to make room for a new one.
+    public func connectionDisplaced() {
+        counter("connections|displaced") {
+            registry.makeCounter(descriptor: Self.name("connections_displaced", "total",
+                                                       "Idle connections closed at --max-connections to make room for a new one"), labels: [])
+        }.increment()
+    }
+
+    /// A connection closed by a timeout: phase header, body (answered 408) or idle.
+    public func connectionTimedOut(phase: String) {
+        counter("timeout|\(phase)") {
+            registry.makeCounter(descriptor: Self.name("connection_timeouts", "total", "Connections closed by --header-timeout, --body-timeout or --idle-timeout"),
+                                 labels: [("phase", phase)])
+        }.increment()
+    }
+
 }

@@ -16,7 +16,7 @@ struct Serve: AsyncParsableCommand {
               KEFU_TOKEN, KEFU_AES_KEY, KEFU_PREVIOUS_AES_KEY, KEFU_APPID   (or KEFU_TOKEN_FILE=/run/secrets/token …)
             Settings come from flags, else from --config FILE (YAML with the same names: host, port,
             path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance, mode,
-            memory-budget-mb, log-retention), else defaults.
+            memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
             Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
             """
@@ -45,6 +45,14 @@ struct Serve: AsyncParsableCommand {
     var gate: String?
     @Option(help: "A YAML file with settings (flags win).") var config: String?
     @Option(name: .customLong("test-delay-ms"), help: .hidden) var testDelayMilliseconds: Int?
+    @Option(name: .customLong("header-timeout"), help: "Seconds a request head may take to arrive; then the connection is closed (default 10).")
+    var headerTimeout: Double?
+    @Option(name: .customLong("body-timeout"), help: "Seconds a request body may take after its head; then 408 and the connection is closed (default 10).")
+    var bodyTimeout: Double?
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a keep-alive connection may wait for its next request (default 60).")
+    var idleTimeout: Double?
+    @Option(name: .customLong("max-connections"), help: "Most connections open at once; beyond it the longest-idle one is closed, or the new one gets 503 (default 512, lowered to fit the open-file limit).")
+    var maxConnections: Int?
 
     func run() async throws {
         let file = try Self.readConfig(config)
@@ -92,6 +100,21 @@ struct Serve: AsyncParsableCommand {
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
         if let storeChoice { configuration.store = storeChoice }
         configuration.gate = try setting(gate, "gate", { $0 })
+        func seconds(_ flag: Double?, _ key: String) throws -> Duration? {
+            guard let value = try setting(flag, key, { Double($0) }) else { return nil }
+            guard value > 0, value <= 86_400 else {
+                let shown = abs(value) < 1e15 && value == value.rounded() ? String(Int(value)) : String(value)
+                throw ValidationError("--\(key) \(shown): give a number of seconds above 0 (at most 86400), e.g. 10 or 0.5.")
+            }
+            return .milliseconds(Int64((value * 1000).rounded()))
+        }
+        configuration.headerTimeout = try seconds(headerTimeout, "header-timeout") ?? configuration.headerTimeout
+        configuration.bodyTimeout = try seconds(bodyTimeout, "body-timeout") ?? configuration.bodyTimeout
+        configuration.idleTimeout = try seconds(idleTimeout, "idle-timeout") ?? configuration.idleTimeout
+        if let max = try setting(maxConnections, "max-connections", { Int($0) }) {
+            guard max >= 1 else { throw ValidationError("--max-connections \(max): give at least 1.") }
+            configuration.maxConnections = max
+        }
 
         let json = configuration.logFormat == .json
         LoggingSystem.bootstrap { label in
@@ -156,7 +179,7 @@ struct Serve: AsyncParsableCommand {
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
         let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
-                     "mode", "memory-budget-mb", "log-retention"]
+                     "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
