@@ -19,7 +19,7 @@ struct ConnectionLimitTests {
 
         /// `shell`, if given, runs before `exec kefu serve …` in /bin/sh (e.g. `ulimit -n 200`).
         init(_ arguments: [String], shell: String? = nil) throws {
-            let serve = ["serve", "--rules", ConnectionLimitTests.shop, "--port", "0", "--store", "memory"] + arguments
+            let serve = ["serve", "--rules", ConnectionLimitTests.shop, "--port", "0", "--store", "memory", "--mode", "compatible"] + arguments
             if let shell {
                 process.executableURL = URL(fileURLWithPath: "/bin/sh")
                 process.arguments = ["-c", "\(shell); exec \"$0\" \"$@\"", TestSupport.kefu.path] + serve

@@ -272,7 +272,11 @@ struct ServeTests {
         let out = Pipe()
         client.standardOutput = out
         try client.run()
-        Thread.sleep(forTimeInterval: 0.5)  // the request is now being handled
+        // Wait until the request is being handled: its connection is open beside this metrics request.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, (ConnectionLimitTests.gauge(try server.get("/metrics"), "kefu_connections_open") ?? 0) < 2 {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         #expect(server.stop() == 0)
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         client.waitUntilExit()
