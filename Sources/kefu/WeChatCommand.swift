@@ -40,7 +40,8 @@ extension WeChatCommand {
                 """
         )
         @Option(help: "Where kefu serve listens.") var url = "http://127.0.0.1:8080/wechat"
-        @Option(help: "plaintext, compatible or secure (the last two need KEFU_AES_KEY and KEFU_APPID).") var mode = SecurityMode.plaintext
+        @Option(help: "plaintext, compatible or secure (the last two need KEFU_AES_KEY and KEFU_APPID). Default: secure when KEFU_AES_KEY is set (what kefu serve accepts by default), else plaintext.")
+        var mode: SecurityMode?
         @Option(help: "The user's OpenID.") var from = "oKefuTestUser000000000000000"
         @Option(help: "The Official Account's original ID.") var to = "gh_kefu_test"
         @Option(help: "Send a text message.") var text: String?
@@ -53,7 +54,8 @@ extension WeChatCommand {
         }
 
         func run() throws {
-            let configuration = try AccountEnvironment.configuration(requireKey: mode != .plaintext)
+            let configuration = try AccountEnvironment.configuration(requireKey: mode != nil && mode != .plaintext)
+            let mode = self.mode ?? (configuration.aesKey == nil ? .plaintext : .secure)
             let now = Int64(Date().timeIntervalSince1970)
             let content: InboundMessage.Content
             if let text {
