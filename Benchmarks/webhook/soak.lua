@@ -5,7 +5,10 @@
 --   SOAK_RATE=4000 SOAK_THREADS=2 wrk -t2 -c32 -d60s -s Benchmarks/webhook/soak.lua http://127.0.0.1:8080/wechat
 -- Env: SOAK_RATE    total requests/s to pace at (wrk's delay(); absent or 0: as fast as answered)
 --      SOAK_THREADS the -t given to wrk (the rate is split between the threads)
---      SOAK_USERS   users a thread (default 20000); SOAK_TAG a label in the openids (e.g. the minute)
+--      SOAK_USERS   users a thread (default 20000); SOAK_TAG a label in the openids
+--      SOAK_SEED    a number naming the users (default: random), SOAK_STATE a path prefix: each
+--                   thread starts from SOAK_STATE.N when it exists and done() writes it, so the
+--                   next wrk run continues every user's flow (scripts/soak runs one wrk a minute)
 --      WX_TOKEN     signing token (default benchtoken)
 -- A user sends its next message only after the answer to the previous one (the reply's ToUserName
 -- says whose it was), so a flow's steps arrive in order, as from a person. Every request is a new
@@ -83,12 +86,14 @@ function setup(thread)
   thread:set("bench_thread", #threads)
 end
 
--- Thread state.
+-- Thread state. A user is (number u, generation gen_of[u]); its openid, order number and phone
+-- follow from SOAK_SEED, the thread, u and gen, so a later wrk run (SOAK_STATE) continues it.
 non200, wrong, not_reply, answered, sent, flows_done, behind, examples = 0, 0, 0, 0, 0, 0, 0, {}
+script_of, step_of, gen_of, waiting, retired = {}, {}, {}, {}, {}
 local counter, msg_prefix, user_prefix = 0, nil, nil
-local script_of, step_of, order_of, phone_of = {}, {}, {}, {}
 local ring, head, tail, queued = {}, 1, 0, 0   -- idle users, first in first out
 local interval, next_slot = 0, nil
+local seed = tonumber(os.getenv("SOAK_SEED") or "") or nil
 
 local function push(u) tail = tail % user_count + 1; ring[tail] = u; queued = queued + 1 end
 local function pop()
@@ -102,16 +107,31 @@ local function choose(u)
   step_of[u] = 1
 end
 
+-- The users' places left by the previous run of this thread (see done()): "u gen script step" lines.
+local function restore(path)
+  local f = io.open(path, "r")
+  if not f then return end
+  for line in f:lines() do
+    local u, gen, script, step = line:match("^(%d+) (%d+) (%d+) (%d+)$")
+    u = tonumber(u)
+    if u and u <= user_count then
+      gen_of[u], script_of[u], step_of[u] = tonumber(gen), tonumber(script), tonumber(step)
+    end
+  end
+  f:close()
+end
+
 function init(args)
   assert(bench_thread, "soak.lua: setup() did not number this thread")
   local tag = wx.random_digits(7)
   math.randomseed(tonumber(tag))
-  msg_prefix = tag .. string.format("%02d", bench_thread)
-  user_prefix = "oSoak" .. run_label .. "_" .. tag .. "_" .. bench_thread .. "_"
+  seed = seed or tonumber(tag)
+  msg_prefix = tag .. string.format("%02d", bench_thread)   -- new every run: MsgIds never repeat
+  user_prefix = "oSoak" .. run_label .. seed .. "_" .. bench_thread .. "_"
+  local state = os.getenv("SOAK_STATE")
+  if state and state ~= "" then restore(state .. "." .. bench_thread) end
   for u = 1, user_count do
-    order_of[u] = string.format("DD%02d%010d", bench_thread % 100, (tonumber(tag) * 7 + u) % 1e10)
-    phone_of[u] = string.format("13%d%08d", bench_thread % 10, (tonumber(tag) + u) % 1e8)
-    choose(u)
+    if not gen_of[u] then gen_of[u] = 0; choose(u) end
     push(u)
   end
   if total_rate > 0 then interval = 1000 * thread_count / total_rate end
@@ -131,7 +151,10 @@ if total_rate > 0 then
 end
 
 local function fill(s, u)
-  return (s:gsub("{order}", order_of[u]):gsub("{phone}", phone_of[u]))
+  local n = seed * 7 + u * 13 + gen_of[u] * 100003
+  local order = string.format("DD%02d%010d", bench_thread % 100, n % 1e10)
+  local phone = string.format("13%d%08d", bench_thread % 10, n % 1e8)
+  return (s:gsub("{order}", order):gsub("{phone}", phone))
 end
 
 local function note(kind, u, got)
@@ -150,7 +173,8 @@ function request()
   counter = counter + 1
   sent = sent + 1
   local msg_id = msg_prefix .. string.format("%09d", counter)
-  local user = user_prefix .. u
+  local user = user_prefix .. u .. "g" .. (gen_of[u] or 0)
+  waiting[u] = true
   if u == 0 then
     return wx.post(wrk.path, token, msg_id, function(now) return wx.text_xml(user, "运费多少", msg_id, now) end)
   end
@@ -174,13 +198,15 @@ function response(status, headers, body)
     note(to and "reply to another user" or "not a reply", nil, body)
     return
   end
-  local u = tonumber(to:sub(#user_prefix + 1))
-  if not u or u < 0 or u > user_count then
+  local u, gen = to:sub(#user_prefix + 1):match("^(%d+)g(%d+)$")
+  u, gen = tonumber(u), tonumber(gen)
+  if not u or u > user_count or gen ~= (gen_of[u] or 0) then
     not_reply = not_reply + 1
     note("reply to an unknown user", nil, body)
     return
   end
   answered = answered + 1
+  waiting[u] = nil
   if u == 0 then return end
   local script = scripts[script_of[u]]
   local step = script.steps[step_of[u]]
@@ -193,7 +219,8 @@ function response(status, headers, body)
   if not ok then
     wrong = wrong + 1
     note("wrong answer", u, content or body)
-    return   -- this user's place is unknown now: retired for this run
+    retired[u] = true   -- this user's place is unknown now: the next run replaces it
+    return
   end
   if step_of[u] == #script.steps then
     if #script.steps > 1 then flows_done = flows_done + 1 end
@@ -204,7 +231,28 @@ function response(status, headers, body)
   push(u)
 end
 
+-- Main state: write each thread's users for the next run. A user waiting for an answer when wrk
+-- stopped (its message may have been handled) or retired starts over as a new user (gen + 1).
+local function save(path, t)
+  local gens, scripts_, steps, wait, ret = t:get("gen_of"), t:get("script_of"), t:get("step_of"), t:get("waiting"), t:get("retired")
+  local f = assert(io.open(path, "w"))
+  for u = 1, user_count do
+    if gens[u] then
+      if wait[u] or ret[u] then
+        f:write(u, " ", gens[u] + 1, " ", pick[math.random(#pick)], " 1\n")
+      else
+        f:write(u, " ", gens[u], " ", scripts_[u], " ", steps[u], "\n")
+      end
+    end
+  end
+  f:close()
+end
+
 function done(summary, latency, requests)
+  local state = os.getenv("SOAK_STATE")
+  if state and state ~= "" then
+    for i, t in ipairs(threads) do save(state .. "." .. i, t) end
+  end
   local sums = { non200 = 0, wrong = 0, not_reply = 0, answered = 0, sent = 0, flows_done = 0, behind = 0 }
   local ex = {}
   for _, t in ipairs(threads) do
