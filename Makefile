@@ -5,7 +5,7 @@ SWIFT ?= swift
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test samples bench deps venv build release bench-wechat bench-rules bench-webhook eval-intents clean
+.PHONY: run test samples bench deps venv build release bench-wechat bench-rules bench-webhook soak eval-intents clean
 
 deps:
 	@scripts/install-deps
@@ -52,6 +52,11 @@ bench-rules: deps
 # The webhook under wrk (release build, Rules/shop): requests/s and latency.
 bench-webhook: deps
 	scripts/bench-webhook
+
+# Steady load at 80% of capacity for SOAK_MINUTES (default 10): errors, RSS, p99 per minute, DB size.
+SOAK_MINUTES ?= 10
+soak: deps
+	scripts/soak $(SOAK_MINUTES)
 
 # Intent accuracy vs a scikit-learn baseline, 5-fold cross-validation on Corpora/intents.
 eval-intents: deps
