@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuRulesTests",
-            dependencies: ["KefuRules"]
+            dependencies: ["KefuRules", "KefuTestSupport"]
         ),
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(

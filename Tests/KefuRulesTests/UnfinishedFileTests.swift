@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 @testable import KefuRules
 
@@ -6,22 +7,7 @@ import Testing
 /// done), and what a reload changes file by file.
 @Suite("Unfinished rule files and reload changes")
 struct UnfinishedFileTests {
-    static let faq = """
-        rules:
-          - id: fee
-            when: {contains: [运费]}
-            reply: 满 99 元包邮。
-          - id: time
-            when: {contains: [几天到]}
-            reply: 48 小时内发货。
-          - id: invoice
-            when: {contains: [发票]}
-            reply: 下单时勾选开发票。
-          - id: hours
-            when: {contains: [几点]}
-            reply: 每天 9:00–21:00。
-
-        """
+    static let faq = SampleRuleFiles.faq
 
     /// A folder of rule files, removed afterwards.
     static func folder(_ files: [String: Data]) throws -> URL {

@@ -10,22 +10,7 @@ import Testing
 struct ReloadSafetyTests {
     typealias Server = ServeTests.Server
 
-    static let faq = """
-        rules:
-          - id: fee
-            when: {contains: [运费]}
-            reply: 满 99 元包邮。
-          - id: time
-            when: {contains: [几天到]}
-            reply: 48 小时内发货。
-          - id: invoice
-            when: {contains: [发票]}
-            reply: 下单时勾选开发票。
-          - id: hours
-            when: {contains: [几点]}
-            reply: 每天 9:00–21:00。
-
-        """
+    static let faq = SampleRuleFiles.faq
     static let other = "default: 抱歉，没听懂。\nrules:\n  - {id: hello, when: {contains: [你好]}, reply: 您好！}\n  - {id: bye, when: {contains: [再见]}, reply: 再见！}\n"
 
     /// A rule-set folder with faq.yaml (4 rules) and other.yaml (2 rules, the default reply).

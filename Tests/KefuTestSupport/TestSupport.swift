@@ -60,3 +60,24 @@ public enum TestSupport {
         try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "10", url]).out
     }
 }
+
+/// Rule files shared by the tests of reloads and unfinished files (KefuRulesTests, KefuServerTests).
+public enum SampleRuleFiles {
+    /// Four FAQ rules, one per keyword, ending with a newline.
+    public static let faq = """
+        rules:
+          - id: fee
+            when: {contains: [运费]}
+            reply: 满 99 元包邮。
+          - id: time
+            when: {contains: [几天到]}
+            reply: 48 小时内发货。
+          - id: invoice
+            when: {contains: [发票]}
+            reply: 下单时勾选开发票。
+          - id: hours
+            when: {contains: [几点]}
+            reply: 每天 9:00–21:00。
+
+        """
+}
