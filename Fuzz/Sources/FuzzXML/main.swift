@@ -1,0 +1,34 @@
+import FuzzSupport
+import KefuWeChat
+
+/// (a) The XML reader and the typed decode, on the bytes of a plaintext push.
+/// A message that decodes is written back with `xml()`; that must decode, and write the same bytes
+/// again (the writer drops what XML cannot carry, so the first writing may differ from the input).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzXML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    do {
+        _ = try XMLReader().parse(bytes)
+    } catch {
+        _ = error.description
+    }
+    let message: InboundMessage
+    do {
+        message = try InboundMessage(xml: bytes)
+    } catch {
+        _ = error.description
+        return 0
+    }
+    let written = message.xml()
+    do {
+        let again = try InboundMessage(xml: written).xml()
+        precondition(again == written, """
+            writing is not stable:
+            \(String(decoding: written, as: UTF8.self))
+            \(String(decoding: again, as: UTF8.self))
+            """)
+    } catch {
+        preconditionFailure("a decoded message, written back, does not decode: \(error)\n\(String(decoding: written, as: UTF8.self))")
+    }
+    return 0
+}
