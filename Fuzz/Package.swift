@@ -33,7 +33,7 @@ let package = Package(
         fuzzTarget("FuzzEnvelope", [.product(name: "KefuWeChat", package: kefu)]),
         fuzzTarget("FuzzSecure", [.product(name: "KefuWeChat", package: kefu)]),
         fuzzTarget("FuzzRules", [.product(name: "KefuRules", package: kefu)]),
-        fuzzTarget("FuzzCases", [.product(name: "KefuCorpus", package: kefu)]),
+        fuzzTarget("FuzzCases", [.product(name: "KefuCorpus", package: kefu), .product(name: "KefuRules", package: kefu)]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,13 +22,16 @@ public func fuzzXML(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let written = message.xml()
     do {
         let again = try InboundMessage(xml: written).xml()
-        precondition(again == written, """
-            writing is not stable:
-            \(String(decoding: written, as: UTF8.self))
-            \(String(decoding: again, as: UTF8.self))
-            """)
+        // fatalError, not precondition: -O drops a precondition's message.
+        if again != written {
+            fatalError("""
+                writing is not stable:
+                \(String(decoding: written, as: UTF8.self))
+                \(String(decoding: again, as: UTF8.self))
+                """)
+        }
     } catch {
-        preconditionFailure("a decoded message, written back, does not decode: \(error)\n\(String(decoding: written, as: UTF8.self))")
+        fatalError("a decoded message, written back, does not decode: \(error)\n\(String(decoding: written, as: UTF8.self))")
     }
     return 0
 }
