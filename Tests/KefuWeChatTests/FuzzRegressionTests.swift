@@ -38,6 +38,8 @@ struct WeChatFuzzRegressionTests {
         do { _ = try XMLReader().parse(bytes) } catch { problems += unclear(error) }
         let message: InboundMessage
         do { message = try InboundMessage(xml: bytes) } catch { return problems + unclear(error) }
+        // As in FuzzXML: the writer drops what XML 1.0 cannot carry, which may change what the message is.
+        guard !carriesUnwritable(message.fields) else { return problems }
         let written = message.xml()
         do {
             let again = try InboundMessage(xml: written).xml()
@@ -46,6 +48,13 @@ struct WeChatFuzzRegressionTests {
             problems.append("the message as written does not decode: \(error)\n\(text(written))")
         }
         return problems
+    }
+
+    static func carriesUnwritable(_ tree: XMLTree) -> Bool {
+        func unwritable(_ text: String) -> Bool {
+            text.unicodeScalars.contains { ($0.value < 0x20 && $0.value != 0x09 && $0.value != 0x0A && $0.value != 0x0D) || $0.value == 0xFFFE || $0.value == 0xFFFF }
+        }
+        return unwritable(tree.name) || unwritable(tree.text) || tree.children.contains(where: carriesUnwritable)
     }
 
     /// FuzzEnvelope: the input as the body, plaintext query, then secure query signing its `<Encrypt>`.
