@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "kefu", targets: ["kefu"]),
         .library(name: "KefuWeChat", targets: ["KefuWeChat"]),
         .library(name: "KefuRules", targets: ["KefuRules"]),
+        .library(name: "KefuCorpus", targets: ["KefuCorpus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),

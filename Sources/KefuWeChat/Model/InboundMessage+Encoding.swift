@@ -46,7 +46,8 @@ extension InboundMessage {
             w.cdata("Event", event.name)
             writeEvent(event, &w)
         case .unknown:
-            let header: Set<String> = ["ToUserName", "FromUserName", "CreateTime", "MsgType"]
+            // MsgId is written after the switch, as for every type: copying it too would repeat it.
+            let header: Set<String> = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "MsgId"]
             for child in fields.children where !header.contains(child.name) { w.tree(child) }
         }
         if !isEvent, let msgId { w.integer("MsgId", msgId) }

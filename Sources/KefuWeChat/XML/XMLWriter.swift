@@ -88,6 +88,13 @@ public struct XMLWriter: Sendable {
                     bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
                     i += 3
                     runStart = i
+                } else if b == 0x0D {
+                    // A carriage return: a reader turns a raw one into "\n" (XML 1.0 §2.11), also in
+                    // CDATA, so it leaves the section and is written as a character reference.
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
+                    bytes.append(contentsOf: XMLWriter.carriageReturn)
+                    i += 1
+                    runStart = i
                 } else if b == 0x3E {
                     bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
                     let n = bytes.count
@@ -110,6 +117,8 @@ public struct XMLWriter: Sendable {
 
     private static let cdataOpen: [UInt8] = Array("<![CDATA[".utf8)
     private static let cdataClose: [UInt8] = Array("]]>".utf8)
+    /// Emitted in place of a carriage return.
+    private static let carriageReturn: [UInt8] = Array("]]>&#13;<![CDATA[".utf8)
     /// Emitted in place of the `>` of a `]]>` whose `]]` is already written.
     private static let cdataSplit: [UInt8] = Array("]]><![CDATA[>".utf8)
 }
