@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuCorpusTests",
-            dependencies: ["KefuCorpus", "KefuDialogue", "KefuRules"]
+            dependencies: ["KefuCorpus", "KefuDialogue", "KefuRules", "KefuTestSupport"]
         ),
         .testTarget(
             name: "KefuStoreTests",

@@ -1,6 +1,7 @@
 import Foundation
 import KefuRules
 import Synchronization
+import KefuTestSupport
 import Testing
 @testable import KefuCorpus
 
@@ -71,17 +72,17 @@ struct LoaderFuzzRegressionTests {
     func caseInputs() throws { try replay("FuzzCases", Self.cases) }
 
     func replay(_ target: String, _ entry: @escaping @Sendable ([UInt8], URL) -> Problems) throws {
-        let inputs = try RegressionFiles.files(target)
+        let inputs = try RegressionInputs.files(target)
         #expect(inputs.count >= 8, "Fuzz/regressions/\(target)/ should hold the hand-made inputs at least")
         for (name, bytes) in inputs {
             // A folder per input: an input that overruns its budget may still be running on its thread.
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-fuzz-regression-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let outcome = RegressionFiles.run(budget: Self.budget, reference: Self.reference) { entry(bytes, folder) }
+            let outcome = RegressionInputs.run(budget: Self.budget, reference: Self.reference) { entry(bytes, folder) }
             switch outcome {
             case .overBudget:
                 Issue.record("\(target)/\(name): not done after \(Self.budget) reference parses (a hang, or work far beyond linear)")
-            case .finished(let problems):
+            case .finished(let problems, _):
                 for problem in problems { Issue.record("\(target)/\(name): \(problem)") }
                 try? FileManager.default.removeItem(at: folder)
             }
@@ -91,7 +92,7 @@ struct LoaderFuzzRegressionTests {
     @Test("hostile YAML is refused with the expected diagnostic")
     func hostileYAML() throws {
         func codes(_ target: String, _ name: String) throws -> Set<String> {
-            let bytes = try #require(RegressionFiles.files(target).first { $0.name == name }?.bytes, "missing \(name)")
+            let bytes = try #require(RegressionInputs.files(target).first { $0.name == name }?.bytes, "missing \(name)")
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-fuzz-regression-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: folder) }
@@ -135,48 +136,5 @@ struct DurationFuzzRegressionTests {
         #expect(DurationText.seconds("36500d") == 3_153_600_000)
         #expect(DurationText.seconds("36501d") == nil)
         #expect(DurationText.seconds("90s") == 90)
-    }
-}
-
-/// The files of Fuzz/regressions/<target>/, and a run bounded by a count of reference tasks.
-enum RegressionFiles {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fuzz/regressions")
-
-    static func files(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
-        let folder = root.appendingPathComponent(target)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
-        return try names.map { ($0, Array(try Data(contentsOf: folder.appendingPathComponent($0)))) }
-    }
-
-    enum Outcome<Value: Sendable>: Sendable {
-        case finished(Value)
-        case overBudget
-    }
-
-    final class Slot<Value: Sendable>: Sendable {
-        let done = Atomic<Bool>(false)
-        let value = Mutex<Value?>(nil)
-    }
-
-    /// Runs `work` on a thread of its own while this thread repeats `reference`; gives up (leaving the
-    /// thread to finish or spin on its own) once `budget` references are done. A bound counted in work,
-    /// not seconds: a loaded machine slows both threads alike.
-    static func run<Value: Sendable>(budget: Int, reference: () -> Void, _ work: @escaping @Sendable () -> Value) -> Outcome<Value> {
-        let slot = Slot<Value>()
-        let thread = Thread {
-            let value = work()
-            slot.value.withLock { $0 = value }
-            slot.done.store(true, ordering: .releasing)
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        var references = 0
-        while !slot.done.load(ordering: .acquiring) {
-            if references >= budget { return .overBudget }
-            reference()
-            references += 1
-        }
-        return .finished(slot.value.withLock { $0! })
     }
 }
