@@ -44,32 +44,32 @@ extension KefuServer {
             body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             // Chunked, so its size is unknown: only that it passed the limit.
-            return .refused(refuse(413, "body is larger than the limit of \(limit) bytes", metrics: metrics, logger: logger))
+            return .refused(refuse(413, "body is larger than the limit of \(limit) bytes", webhook: webhook))
         } catch let failure as BodyFailure {
-            return .refused(bodyFailed(failure, metrics: metrics, logger: logger))
+            return .refused(bodyFailed(failure, webhook: webhook, metrics: metrics, logger: logger))
         } catch {
-            return .refused(refuse(400, "the request body could not be read: \(error)", close: true, metrics: metrics, logger: logger))
+            return .refused(refuse(400, "the request body could not be read: \(error)", close: true, webhook: webhook))
         }
         if let declared, body.readableBytes < declared {
-            return .refused(bodyFailed(.endedEarly(received: body.readableBytes, expected: declared), metrics: metrics, logger: logger))
+            return .refused(bodyFailed(.endedEarly(received: body.readableBytes, expected: declared), webhook: webhook, metrics: metrics, logger: logger))
         }
         return .read(body)
     }
 
-    /// A refusal that the webhook does not make itself (no WeChat error code applies): counted and logged like its own.
-    static func refuse(_ status: Int, _ reason: String, close: Bool = false, metrics: ServerMetrics, logger: Logger) -> Response {
-        metrics.request(mode: "-", outcome: "rejected-\(status)")
-        logger.notice("request refused", metadata: ["status": .string("\(status)"), "reason": .string(reason)])
-        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+    /// A refusal of the connection layer (no WeChat error code applies), counted and logged by the webhook's
+    /// one refusal path; `close` also ends the connection.
+    static func refuse(_ status: Int, _ reason: String, close: Bool = false, webhook: Webhook) -> Response {
+        let refused = webhook.reject(status: status, reason: reason, code: nil, mode: "-")
+        var headers: HTTPFields = [.contentType: refused.contentType]
         if close { headers[.connection] = "close" }
-        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: reason + "\n")))
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: refused.body)))
     }
 
     /// A body that timed out gets 408; one the client abandoned is logged with its reason (nobody is left to answer).
-    static func bodyFailed(_ failure: BodyFailure, metrics: ServerMetrics, logger: Logger) -> Response {
+    static func bodyFailed(_ failure: BodyFailure, webhook: Webhook, metrics: ServerMetrics, logger: Logger) -> Response {
         switch failure {
         case .timedOut:
-            return refuse(408, failure.description, close: true, metrics: metrics, logger: logger)
+            return refuse(408, failure.description, close: true, webhook: webhook)
         case .endedEarly:
             metrics.request(mode: "-", outcome: "abandoned")
             logger.notice("request abandoned; nothing answered", metadata: ["reason": .string(failure.description)])

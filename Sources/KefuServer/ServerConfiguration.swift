@@ -14,13 +14,11 @@ public struct ServerConfiguration: Sendable {
     /// Answer `success` if a message takes longer than this (WeChat waits 5 s, then retries).
     public var budget: Duration = .milliseconds(4_500)
     /// How long an answered message (and the signed query that brought it) is remembered, so that
-    /// WeChat's retries and any replay get the stored answer. nil: derived from the freshness window —
-    /// a query accepted at most `tolerance` s from its timestamp can come again until `2 × tolerance`
+    /// WeChat's retries and any replay get the stored answer: derived from the freshness window — a
+    /// query accepted at most `tolerance` s from its timestamp can come again until `2 × tolerance`
     /// after the first delivery — plus a minute; never under 60 s.
-    public var deduplicationWindow: Duration?
     public var deduplicationWindowSeconds: Int64 {
-        if let deduplicationWindow { return max(deduplicationWindow.components.seconds, 1) }
-        return max(60, 2 * (wechat.timestampToleranceSeconds ?? 0) + 60)
+        max(60, 2 * (wechat.timestampToleranceSeconds ?? 0) + 60)
     }
     /// Memory for remembering answers and queries over that window; past it the oldest go early
     /// (the store is then asked on disk and a replay of a forgotten query is refused only by the

@@ -173,9 +173,13 @@ public struct Webhook: Sendable {
         return reject(status: status, reason: error.description, code: error.code, mode: mode)
     }
 
-    func reject(status: Int, reason: String, code: Int, mode: String) -> Response {
+    /// Every refusal, the webhook's own and the connection layer's: counted, logged once, answered with its reason.
+    /// `code`: the WXBizMsgCrypt code of the family, when one applies.
+    func reject(status: Int, reason: String, code: Int?, mode: String) -> Response {
         metrics.request(mode: mode, outcome: "rejected-\(status)")
-        logger.notice("request refused", metadata: ["status": .string("\(status)"), "reason": .string(reason), "code": .string("\(code)")])
+        var metadata: Logger.Metadata = ["status": .string("\(status)"), "reason": .string(reason)]
+        if let code { metadata["code"] = .string("\(code)") }
+        logger.notice("request refused", metadata: metadata)
         return .text(status, reason + "\n")
     }
 
