@@ -29,8 +29,16 @@ struct TurnState {
     }
 
     var rules: CompiledRules { engine.rules }
+    var localNow: LocalTime { LocalTime(unixTime: now, utcOffset: rules.settings.utcOffset) }
+    var facts: Facts? { rules.facts.isEmpty ? nil : rules.facts }
 
     mutating func run() {
+        // 0. An unfollow ends everything: the flow, a handoff pause, an owed notice (the user cannot be answered).
+        if case .event(.unsubscribe) = message.content {
+            let ended = session.flow?.name
+            session = Session(user: session.user, updatedAt: now)
+            return finish(.success, .noReply(reason: ended.map { "the user unfollowed; flow '\($0)' and the session are ended" } ?? "the user unfollowed; the session is ended"))
+        }
         // 1. A flow idle past `expires` (or gone from the rule set after a reload) is dropped.
         if let progress = session.flow {
             if now >= progress.expiresAt {
@@ -60,9 +68,9 @@ struct TurnState {
         }
         // 3. The rules, inside or outside a flow.
         guard let input = Engine.matchInput(for: message) else {
-            return finish(.success, .noReply(reason: "\(message.msgType) \(Engine.eventName(message) ?? "")needs no reply"))
+            return finish(.success, .noReply(reason: "\(message.msgType) \(Engine.eventName(message) ?? "") needs no reply"))
         }
-        let result = rules.match(input)
+        let result = rules.match(input, at: localNow)
         if case .text = input { normalized = result.normalized.string }
         intent = result.intent?.intent
         if let progress = session.flow, let flow = rules.flow(named: progress.name) {
@@ -97,7 +105,7 @@ struct TurnState {
     }
 
     mutating func say(_ reply: RuleReply, captures: [String: String], _ source: Source) {
-        let rendered = reply.render(captures: captures, using: &generator)
+        let rendered = reply.render(captures: captures, facts: facts, using: &generator)
         if case .transfer = rendered, !message.isEvent { pause() }  // an event cannot be transferred (the reply is refused)
         respond(rendered, source)
     }
@@ -108,7 +116,7 @@ struct TurnState {
             return finish(.success, .noReply(reason: "a handoff needs a message; WeChat does not transfer events"))
         }
         pause()
-        let rendered = reply?.render(captures: [:], using: &generator) ?? .transfer(kfAccount: nil)
+        let rendered = reply?.render(captures: [:], facts: facts, using: &generator) ?? .transfer(kfAccount: nil)
         respond(rendered, source)
     }
 
@@ -123,13 +131,44 @@ struct TurnState {
         trigger = rule.id
         var progress = FlowProgress(name: flow.name, startedAt: now, lastActivity: now, expiresAt: now + flow.expires)
         for (name, value) in captures.sorted(by: { $0.key < $1.key }) {
-            guard let step = flow.steps.first(where: { $0.slot == name }), let filled = check(step.expectation, text: value) else { continue }
+            guard let step = flow.steps.first(where: { $0.slot == name }), let filled = check(step.expectation, text: value, slots: progress.slots).value else { continue }
             progress.slots[name] = filled
         }
+        if case .text(let text)? = Engine.matchInput(for: message) { prefill(flow, &progress, from: text) }
         var intro: [String] = []
-        if let reply = rule.reply, case .text(let text) = reply.render(captures: captures, using: &generator) { intro.append(text) }
-        if let start = flow.start { intro.append(start.render(progress.slots)) }
+        if let reply = rule.reply, case .text(let text) = reply.render(captures: captures, facts: facts, using: &generator) { intro.append(text) }
+        if let start = flow.start { intro.append(start.render(progress.slots, facts: facts)) }
         advance(flow, &progress, saying: intro, .started(rule: rule.id))
+    }
+
+    /// Fills, from the message that starts the flow, the steps it already answers (“我想订明晚七点的位子，
+    /// 4位” gives the time and the party), in step order: a date or time, a number said with its measure
+    /// word (4位, 两个人 — a bare number is too easily part of something else), a choice named by one of its
+    /// words (not by its number), a mobile number. A value the step would refuse is left for the step to ask.
+    mutating func prefill(_ flow: FlowSpec, _ progress: inout FlowProgress, from text: String) {
+        let mapped = rules.mapped(text)
+        for step in flow.steps {
+            guard let slot = step.slot, progress.slots[slot] == nil, step.applies(to: progress.slots, facts: facts) else { continue }
+            let given: String?
+            switch step.expectation {
+            case .date:
+                given = check(step.expectation, text: mapped, slots: progress.slots).value
+            case .number:
+                given = StepExpectation.countedNumber(in: mapped).flatMap { check(step.expectation, text: String($0), slots: progress.slots).value }
+            case .choice(let choices):
+                let said = rules.normalizer.normalize(text).string
+                let named = choices.filter { ([$0.value] + $0.words).contains { word in
+                    let w = rules.normalizer.normalize(word).string
+                    return w.count >= 2 && said.contains(w)
+                } }
+                given = named.count == 1 ? named[0].value : nil
+            case .mobile:
+                given = StepExpectation.mobileInside(mapped)
+            case .regex, .text, .media:
+                given = nil  // a start rule's named captures fill these (see FlowEntryCheck)
+            }
+            if let given { progress.slots[slot] = given }
+        }
     }
 
     /// Asks the next step, or says the done reply when every step is answered.
@@ -138,9 +177,9 @@ struct TurnState {
         progress.choosingChange = false
         progress.lastActivity = now
         progress.expiresAt = now + flow.expires
-        guard let next = Self.nextStep(flow, progress) else {
+        guard let next = Self.nextStep(flow, progress, facts: facts) else {
             session.flow = nil
-            let rendered = flow.done.value.render(captures: progress.slots, using: &generator)
+            let rendered = flow.done.value.render(captures: progress.slots, facts: facts, using: &generator)
             if case .transfer = rendered { pause() }
             prefix += intro
             return respond(rendered, .flow(name: flow.name, event: .done))
@@ -151,10 +190,10 @@ struct TurnState {
     }
 
     /// The first step whose `if` holds and that is not answered yet.
-    static func nextStep(_ flow: FlowSpec, _ progress: FlowProgress) -> Int? {
+    static func nextStep(_ flow: FlowSpec, _ progress: FlowProgress, facts: Facts?) -> Int? {
         flow.steps.indices.first { i in
             let step = flow.steps[i]
-            guard step.applies(to: progress.slots) else { return false }
+            guard step.applies(to: progress.slots, facts: facts) else { return false }
             if let slot = step.slot { return progress.slots[slot] == nil }
             return !progress.confirmed.contains(i)
         }
@@ -163,7 +202,7 @@ struct TurnState {
     /// A step's question; a choice whose options the question does not name gets a numbered list.
     func ask(_ flow: FlowSpec, _ index: Int, _ slots: [String: String]) -> String {
         let step = flow.steps[index]
-        let text = step.ask.value.render(slots)
+        let text = step.ask.value.render(slots, facts: facts)
         if case .choice(let choices) = step.expectation, !choices.contains(where: { text.contains($0.value) }) {
             return text + "\n" + StepExpectation.numbered(choices.map(\.value))
         }
@@ -195,55 +234,75 @@ struct TurnState {
             // Menu clicks and other events are answered by their rules; the step keeps waiting.
             session.flow = progress
             if digress(flow, progress, result, freeText: false) { return }
+            if case .event(.subscribe) = input, let reply = rules.subscribeReply {
+                // A follow (a re-follow, or a follow by QR code) is always welcomed; then the step is asked again.
+                trigger = nil
+                let rendered = reply.render(captures: [:], facts: facts, using: &generator)
+                if case .text(let text) = rendered {
+                    return respond(text: [text, ask(flow, progress.step, progress.slots)], .flow(name: flow.name, event: .digression(rule: "events.subscribe")))
+                }
+                return respond(rendered, .flow(name: flow.name, event: .digression(rule: "events.subscribe")))
+            }
             return finish(.success, .noReply(reason: "no rule answers it; flow '\(flow.name)' still waits for \(step.slot ?? "confirm")"))
         }
         if step.kind == .confirm { return confirm(flow, &progress, step, input, result) }
         let freeText = if case .text = step.expectation { true } else { false }
         if freeText, digress(flow, progress, result, freeText: true) { return }
-        if let value = answer(step.expectation, input), let slot = step.slot {
+        let given = answer(step.expectation, input, slots: progress.slots)
+        if let value = given.value, let slot = step.slot {
             progress.slots[slot] = value
             return advance(flow, &progress, saying: [], .filled(slot: slot))
         }
         if !freeText, digress(flow, progress, result, freeText: false) { return }
+        if case .refused(let refusal) = given { return reask(flow, &progress, step, refused: refusal) }
         reask(flow, &progress, step)
     }
 
-    /// The slot value this message gives the expectation, if it fits.
-    func answer(_ expectation: StepExpectation, _ input: MatchInput) -> String? {
+    /// The slot value this message gives the expectation, why it is refused, or nothing.
+    func answer(_ expectation: StepExpectation, _ input: MatchInput, slots: [String: String]) -> StepAnswer {
         if case .media = expectation, let (kind, value) = Engine.mediaValue(message) {
-            return expectation.value(for: .media(kind), today: engine.today(now)) == nil ? nil : value
+            return expectation.answer(for: .media(kind), context(slots)).value == nil ? .nothing : .value(value)
         }
-        guard case .text(let text) = input else { return nil }
-        return check(expectation, text: text)
+        guard case .text(let text) = input else { return .nothing }
+        return check(expectation, text: text, slots: slots)
+    }
+
+    /// What a step check needs: now, the hours tables and facts, the slots so far.
+    func context(_ slots: [String: String]) -> StepContext {
+        StepContext(now: localNow, normalizer: rules.normalizer, hours: rules.hours, facts: facts, slots: slots)
     }
 
     /// Regexes, numbers and dates read the text as rule regexes do (全角 digits and letters made
     /// half-width, case and 繁→简 per the settings); free text keeps what the customer typed.
-    func check(_ expectation: StepExpectation, text: String) -> String? {
+    func check(_ expectation: StepExpectation, text: String, slots: [String: String]) -> StepAnswer {
         if case .regex(let regex) = expectation {
             // Matched on the mapped text; the value is what the customer typed there, made half-width
             // (“ＤＤ２０２４…” → “DD2024…”), its letter case kept.
             let mapped = rules.mappedText(text)
-            guard let m = regex.firstMatch(in: mapped.bytes) else { return nil }
+            guard let m = regex.firstMatch(in: mapped.bytes) else { return .nothing }
             let original = mapped.originalRange(of: m.captures["slot"] ?? m.range)
             let typed = String(decoding: Array(text.utf8)[original], as: UTF8.self)
             var value = String.UnicodeScalarView()
             value.append(contentsOf: typed.unicodeScalars.map(Normalizer.halfWidth))
-            return String(value)
+            return .value(String(value))
         }
         let seen: String = switch expectation {
         case .number, .date: rules.mapped(text)
         default: text
         }
-        return expectation.value(for: .text(seen), today: engine.today(now), minuteOfDay: engine.minuteOfDay(now), normalizer: rules.normalizer)
+        return expectation.answer(for: .text(seen), context(slots))
     }
 
     /// Another rule answers a question asked mid-flow; then the current question is asked again.
-    /// Intents do not digress (too loose while the customer is answering). At a free-text step
-    /// only a whole known phrase (`exact`) or a question that a rule answers digresses, so that
-    /// a description mentioning “发货” is still taken as the answer.
+    /// An intent digresses only when the classifier is confident (``IntentPrediction/isConfident``):
+    /// a loose guess must not take an answer away from the step. At a free-text step only a whole
+    /// known phrase (`exact`) or a question that a rule (or a confident intent) answers digresses, so
+    /// that a description mentioning “发货” is still taken as the answer.
     mutating func digress(_ flow: FlowSpec, _ progress: FlowProgress, _ result: MatchResult, freeText: Bool) -> Bool {
-        guard let winner = result.winner, winner.kind != .intent, winner.interrupt == nil else { return false }
+        guard let winner = result.winner, winner.interrupt == nil else { return false }
+        if winner.kind == .intent {
+            guard result.intent?.isConfident == true, !freeText || Self.looksLikeQuestion(normalized ?? "") else { return false }
+        }
         let rule = rules.rules[winner.rule]
         if freeText, winner.kind != .exact, !Self.looksLikeQuestion(normalized ?? "") {
             // A rule starting another flow still wins when its keyword is most of the message
@@ -260,7 +319,7 @@ struct TurnState {
             return true
         }
         guard let reply = rule.reply else { return false }
-        let rendered = reply.render(captures: winner.captures, using: &generator)
+        let rendered = reply.render(captures: winner.captures, facts: facts, using: &generator)
         if case .transfer = rendered {
             guard !message.isEvent else { return false }
             pause()
@@ -281,7 +340,9 @@ struct TurnState {
     }
 
     /// A wrong answer: the next re-prompt, or `on_fail` after `max_attempts` in a row.
-    mutating func reask(_ flow: FlowSpec, _ progress: inout FlowProgress, _ step: StepSpec) {
+    /// A refused answer (in the past, closed that day, over the limit) is told why — the step's
+    /// `refuse:` text or the built-in sentence — and asked again; it counts as a wrong answer.
+    mutating func reask(_ flow: FlowSpec, _ progress: inout FlowProgress, _ step: StepSpec, refused: StepRefusal? = nil) {
         progress.attempts += 1
         let label = step.slot ?? "confirm"
         if progress.attempts >= step.maxAttempts {
@@ -295,13 +356,19 @@ struct TurnState {
             case .reply(let text):
                 progress.attempts = 0
                 session.flow = progress
-                return respond(text: [text.render(progress.slots)], .flow(name: flow.name, event: .failed(step: label)))
+                return respond(text: [text.render(progress.slots, facts: facts)], .flow(name: flow.name, event: .failed(step: label)))
             }
         }
         session.flow = progress
         let text: String
+        if let refused {
+            let values = progress.slots.merging(refused.variables) { _, new in new }
+            let reason = step.refusals[refused.kind]?.render(values, facts: facts) ?? refused.sentence
+            return respond(text: [reason, ask(flow, progress.step, progress.slots)],
+                           .flow(name: flow.name, event: .refused(step: label, reason: refused.kind, attempt: progress.attempts)))
+        }
         if !step.retry.isEmpty {
-            text = step.retry[min(progress.attempts, step.retry.count) - 1].render(progress.slots)
+            text = step.retry[min(progress.attempts, step.retry.count) - 1].render(progress.slots, facts: facts)
         } else if step.kind == .confirm {
             text = "抱歉，没有看懂。请回复“是”确认，或回复“否”修改。"
         } else if case .choice = step.expectation {
@@ -313,13 +380,17 @@ struct TurnState {
     }
 
     func cancelledText(_ flow: FlowSpec, _ progress: FlowProgress) -> String {
-        flow.cancelled?.render(progress.slots) ?? FlowSpec.defaultCancelled
+        flow.cancelled?.render(progress.slots, facts: facts) ?? FlowSpec.defaultCancelled
     }
 
     // MARK: The confirm step
 
-    static let yes: Set<String> = ["是", "是的", "对", "对的", "确认", "确定", "好", "好的", "可以", "没问题", "没错", "正确", "嗯", "嗯嗯",
-                                   "行", "ok", "okay", "yes", "y", "提交", "确认提交", "对没错", "是的没错"]
+    /// Firm yes: confirms at every confirm step.
+    static let yes: Set<String> = ["是", "是的", "对", "对的", "确认", "确定", "好", "好的", "可以", "没问题", "没错", "正确",
+                                   "ok", "okay", "yes", "y", "提交", "确认提交", "对没错", "是的没错", "确认无误", "无误", "没有问题", "确定提交"]
+    /// Soft yes: confirms an ordinary step, but not a `strict: true` one (a cancellation), where a
+    /// bare 嗯 is as likely to mean "I'm listening" as "yes, cancel it".
+    static let softYes: Set<String> = ["嗯", "嗯嗯", "嗯呢", "恩", "恩恩", "好吧", "好滴", "好哒", "好嘞", "好哦", "行", "行吧", "中", "可", "ojbk"]
     static let no: Set<String> = ["否", "不", "不是", "不对", "不行", "错了", "有误", "修改", "要修改", "改", "改一下", "需要修改", "no", "n",
                                   "不确认", "不对要改", "错"]
     static let changeWords = ["改", "换", "错", "不对", "不是", "修改", "更正", "重新"]
@@ -336,7 +407,7 @@ struct TurnState {
         let said = plain(text)
         let changeable = flow.steps.indices.filter { i in
             guard let slot = flow.steps[i].slot else { return false }
-            return progress.slots[slot] != nil && flow.steps[i].applies(to: progress.slots)
+            return progress.slots[slot] != nil && flow.steps[i].applies(to: progress.slots, facts: facts)
         }
         if progress.choosingChange {
             let options = StepExpectation.choice(changeable.map { .init(value: flow.steps[$0].label, words: [flow.steps[$0].slot ?? ""]) })
@@ -345,22 +416,23 @@ struct TurnState {
                 return change(flow, &progress, index, text: nil)
             }
             // The new value itself (“13900001111”): the one step whose specific expectation takes it.
-            let takers = changeable.filter { !flow.steps[$0].expectation.isFreeText && check(flow.steps[$0].expectation, text: text) != nil }
+            let takers = changeable.filter { !flow.steps[$0].expectation.isFreeText && check(flow.steps[$0].expectation, text: text, slots: progress.slots).value != nil }
             if takers.count == 1 { return change(flow, &progress, takers[0], text: text) }
         }
         if Self.changeWords.contains(where: { said.contains($0) }), let index = named(flow, changeable, in: said) {
             return change(flow, &progress, index, text: text)
         }
-        if Self.yes.contains(said) {
+        if Self.yes.contains(said) || rules.settings.confirmWords.contains(where: { plain($0) == said })
+            || (!step.strict && Self.softYes.contains(said)) {
             progress.confirmed.append(progress.step)
             return advance(flow, &progress, saying: [], .filled(slot: "confirm"))
         }
-        if Self.no.contains(said) || (said.hasPrefix("不") && said.count <= 4) {
+        if Self.no.contains(said) || rules.settings.denyWords.contains(where: { plain($0) == said }) || (said.hasPrefix("不") && said.count <= 4) {
             if changeable.count == 1 { return change(flow, &progress, changeable[0], text: nil) }  // nothing to choose from
             progress.choosingChange = true
             progress.attempts = 0
             session.flow = progress
-            let question = step.change?.render(progress.slots) ?? StepSpec.defaultChange
+            let question = step.change?.render(progress.slots, facts: facts) ?? StepSpec.defaultChange
             return respond(text: [question + "\n" + StepExpectation.numbered(changeable.map { flow.steps[$0].label })],
                            .flow(name: flow.name, event: .changing(slot: nil)))
         }
@@ -390,12 +462,12 @@ struct TurnState {
         var changed = true
         while changed {
             changed = false
-            for (name, _) in progress.slots where !flow.steps.contains(where: { $0.slot == name && $0.applies(to: progress.slots) }) {
+            for (name, _) in progress.slots where !flow.steps.contains(where: { $0.slot == name && $0.applies(to: progress.slots, facts: facts) }) {
                 progress.slots[name] = nil
                 changed = true
             }
         }
-        if let text, !(step.expectation.isFreeText), let value = answer(step.expectation, .text(text)) {
+        if let text, !(step.expectation.isFreeText), let value = answer(step.expectation, .text(text), slots: progress.slots).value {
             progress.slots[slot] = value
         }
         advance(flow, &progress, saying: [], .changing(slot: slot))

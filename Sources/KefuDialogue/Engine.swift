@@ -92,6 +92,8 @@ public struct Engine: Sendable {
         case filled(slot: String)
         /// The answer did not fit; the step is asked again (attempt counts wrong answers in a row).
         case reasked(step: String, attempt: Int)
+        /// The answer was understood but refused (`reason`: past, too_far, closed, too_small, too_large, unclear); asked again.
+        case refused(step: String, reason: String, attempt: Int)
         /// Another rule answered a question in the middle of the flow; the step is asked again.
         case digression(rule: String)
         /// At the confirm step: 否 (the list of what can change) or the slot being changed.
@@ -149,7 +151,7 @@ public struct Engine: Sendable {
 
     func expiryNotice(_ progress: FlowProgress) -> String? {
         guard let flow = rules.flow(named: progress.name), let template = flow.onExpire else { return nil }
-        return template.render(progress.slots)
+        return template.render(progress.slots, facts: rules.facts)
     }
 
     /// Minutes since local midnight at `now` (a date step refuses a time already past).

@@ -84,6 +84,19 @@ struct DiagnosticsTests {
         Case(code: "transfer-on-event", yaml: ok + "rules:\n  - id: a\n    when: {click: K}\n    reply: {transfer: true}\n", line: 5, column: 5,
              says: "WeChat hands only user messages to agents", severity: .warning),
         Case(code: "no-default", yaml: "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: y\n", line: 1, column: 1, says: "has no default reply", severity: .warning),
+        // Hours, facts, comparisons
+        Case(code: "bad-condition", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: n, ask: 几位？, expect: number}\n"
+             + "      - {slot: room, if: {n: 超过 很多}, ask: 包间？}\n    done: ok\n", line: 10, column: 30, says: "'很多' is not a number, a date (2026-12-20) or a time"),
+        Case(code: "unknown-hours", yaml: ok + "hours:\n  门诊: {周一至周五: 08:00-17:00}\nrules:\n  - id: a\n    when: {contains: [人工], open: 门珍}\n    reply: y\n",
+             line: 6, column: 34, says: "rule 'a' says open: 门珍, but no hours table has that name"),
+        Case(code: "unknown-fact", yaml: ok + "hours:\n  h: {每天: 09:00-18:00}\nfacts:\n  门店: {甲: {电话: 1}}\n" + FlowCase.enter
+             + "flows:\n  f:\n    steps:\n      - {slot: 门店, ask: 哪家, expect: {choice: [甲, 乙]}}\n      - {slot: t, ask: 几点, expect: {datetime: {hours: 门店.营业时间}}}\n    done: ok\n",
+             line: 14, column: 9, says: "row '甲' of facts '门店' has no '营业时间'"),
+        Case(code: "duplicate-hours", yaml: ok + "hours:\n  h: {每天: 09:00-18:00}\n", line: 2, column: 3, says: "hours 'h' is already defined at rules.yaml:3:3",
+             other: "hours:\n  h: {每天: 10:00-18:00}\n"),
+        Case(code: "bad-hours", yaml: ok + "hours:\n  h: {每天: 9点-18点}\n", line: 3, column: 11, says: "'9点-18点' is not a time span"),
+        Case(code: "duplicate-fact", yaml: ok + "facts:\n  热线: 1\n", line: 2, column: 3, says: "fact '热线' is already defined at rules.yaml:3:3", other: "facts:\n  热线: 2\n"),
+        Case(code: "bad-date", yaml: ok + "hours:\n  h: {每天: 09:00-18:00, closed: [12月25日]}\n", line: 3, column: 33, says: "'12月25日' is not a date"),
     ]
 
     enum FlowCase {

@@ -32,6 +32,18 @@ public struct CompiledRules: Sendable {
     public var keywordAutomaton: KeywordAutomaton { automaton }
     public var flows: [FlowSpec] { spec.flows }
     public var settings: Settings { spec.settings }
+    public var facts: Facts { spec.facts }
+    /// `hours:` tables by name.
+    public var hours: [String: OpeningHours] {
+        spec.hours.reduce(into: [:]) { $0[$1.name] = $1 }
+    }
+
+    /// Whether a rule's `open:` / `after_hours:` holds at `time` (always, for a rule without one).
+    public func hoursHold(_ rule: Int, at time: LocalTime) -> Bool {
+        guard let condition = rules[rule].hoursCondition,
+              let table = spec.hours.first(where: { $0.name == condition.hours.value }) else { return true }
+        return table.isOpen(at: time) != condition.whenClosed
+    }
 
     /// The text as regexes see it: the character-mapping steps only (width, case, 繁→简), punctuation kept.
     public func mapped(_ text: String) -> String { mapper.normalize(text).string }
@@ -57,13 +69,20 @@ public struct CompiledRules: Sendable {
 }
 
 extension CompiledRules {
-    /// Every rule that matches `input`, best first.
-    public func match(_ input: MatchInput) -> MatchResult {
+    /// Every rule that matches `input`, best first. With `time`, rules whose `open:` / `after_hours:`
+    /// does not hold then are set aside in ``MatchResult/outsideHours``; without it, hours are not looked at.
+    public func match(_ input: MatchInput, at time: LocalTime? = nil) -> MatchResult {
+        var result: MatchResult
         switch input {
-        case .text(let text): return matchText(text)
-        case .event(let event): return MatchResult(input: input, normalized: NormalizedText(), candidates: matchEvent(event), intent: nil)
-        case .message(let kind): return MatchResult(input: input, normalized: NormalizedText(), candidates: matchMessage(kind), intent: nil)
+        case .text(let text): result = matchText(text)
+        case .event(let event): result = MatchResult(input: input, normalized: NormalizedText(), candidates: matchEvent(event), intent: nil)
+        case .message(let kind): result = MatchResult(input: input, normalized: NormalizedText(), candidates: matchMessage(kind), intent: nil)
         }
+        if let time, !spec.hours.isEmpty, result.candidates.contains(where: { rules[$0.rule].hoursCondition != nil }) {
+            result.outsideHours = result.candidates.filter { !hoursHold($0.rule, at: time) }
+            result.candidates.removeAll { !hoursHold($0.rule, at: time) }
+        }
+        return result
     }
 
     func candidate(_ rule: Int, _ kind: MatchKind, trigger: String, span: Range<Int>? = nil, captures: [String: String] = [:],

@@ -75,6 +75,8 @@ public struct MatchResult: Sendable {
     public var candidates: [RuleMatch]
     /// The classifier's answer, when the rule set has intents and the input is text.
     public var intent: IntentPrediction?
+    /// Rules that matched but do not answer at this time (`open:` / `after_hours:`), best first.
+    public var outsideHours: [RuleMatch] = []
 
     /// What answers outside a flow: the best candidate, except cancel interrupts (there is nothing to cancel).
     public var winner: RuleMatch? { candidates.first { $0.interrupt != .cancel } }

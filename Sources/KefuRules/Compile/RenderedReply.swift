@@ -32,20 +32,20 @@ public enum RenderedReply: Sendable, Equatable {
 
 extension RuleReply {
     /// Fills placeholders from `captures` and picks among `random` variants with `generator`.
-    public func render(captures: [String: String], using generator: inout some RandomNumberGenerator) -> RenderedReply {
+    public func render(captures: [String: String], facts: Facts? = nil, using generator: inout some RandomNumberGenerator) -> RenderedReply {
         switch self {
-        case .text(let t): return .text(t.render(captures))
-        case .random(let replies): return replies.randomElement(using: &generator)!.render(captures: captures, using: &generator)
-        case .inOrder(let ts): return .text(ts.map { $0.render(captures) }.joined(separator: "\n\n"))
+        case .text(let t): return .text(t.render(captures, facts: facts))
+        case .random(let replies): return replies.randomElement(using: &generator)!.render(captures: captures, facts: facts, using: &generator)
+        case .inOrder(let ts): return .text(ts.map { $0.render(captures, facts: facts) }.joined(separator: "\n\n"))
         case .image(let id): return .image(mediaId: id)
         case .voice(let id): return .voice(mediaId: id)
         case .video(let id, let title, let description):
-            return .video(mediaId: id, title: title?.render(captures), description: description?.render(captures))
+            return .video(mediaId: id, title: title?.render(captures, facts: facts), description: description?.render(captures, facts: facts))
         case .music(let m):
-            return .music(title: m.title?.render(captures), description: m.description?.render(captures), url: m.url, hqURL: m.hqURL,
+            return .music(title: m.title?.render(captures, facts: facts), description: m.description?.render(captures, facts: facts), url: m.url, hqURL: m.hqURL,
                           thumbMediaId: m.thumbMediaId)
         case .news(let articles):
-            return .news(articles.map { .init(title: $0.title.render(captures), description: $0.description?.render(captures) ?? "",
+            return .news(articles.map { .init(title: $0.title.render(captures, facts: facts), description: $0.description?.render(captures, facts: facts) ?? "",
                                               url: $0.url ?? "", picURL: $0.picURL ?? "") })
         case .transfer(let account): return .transfer(kfAccount: account)
         }

@@ -14,8 +14,8 @@ public enum StepExpectation: Sendable, Equatable {
     case number(ClosedRange<Int>)
     /// A mainland China mobile number: 11 digits starting 13–19, spaces, dashes and +86 allowed.
     case mobile
-    /// A date, optionally with a time (see ``ChineseDateTime``).
-    case date(requireTime: Bool)
+    /// A date, optionally with a time (see ``ChineseDateTime``), never in the past unless the limits allow it.
+    case date(requireTime: Bool, limits: DateLimits = DateLimits())
     /// Free text within length bounds (in characters, after trimming).
     case text(ClosedRange<Int>)
     /// A non-text message of one of these kinds (e.g. a photo of the damage).
@@ -36,30 +36,35 @@ public enum StepExpectation: Sendable, Equatable {
     /// The slot value `input` provides, or nil if it does not meet the expectation.
     /// `minuteOfDay` (now, in the account's time zone) makes a date step refuse a time already past today.
     public func value(for input: Input, today: CalendarDay, minuteOfDay: Int? = nil, normalizer: Normalizer = Normalizer()) -> String? {
+        let context = StepContext(now: LocalTime(day: today, secondOfDay: (minuteOfDay ?? 0) * 60), normalizer: normalizer,
+                                  knowsTimeOfDay: minuteOfDay != nil)
+        return answer(for: input, context).value
+    }
+
+    /// The slot value `input` provides, the reason it is refused, or nothing understood.
+    public func answer(for input: Input, _ context: StepContext) -> StepAnswer {
         switch (self, input) {
         case (.media(let kinds), .media(let kind)):
-            return kinds.contains(kind) ? kind.rawValue : nil
+            return kinds.contains(kind) ? .value(kind.rawValue) : .nothing
         case (.media, .text), (_, .media):
-            return nil
+            return .nothing
         case (.regex(let regex), .text(let text)):
-            return Self.regexValue(regex, text)
+            return Self.regexValue(regex, text).map(StepAnswer.value) ?? .nothing
         case (.choice(let choices), .text(let text)):
-            return Self.choose(choices, text, normalizer)
+            return Self.choose(choices, text, context.normalizer).map(StepAnswer.value) ?? .nothing
         case (.number(let range), .text(let text)):
-            guard let n = Self.number(in: text), range.contains(n) else { return nil }
-            return String(n)
+            guard let n = Self.number(in: text) else { return .nothing }
+            if n < range.lowerBound { return .refused(.tooSmall(said: String(n), min: range.lowerBound)) }
+            if n > range.upperBound { return .refused(.tooLarge(said: String(n), max: range.upperBound)) }
+            return .value(String(n))
         case (.mobile, .text(let text)):
-            return Self.mobile(in: text)
-        case (.date(let requireTime), .text(let text)):
-            guard let when = ChineseDateTime.parse(text, today: today), !requireTime || when.hour != nil else { return nil }
-            // A booking is never in the past: an earlier day, or a time earlier today, is asked again.
-            let day = CalendarDay(year: when.year, month: when.month, day: when.day)
-            if day.ordinal < today.ordinal { return nil }
-            if day.ordinal == today.ordinal, let hour = when.hour, let now = minuteOfDay, hour * 60 + (when.minute ?? 0) < now { return nil }
-            return when.slotValue
+            return Self.mobile(in: text).map(StepAnswer.value) ?? .nothing
+        case (.date(let requireTime, let limits), .text(let text)):
+            guard let when = ChineseDateTime.parse(text, today: context.now.day), !requireTime || when.hour != nil else { return .nothing }
+            return Self.checkDate(when, limits, context)
         case (.text(let bounds), .text(let text)):
             let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-            return bounds.contains(trimmed.count) ? trimmed : nil
+            return bounds.contains(trimmed.count) ? .value(trimmed) : .nothing
         }
     }
 
@@ -119,7 +124,7 @@ extension StepExpectation {
         case .number(let range):
             range == Int.min...Int.max ? "请回复一个数字。" : "请回复 \(range.lowerBound) 到 \(range.upperBound) 之间的数字。"
         case .mobile: "请回复 11 位手机号，例如 13812345678。"
-        case .date(let requireTime): requireTime ? "请告诉我日期和时间，例如“明天下午三点”或“周五 15:30”。" : "请告诉我日期，例如“明天”“下周三”或“3月5号”。"
+        case .date(let requireTime, _): requireTime ? "请告诉我日期和时间，例如“明天下午三点”或“周五 15:30”。" : "请告诉我日期，例如“明天”“下周三”或“3月5号”。"
         case .text(let bounds): "请用 \(bounds.lowerBound) 到 \(bounds.upperBound) 个字回复。"
         case .media(let kinds):
             kinds.count == 1 ? "请发送\(kinds[0].chineseName)。"

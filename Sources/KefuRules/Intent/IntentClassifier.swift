@@ -430,3 +430,8 @@ private func softmax(_ p: UnsafeMutableBufferPointer<Double>, count k: Int) {
     }
     for c in 0..<k { p[c] /= sum }
 }
+
+extension IntentPrediction {
+    /// Sure enough to interrupt a flow step with an answer to a side question (temporary rule until the calibrated one lands).
+    public var isConfident: Bool { intent != nil && score >= 0.9 }
+}

@@ -3,8 +3,8 @@ import Yams
 /// Reading `flows:`, `interrupts:` and the durations and offsets of settings.
 extension RuleFileReader {
     static let flowKeys = ["title", "expires", "on_expire", "start", "cancelled", "steps", "done", "note"]
-    static let slotStepKeys = ["slot", "label", "ask", "expect", "retry", "max_attempts", "on_fail", "if", "note"]
-    static let confirmStepKeys = ["confirm", "change", "retry", "max_attempts", "on_fail", "if", "note"]
+    static let slotStepKeys = ["slot", "label", "ask", "expect", "retry", "refuse", "max_attempts", "on_fail", "if", "note"]
+    static let confirmStepKeys = ["confirm", "change", "retry", "strict", "max_attempts", "on_fail", "if", "note"]
     static let expectationWords = ["mobile", "date", "datetime", "text", "number"]
     static let expectationKeys = ["regex", "choice", "number", "text", "media", "mobile", "date", "datetime"]
 
@@ -90,8 +90,16 @@ extension RuleFileReader {
                 guard let conditions = reader.mapping(value, "if", allowed: Self.keys(of: value)) else { continue }
                 if conditions.isEmpty { reader.error("empty-value", value, "'if' is empty", hint: "e.g. if: {reason: 质量问题}") }
                 for (slot, _, values) in conditions {
-                    if let list = reader.strings(values, "the values of if.\(slot)") { step.condition[slot] = list }
+                    if let comparison = readComparison(values, slot: slot) {
+                        step.comparisons[slot] = comparison
+                    } else if let list = reader.strings(values, "the values of if.\(slot)") {
+                        step.condition[slot] = list
+                    }
                 }
+            case "refuse":
+                guard let pairs = reader.mapping(value, "refuse", allowed: StepRefusal.kinds) else { continue }
+                for (kind, _, text) in pairs { if let template = nonEmptyTemplate(text, "refuse.\(kind)") { step.refusals[kind] = template } }
+            case "strict": step.strict = reader.bool(value, "strict") ?? false
             default: _ = reader.string(value, "note")
             }
         }
@@ -147,8 +155,10 @@ extension RuleFileReader {
         }
         let (key, _, value) = pairs[0]
         switch key {
-        case "mobile", "date", "datetime":
-            return key == "mobile" ? .mobile : .date(requireTime: key == "datetime")
+        case "mobile":
+            return .mobile
+        case "date", "datetime":
+            return readDateLimits(value, key).map { .date(requireTime: key == "datetime", limits: $0) }
         case "regex":
             guard let pattern = reader.string(value, "expect.regex") else { return nil }
             do {
@@ -224,13 +234,14 @@ extension RuleFileReader {
     mutating func readInterrupt(_ node: Node, taken: [String: SourceLocation]) -> RuleSpec? {
         let before = reader.diagnostics.count
         guard let pairs = reader.mapping(node, "an interrupt", allowed: RuleSetLoader.interruptKeys) else { return nil }
-        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, action: InterruptAction?
+        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, action: InterruptAction?, hoursCondition: HoursCondition?
         var replyLocation = reader.location(node)
         for (key, keyNode, value) in pairs {
             switch key {
             case "id": id = reader.string(value, "id")
             case "when":
                 condition = readCondition(value)
+                hoursCondition = readHoursCondition(value)
                 if let c = condition, !(c.isText || c.kind == "click") {
                     reader.error("wrong-type", value, "an interrupt answers what the customer says or clicks, not '\(c.kind)'",
                                  hint: "use exact, contains, regex, intent or click")
@@ -256,7 +267,7 @@ extension RuleFileReader {
             while taken["\(action.rawValue)-\(n)"] != nil { n += 1 }
             name = "\(action.rawValue)-\(n)"
         }
-        return RuleSpec(id: name, condition: condition, reply: reply, interrupt: action, priority: priority,
+        return RuleSpec(id: name, condition: condition, reply: reply, interrupt: action, hoursCondition: hoursCondition, priority: priority,
                         location: reader.location(node), replyLocation: replyLocation, order: 0)
     }
 

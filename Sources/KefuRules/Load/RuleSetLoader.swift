@@ -7,10 +7,12 @@ import Yams
 /// loader throws ``RuleSetError`` with all of them and returns nothing, so a broken file never
 /// yields a partial rule set.
 public enum RuleSetLoader {
-    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default"]
+    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default", "hours", "facts"]
     static let ruleKeys = ["id", "when", "reply", "flow", "priority", "note"]
     static let interruptKeys = ["id", "when", "action", "reply", "priority", "note"]
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
+    /// Written beside a condition in `when:`; not conditions of their own.
+    static let hoursConditionKeys = ["open", "after_hours"]
     static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer"]
 
     /// What to do with a rule file that looks unfinished: not empty, and its last line has no
@@ -146,6 +148,7 @@ public enum RuleSetLoader {
         for index in spec.rules.indices where spec.rules[index].interrupt != nil { spec.rules[index].order += 1_000_000 }
         spec.rules.sort { $0.order < $1.order }
         for index in spec.rules.indices { spec.rules[index].order = index }
+        diagnostics += RuleFileReader.checkReferences(spec)
         if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
         return spec
     }
@@ -224,6 +227,8 @@ package struct RuleFileReader {
                         spec.subscribeReply = Located(reply, at: reader.location(eventNode))
                     }
                 }
+            case "hours": readHours(value, into: &spec)
+            case "facts": readFacts(value, into: &spec.facts)
             case "default":
                 if let previous = spec.defaultReply {
                     reader.error("duplicate-reply", keyNode, "the default reply is already given in \(previous.location)", hint: "keep one default per rule set")
@@ -304,7 +309,7 @@ package struct RuleFileReader {
     // MARK: Settings
 
     mutating func readSettings(_ node: Node, into settings: inout Settings) {
-        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold", "timezone", "handoff_pause"]) else { return }
+        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold", "timezone", "handoff_pause", "confirm_words", "deny_words"]) else { return }
         for (key, _, value) in pairs {
             switch key {
             case "normalize":
@@ -325,6 +330,8 @@ package struct RuleFileReader {
                 if let offset = readUTCOffset(value) { settings.utcOffset = offset }
             case "handoff_pause":
                 if let seconds = duration(value, "handoff_pause") { settings.handoffPause = seconds }
+            case "confirm_words": settings.confirmWords = reader.strings(value, "confirm_words")?.map(\.value) ?? []
+            case "deny_words": settings.denyWords = reader.strings(value, "deny_words")?.map(\.value) ?? []
             default:
                 settings.intentThreshold = reader.double(value, "intent_threshold", in: 0...1)
             }
@@ -336,7 +343,7 @@ package struct RuleFileReader {
     mutating func readRule(_ node: Node) -> RuleSpec? {
         let before = reader.diagnostics.count
         guard let pairs = reader.mapping(node, "a rule", allowed: RuleSetLoader.ruleKeys) else { return nil }
-        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, flow: Located<String>?
+        var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, flow: Located<String>?, hoursCondition: HoursCondition?
         var replyLocation = reader.location(node)
         for (key, keyNode, value) in pairs {
             switch key {
@@ -348,7 +355,9 @@ package struct RuleFileReader {
                         id = text
                     }
                 }
-            case "when": condition = readCondition(value)
+            case "when":
+                condition = readCondition(value)
+                hoursCondition = readHoursCondition(value)
             case "reply":
                 reply = readReply(value)
                 replyLocation = reader.location(keyNode)
@@ -370,12 +379,19 @@ package struct RuleFileReader {
                          hint: "write the text, or remove reply: and let the flow's first question answer")
         }
         guard reader.diagnostics.count == before, let id, let condition, reply != nil || flow != nil else { return nil }
-        return RuleSpec(id: id, condition: condition, reply: reply, flow: flow, priority: priority,
+        return RuleSpec(id: id, condition: condition, reply: reply, flow: flow, hoursCondition: hoursCondition, priority: priority,
                         location: reader.location(node), replyLocation: replyLocation, order: 0)
     }
 
     mutating func readCondition(_ node: Node) -> Condition? {
-        guard let pairs = reader.mapping(node, "'when'", allowed: RuleSetLoader.conditionKeys) else { return nil }
+        guard var pairs = reader.mapping(node, "'when'", allowed: RuleSetLoader.conditionKeys + RuleSetLoader.hoursConditionKeys) else { return nil }
+        let timed = pairs.filter { RuleSetLoader.hoursConditionKeys.contains($0.key) }
+        pairs.removeAll { RuleSetLoader.hoursConditionKeys.contains($0.key) }
+        if pairs.isEmpty, let first = timed.first {
+            reader.error("missing-key", first.keyNode, "'\(first.key)' says when the rule answers, but 'when' has no condition saying what it answers",
+                         hint: "add one beside it, e.g. when: {contains: [人工], \(first.key): \(first.value.scalar?.string ?? "营业时间")}")
+            return nil
+        }
         guard pairs.count == 1 else {
             if pairs.isEmpty, case .mapping(let written) = node, !written.isEmpty {
                 return nil  // its keys were already reported as unknown

@@ -83,13 +83,14 @@ public struct Template: Sendable, Equatable, CustomStringConvertible {
         segments.compactMap { if case .variable(let name) = $0 { name } else { nil } }
     }
 
-    /// Fills the placeholders; an unknown variable renders as empty (lint reports it beforehand).
-    public func render(_ values: [String: String]) -> String {
+    /// Fills the placeholders from slots and captures, then facts; an unknown variable renders as
+    /// empty (lint reports it beforehand).
+    public func render(_ values: [String: String], facts: Facts? = nil) -> String {
         var out = ""
         for segment in segments {
             switch segment {
             case .literal(let text): out += text
-            case .variable(let name): out += values[name] ?? ""
+            case .variable(let name): out += values[name] ?? facts?.resolve(name, slots: values) ?? ""
             }
         }
         return out

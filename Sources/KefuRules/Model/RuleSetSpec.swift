@@ -12,6 +12,10 @@ public struct RuleSetSpec: Sendable {
     public var subscribeReply: Located<RuleReply>?
     /// `default: …`: the reply when nothing matches a text message.
     public var defaultReply: Located<RuleReply>?
+    /// `hours:` tables by name, in declaration order.
+    public var hours: [OpeningHours] = []
+    /// `facts:` plain values and tables.
+    public var facts = Facts()
     /// File path → text, for diagnostics that quote the source.
     public var sources: [String: String]
 
@@ -50,6 +54,10 @@ public struct Settings: Sendable, Equatable {
     /// After a transfer to a human, how long (seconds) the bot stays out of the way. Default 30 minutes,
     /// the time after which WeChat releases an idle agent session.
     public var handoffPause: Int64 = 30 * 60
+    /// `confirm_words:` / `deny_words:`: the business's own words for yes and no at confirm steps,
+    /// added to the built-in ones (normalized as messages are). They count at strict steps too.
+    public var confirmWords: [String] = []
+    public var denyWords: [String] = []
     public var location: SourceLocation?
     public init() {}
 }
@@ -64,6 +72,8 @@ public struct RuleSpec: Sendable {
     public var flow: Located<String>?
     /// Set for the entries of `interrupts:`.
     public var interrupt: InterruptAction?
+    /// `open:` / `after_hours:` beside the condition: the rule answers only then.
+    public var hoursCondition: HoursCondition? = nil
     /// Higher wins; 0 unless set. See ``Precedence``.
     public var priority: Int
     /// Where the rule starts (its `- id:` line).

@@ -1,0 +1,107 @@
+/// What a step needs besides the answer: now (in the account's time zone), the normalizer for
+/// choices, and the hours tables and facts that date limits name.
+public struct StepContext: Sendable {
+    public var now: LocalTime
+    public var normalizer: Normalizer
+    /// False when only the day is known (then a time earlier today is not refused as past).
+    public var knowsTimeOfDay: Bool
+    public var hours: [String: OpeningHours]
+    public var facts: Facts?
+    /// The flow's slots so far (a per-branch hours table is named by the branch slot's row).
+    public var slots: [String: String]
+
+    public init(now: LocalTime, normalizer: Normalizer = Normalizer(), knowsTimeOfDay: Bool = true, hours: [String: OpeningHours] = [:],
+                facts: Facts? = nil, slots: [String: String] = [:]) {
+        self.now = now; self.normalizer = normalizer; self.knowsTimeOfDay = knowsTimeOfDay
+        self.hours = hours; self.facts = facts; self.slots = slots
+    }
+
+    /// The hours table `name` stands for: a table's own name, or a fact (`门店.营业时间`) whose value names one.
+    public func hoursTable(_ name: String) -> OpeningHours? {
+        if let table = hours[name] { return table }
+        return facts?.resolve(name, slots: slots).flatMap { hours[$0] }
+    }
+}
+
+extension StepExpectation {
+    /// A date that was understood, against the step's limits: not past (unless allowed), not too far
+    /// ahead, inside the hours table. A time said without 上午/下午 (“6点”) is read as the one of its two
+    /// readings (06:00, 18:00) that is open and still ahead, in that order of preference.
+    static func checkDate(_ reading: ChineseDateTime, _ limits: DateLimits, _ context: StepContext) -> StepAnswer {
+        var when = reading
+        let today = context.now.day
+        let day = CalendarDay(year: when.year, month: when.month, day: when.day)
+        if !limits.allowPast, day.ordinal < today.ordinal { return .refused(.past(said: when.spoken(today: today))) }
+        if let within = limits.withinDays, day.ordinal - today.ordinal > within { return .refused(.tooFar(said: when.spoken(today: today), days: within)) }
+        let table = limits.hours.flatMap(context.hoursTable)
+        if let table, !table.isOpen(on: day) { return .refused(.closed(said: when.spoken(today: today, withTime: false), hours: "休息")) }
+        if let hour = when.hour {
+            let minute = when.minute ?? 0
+            var readings = [hour]
+            if when.period == nil, (1...11).contains(hour) { readings.append(hour + 12) }
+            func isPast(_ h: Int) -> Bool {
+                !limits.allowPast && context.knowsTimeOfDay && day.ordinal == today.ordinal && h * 60 + minute < context.now.secondOfDay / 60
+            }
+            func isOpen(_ h: Int) -> Bool {
+                table?.isOpen(at: LocalTime(day: day, secondOfDay: h * 3600 + minute * 60)) ?? true
+            }
+            guard let chosen = readings.first(where: { isOpen($0) && !isPast($0) }) else {
+                if readings.allSatisfy(isPast) { return .refused(.past(said: when.spoken(today: today))) }
+                return .refused(.closed(said: when.spoken(today: today), hours: table?.describe(day) ?? ""))
+            }
+            when.hour = chosen
+        }
+        return .value(when.slotValue)
+    }
+}
+
+extension ChineseDateTime {
+    /// The reading in the customer's words, for refusals: "今天 09:00", "明天", "12月5日（周六）18:00".
+    public func spoken(today: CalendarDay, withTime: Bool = true) -> String {
+        let day = CalendarDay(year: year, month: month, day: day)
+        let weekday = OpeningHours.weekdayNames[day.weekday - 1]
+        var text: String
+        switch day.ordinal - today.ordinal {
+        case 0: text = "今天（\(weekday)）"
+        case 1: text = "明天（\(weekday)）"
+        case 2: text = "后天（\(weekday)）"
+        default: text = (day.year == today.year ? "" : "\(day.year)年") + "\(month)月\(self.day)日（\(weekday)）"
+        }
+        if withTime, let hour { text += " \(Self.two(hour)):\(Self.two(minute ?? 0))" }
+        return text
+    }
+}
+
+extension StepExpectation {
+    /// Measure words that make a number a count of something (4位, 两个人, 3件).
+    static let measureWords: [String] = ["位客人", "个人", "位", "人", "个", "件", "份", "张", "台", "间", "桌", "只", "箱", "盒", "瓶"]
+
+    /// The first number followed by a measure word, for filling a number step from a longer message.
+    public static func countedNumber(in text: String) -> Int? {
+        let scanner = DateTimeScanner(Array(text))
+        var i = 0
+        while i < scanner.chars.count {
+            if let n = scanner.number(at: i) {
+                if measureWords.contains(where: { scanner.has($0, at: n.end) }) { return n.value }
+                i = n.end
+            } else {
+                i += 1
+            }
+        }
+        return nil
+    }
+
+    /// A mainland mobile number written inside a longer message: 11 digits starting 13–19, not part of a longer run.
+    public static func mobileInside(_ text: String) -> String? {
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            guard chars[i].isASCII, chars[i].isNumber else { i += 1; continue }
+            var j = i
+            while j < chars.count, chars[j].isASCII, chars[j].isNumber || chars[j] == " " || chars[j] == "-" { j += 1 }
+            if let found = mobile(in: String(chars[i..<j])) { return found }
+            i = j
+        }
+        return nil
+    }
+}
