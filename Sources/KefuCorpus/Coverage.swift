@@ -5,7 +5,7 @@ import KefuRules
 /// flow step and re-prompt, and which of them no case reaches.
 public struct Coverage: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case rule, interrupt, reply, intent, step, reprompt
+        case rule, interrupt, reply, intent, step, reprompt, refusal
 
         /// How a report names the group.
         public var plural: String {
@@ -16,6 +16,7 @@ public struct Coverage: Sendable {
             case .intent: "intents"
             case .step: "flow steps"
             case .reprompt: "re-prompts"
+            case .refusal: "refuse texts"
             }
         }
     }
@@ -41,10 +42,12 @@ public struct Coverage: Sendable {
         let intents = Set(observations.compactMap(\.intent))
         var asked: Set<String> = []
         var reprompted: Set<String> = []
+        var refused: Set<String> = []
         for o in observations {
             guard let flow = o.flow, let index = o.stepIndex else { continue }
             asked.insert("\(flow)#\(index)")
             if case .flow(_, .reasked(_, let attempt)) = o.source { reprompted.insert("\(flow)#\(index)#\(attempt)") }
+            if case .flow(_, .refused(_, let reason, _)) = o.source { refused.insert("\(flow)#\(index)#\(reason)") }
         }
         var items: [Item] = []
         for rule in rules.rules {
@@ -65,6 +68,11 @@ public struct Coverage: Sendable {
             for (index, step) in flow.steps.enumerated() {
                 let label = "\(flow.name)/\(step.slot ?? "confirm")" + (flow.steps.filter { $0.slot == step.slot }.count > 1 ? " (step \(index + 1))" : "")
                 items.append(Item(kind: .step, name: label, location: step.location, reached: asked.contains("\(flow.name)#\(index)")))
+                // The business's own refusal texts (refuse:), each a sentence a customer can see.
+                for kind in step.refusals.keys.sorted() {
+                    items.append(Item(kind: .refusal, name: "\(label) refuse \(kind)", location: step.location,
+                                      reached: refused.contains("\(flow.name)#\(index)#\(kind)")))
+                }
                 // Re-prompts: the retry texts a customer can see before on_fail (the last one repeats).
                 let attempts = step.maxAttempts - 1
                 guard attempts >= 1 else { continue }

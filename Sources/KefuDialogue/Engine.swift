@@ -229,3 +229,22 @@ public struct Engine: Sendable {
         }
     }
 }
+
+extension Engine.FlowEvent {
+    /// What happened in the flow, in words (what `kefu chat` and reports print).
+    public var summary: String {
+        switch self {
+        case .started(let rule): "flow started by rule '\(rule)'"
+        case .filled(let slot): slot == "confirm" ? "confirmed" : "filled \(slot)"
+        case .reasked(let step, let attempt): "\(step) asked again (wrong answer \(attempt))"
+        case .refused(let step, let reason, let attempt): "\(step) refused: \(reason) (wrong answer \(attempt))"
+        case .digression(let rule): "side question answered by '\(rule)', then the step again"
+        case .changing(let slot): slot.map { "changing \($0)" } ?? "asked what to change"
+        case .done: "done"
+        case .cancelled(let by): by == "on_fail" ? "cancelled after too many wrong answers" : "cancelled by '\(by)'"
+        case .handedOff(let by): by == "on_fail" ? "handed to a human after too many wrong answers" : "handed to a human by '\(by)'"
+        case .failed(let step): "\(step): on_fail reply after too many wrong answers"
+        case .expired: "expired"
+        }
+    }
+}

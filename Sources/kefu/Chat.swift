@@ -92,7 +92,7 @@ struct Chat: AsyncParsableCommand {
         var facts: [String] = []
         if !outcome.answeredBy.isEmpty { facts.append("by \(outcome.answeredBy)") }
         switch outcome.source {
-        case .flow(_, let event): facts.append("\(event)")
+        case .flow(_, let event): facts.append(event.summary)
         case .noReply(let reason): facts.append(reason)
         case .remembered: facts.append("the stored answer (a retry)")
         case .rule(_, let kind): facts.append(kind.rawValue)

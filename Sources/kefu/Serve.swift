@@ -128,19 +128,19 @@ struct Serve: AsyncParsableCommand {
             server = try KefuServer(configuration, logger: logger)
         } catch let error as RuleSetError {
             printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
-            throw ValidationError("The rule set \(rulesDirectory) has errors; nothing was started.")
+            throw StartFailure("The rule set \(rulesDirectory) has errors; nothing was started.")
         } catch let error as WeChatError {
-            throw ValidationError("\(error)")
+            throw StartFailure("\(error)")
         } catch let error as ProcessLock.InUse {
-            throw ValidationError(error.description)
+            throw StartFailure(error.description)
         } catch let error as CorpusError {
             printDiagnostics(error.diagnostics, sources: Linter.sources(for: error.diagnostics))
-            throw ValidationError("The corpus \(configuration.gate ?? "") given to --gate has errors; nothing was started.")
+            throw StartFailure("The corpus \(configuration.gate ?? "") given to --gate has errors; nothing was started.")
         } catch {
-            throw ValidationError("The store \(configuration.store) cannot be opened: \(error)")
+            throw StartFailure("The store \(configuration.store) cannot be opened: \(error)")
         }
         if let reason = await server.checkGate() {
-            throw ValidationError("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
+            throw StartFailure("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
         }
         let modes = switch wechat.accepted {
         case .plaintext: "plaintext"
@@ -191,4 +191,12 @@ struct Serve: AsyncParsableCommand {
         }
         return result
     }
+}
+
+/// A start that failed for a reason other than how the command was written (a broken rule set, a
+/// failing gate, a store in use): printed as an error and exit status 1, without the usage text
+/// that exit status 64 (`ValidationError`) stands for.
+struct StartFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

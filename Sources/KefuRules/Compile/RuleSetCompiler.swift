@@ -91,6 +91,12 @@ public enum RuleSetCompiler {
             }
             for template in rule.reply?.templates ?? [] {
                 for variable in template.variables where !captured.contains(variable) {
+                    if let problem = factProblem(variable, names: captured, spec.facts) {
+                        if problem.isEmpty { continue }
+                        diagnostics.append(Diagnostic(.error, "unknown-fact", at: rule.replyLocation, "the reply of '\(rule.id)' uses {{\(variable)}}: \(problem)",
+                                                      hint: factHint(variable, spec.facts)))
+                        continue
+                    }
                     diagnostics.append(Diagnostic(.error, "unknown-variable", at: rule.replyLocation,
                         "the reply of '\(rule.id)' uses {{\(variable)}}, which its condition does not capture",
                         hint: captured.isEmpty ? "only named regex groups can be used, e.g. regex: '(?<order>DD\\d{12})' and {{order}}"
@@ -99,9 +105,17 @@ public enum RuleSetCompiler {
             }
         }
         for reply in [spec.defaultReply, spec.subscribeReply].compactMap({ $0 }) {
-            for template in reply.value.templates where !template.variables.isEmpty {
-                diagnostics.append(Diagnostic(.error, "unknown-variable", at: reply.location,
-                    "this reply uses {{\(template.variables[0])}}, but nothing is captured here", hint: "write the text without placeholders"))
+            for template in reply.value.templates {
+                for variable in template.variables {
+                    if let problem = factProblem(variable, names: [], spec.facts) {
+                        if !problem.isEmpty {
+                            diagnostics.append(Diagnostic(.error, "unknown-fact", at: reply.location, "this reply uses {{\(variable)}}: \(problem)", hint: factHint(variable, spec.facts)))
+                        }
+                        continue
+                    }
+                    diagnostics.append(Diagnostic(.error, "unknown-variable", at: reply.location,
+                        "this reply uses {{\(variable)}}, but nothing is captured here", hint: "write the text without placeholders, or declare it under facts:"))
+                }
             }
         }
         diagnostics += flowDiagnostics(spec)
@@ -125,9 +139,16 @@ public enum RuleSetCompiler {
         var diagnostics: [Diagnostic] = []
         for flow in spec.flows {
             let slots = flow.slots
-            func check(_ templates: [Template], at location: SourceLocation, _ what: String) {
+            func check(_ templates: [Template], at location: SourceLocation, _ what: String, also: [String] = []) {
                 for template in templates {
-                    for variable in template.variables where !slots.contains(variable) {
+                    for variable in template.variables where !slots.contains(variable) && !also.contains(variable) {
+                        if let problem = factProblem(variable, names: Set(slots), spec.facts) {
+                            if !problem.isEmpty {
+                                diagnostics.append(Diagnostic(.error, "unknown-fact", at: location, "\(what) of flow '\(flow.name)' uses {{\(variable)}}: \(problem)",
+                                                              hint: factHint(variable, spec.facts)))
+                            }
+                            continue
+                        }
                         diagnostics.append(Diagnostic(.error, "unknown-variable", at: location,
                             "\(what) of flow '\(flow.name)' uses {{\(variable)}}, which is not a slot of the flow",
                             hint: slots.isEmpty ? "add a step with slot: \(variable)" : Suggestions.hint(for: variable, among: slots)))
@@ -137,9 +158,40 @@ public enum RuleSetCompiler {
             check(flow.done.value.templates, at: flow.done.location, "the done reply")
             check([flow.onExpire, flow.start, flow.cancelled].compactMap { $0 }, at: flow.location, "a text")
             for step in flow.steps {
-                check(step.templates, at: step.ask.location, step.slot.map { "step '\($0)'" } ?? "the confirm step")
+                let what = step.slot.map { "step '\($0)'" } ?? "the confirm step"
+                check(step.templates.filter { t in !step.refusals.values.contains(t) }, at: step.ask.location, what)
+                check(Array(step.refusals.values), at: step.ask.location, "the refuse: texts of \(what)", also: ["said", "min", "max", "days", "hours"])
             }
         }
         return diagnostics
+    }
+
+    /// Nil when `variable` is not a fact at all (then it must be a slot or capture); "" when it is a
+    /// fact that resolves; else what is wrong with the reference. `names` are the slots or captures
+    /// that can name a table's row.
+    static func factProblem(_ variable: String, names: Set<String>, _ facts: Facts) -> String? {
+        guard let reference = Facts.Reference(variable) else { return facts.values[variable] != nil || facts.hoursSummaries[variable] != nil ? "" : nil }
+        guard let table = facts.tables[reference.name] else {
+            return facts.values[reference.name] != nil ? "'\(reference.name)' is a plain fact, not a table" : "no fact table is named '\(reference.name)'"
+        }
+        if let row = reference.row, table[row] == nil { return "table '\(reference.name)' has no row '\(row)' (rows: \(table.keys.sorted().joined(separator: ", ")))" }
+        if reference.row == nil, !names.contains(reference.name) {
+            return "nothing here is called '\(reference.name)' to pick the row; name a slot '\(reference.name)', or write {{\(reference.name)[row].\(reference.field ?? "field")}}"
+        }
+        guard let field = reference.field else { return "say which field, e.g. {{\(reference.name).\(table.values.first?.keys.sorted().first ?? "field")}}" }
+        let rows = reference.row.map { [$0] } ?? table.keys.sorted()
+        let missing = rows.filter { table[$0]?[field] == nil }
+        return missing.isEmpty ? "" : "row\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) of '\(reference.name)' \(missing.count > 1 ? "have" : "has") no '\(field)'"
+    }
+
+    static func factHint(_ variable: String, _ facts: Facts) -> String {
+        let reference = Facts.Reference(variable)
+        let name = reference?.name ?? variable
+        if let table = facts.tables[name], let field = reference?.field {
+            let fields = Set(table.values.flatMap(\.keys)).sorted()
+            return Suggestions.closest(to: field, in: fields).map { "did you mean '\($0)'?" } ?? "fields: \(fields.joined(separator: ", "))"
+        }
+        let names = (Array(facts.values.keys) + Array(facts.tables.keys)).sorted()
+        return names.isEmpty ? "declare it under facts:" : Suggestions.hint(for: name, among: names)
     }
 }

@@ -19,7 +19,7 @@ public struct StepContext: Sendable {
     /// The hours table `name` stands for: a table's own name, or a fact (`门店.营业时间`) whose value names one.
     public func hoursTable(_ name: String) -> OpeningHours? {
         if let table = hours[name] { return table }
-        return facts?.resolve(name, slots: slots).flatMap { hours[$0] }
+        return facts?.rawValue(name, slots: slots).flatMap { hours[$0] }
     }
 }
 

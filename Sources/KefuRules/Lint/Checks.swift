@@ -26,7 +26,10 @@ struct ShadowedRuleCheck: LintCheck {
                 let result = rules.match(witness)
                 guard let mine = result.candidates.first(where: { $0.rule == index }) else { continue }
                 tested += 1
-                guard let winner = result.winner, winner.rule != index else { break }
+                // Only a rule that can answer whenever this one can shadows it: none or the same `open:` / `after_hours:`.
+                let when = rule.hoursCondition
+                guard let winner = result.candidates.first(where: { $0.interrupt != .cancel && (rules.rules[$0.rule].hoursCondition == nil || rules.rules[$0.rule].hoursCondition == when) }),
+                      winner.rule != index else { break }
                 losses.append((witness, mine, winner))
             }
             guard tested > 0, losses.count == tested, let example = losses.first else { continue }
@@ -42,18 +45,19 @@ struct ShadowedRuleCheck: LintCheck {
 /// The same keyword (after normalization) in two rules: only one of them can answer it.
 struct DuplicateKeywordCheck: LintCheck {
     func run(_ rules: CompiledRules) -> [Diagnostic] {
-        var seen: [String: (rule: String, location: SourceLocation)] = [:]
+        var seen: [String: (rule: String, location: SourceLocation, hours: HoursCondition?)] = [:]
         var found: [Diagnostic] = []
         for rule in rules.rules {
             guard case .contains(let words) = rule.condition else { continue }
             for word in words {
                 let key = rules.normalizer.normalize(word.value).string
-                if let first = seen[key], first.rule != rule.id {
+                // Rules that answer at different times (open: / after_hours:) share keywords by design.
+                if let first = seen[key], first.rule != rule.id, first.hours == rule.hoursCondition {
                     found.append(Diagnostic(.warning, "duplicate-keyword", at: word.location,
                         "keyword '\(word.value)' is also a keyword of '\(first.rule)' (\(first.location))",
                         hint: "keep it in one rule; the other one never answers it unless priorities differ"))
                 } else if seen[key] == nil {
-                    seen[key] = (rule.id, word.location)
+                    seen[key] = (rule.id, word.location, rule.hoursCondition)
                 }
             }
         }

@@ -23,7 +23,7 @@ struct FlowStepCheck: LintCheck {
             var alwaysFilled: Set<String> = []
             for step in flow.steps {
                 var reason: String?
-                for (slot, values) in step.condition.sorted(by: { $0.key < $1.key }) {
+                for (slot, values) in step.condition.sorted(by: { $0.key < $1.key }) where Facts.Reference(slot) == nil {  // facts are checked at load
                     guard let possible = fillable[slot] else {
                         let later = flow.steps.contains { $0.slot == slot }
                         reason = later ? "its if needs slot '\(slot)', which only a later step fills" : "its if needs slot '\(slot)', which no step of the flow fills"

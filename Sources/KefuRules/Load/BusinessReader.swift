@@ -248,6 +248,14 @@ extension RuleFileReader {
         }
         for flow in spec.flows {
             for step in flow.steps {
+                for key in Array(step.condition.keys) + Array(step.comparisons.keys) {
+                    guard let reference = Facts.Reference(key) else { continue }
+                    let problem = RuleSetCompiler.factProblem(key, names: Set(flow.slots), spec.facts) ?? "no fact table is named '\(reference.name)'"
+                    if !problem.isEmpty {
+                        found.append(Diagnostic(.error, "unknown-fact", at: step.location, "the if of step '\(step.slot ?? "confirm")' in flow '\(flow.name)' reads \(key): \(problem)",
+                                                hint: RuleSetCompiler.factHint(key, spec.facts)))
+                    }
+                }
                 guard case .date(_, let limits) = step.expectation, let name = limits.hours, !tables.contains(name) else { continue }
                 if let reference = Facts.Reference(name), let table = spec.facts.tables[reference.name] {
                     // Per branch: every row's field must name a table.

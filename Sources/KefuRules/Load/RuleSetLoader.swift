@@ -149,6 +149,13 @@ public enum RuleSetLoader {
         spec.rules.sort { $0.order < $1.order }
         for index in spec.rules.indices { spec.rules[index].order = index }
         diagnostics += RuleFileReader.checkReferences(spec)
+        for table in spec.hours {
+            if let fact = spec.facts.locations[table.name] {
+                diagnostics.append(Diagnostic(.error, "duplicate-fact", at: table.location, "'\(table.name)' names both an hours table and a fact (\(fact))",
+                                              hint: "give them different names: {{\(table.name)}} in a reply must mean one thing"))
+            }
+            spec.facts.hoursSummaries[table.name] = table.weekSummary
+        }
         if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
         return spec
     }

@@ -16,10 +16,13 @@ public struct Facts: Sendable, Equatable {
     public var tables: [String: [String: [String: String]]] = [:]
     /// Where each fact or table was written (for duplicates and lint).
     public var locations: [String: SourceLocation] = [:]
+    /// `hours:` table name → its week in words: `{{门诊时间}}`, and a fact whose value names a table
+    /// (`{{门店.营业时间}}`), render as "周一至周五 08:00-17:30，周六 08:00-12:00，周日 休息".
+    public var hoursSummaries: [String: String] = [:]
 
     public init() {}
 
-    public var isEmpty: Bool { values.isEmpty && tables.isEmpty }
+    public var isEmpty: Bool { values.isEmpty && tables.isEmpty && hoursSummaries.isEmpty }
 
     /// A reference as written in a template: `热线`, `门店.地址` or `门店[国贸店].地址`.
     public struct Reference: Sendable, Equatable {
@@ -52,9 +55,16 @@ public struct Facts: Sendable, Equatable {
     /// The value of a template variable that is not a slot: a plain fact, or a table field whose
     /// row is given in brackets or by the slot of the table's name.
     public func resolve(_ variable: String, slots: [String: String]) -> String? {
-        guard let reference = Reference(variable) else { return values[variable] }
+        guard let reference = Reference(variable) else { return values[variable] ?? hoursSummaries[variable] }
         guard let table = tables[reference.name], let key = reference.row ?? slots[reference.name], let row = table[key] else { return nil }
-        guard let field = reference.field else { return nil }
-        return row[field]
+        guard let field = reference.field, let value = row[field] else { return nil }
+        return hoursSummaries[value] ?? value
+    }
+
+    /// The raw value of a fact reference (an hours table's name stays its name): what date limits use.
+    public func rawValue(_ variable: String, slots: [String: String]) -> String? {
+        guard let reference = Reference(variable) else { return values[variable] }
+        guard let table = tables[reference.name], let key = reference.row ?? slots[reference.name], let field = reference.field else { return nil }
+        return table[key]?[field]
     }
 }

@@ -78,4 +78,9 @@ public struct HoursCondition: Sendable, Equatable {
     public init(hours: Located<String>, whenClosed: Bool) { self.hours = hours; self.whenClosed = whenClosed }
 
     public var key: String { whenClosed ? "after_hours" : "open" }
+
+    /// The same table and the same side of it, wherever written.
+    public static func == (a: HoursCondition, b: HoursCondition) -> Bool {
+        a.hours.value == b.hours.value && a.whenClosed == b.whenClosed
+    }
 }
