@@ -67,7 +67,7 @@ extension ChineseDateTime {
         case 2: text = "后天（\(weekday)）"
         default: text = (day.year == today.year ? "" : "\(day.year)年") + "\(month)月\(self.day)日（\(weekday)）"
         }
-        if withTime, let hour { text += " \(Self.two(hour)):\(Self.two(minute ?? 0))" }
+        if withTime, let hour { text += "\(Self.two(hour)):\(Self.two(minute ?? 0))" }
         return text
     }
 }

@@ -58,7 +58,7 @@ public struct OpeningHours: Sendable, Equatable {
         while i < 7 {
             var j = i
             while j + 1 < 7, weekly[j + 1] == weekly[i] { j += 1 }
-            let days = i == j ? Self.weekdayNames[i] : "\(Self.weekdayNames[i])至\(Self.weekdayNames[j])"
+            let days = i == 0 && j == 6 ? "每天" : i == j ? Self.weekdayNames[i] : "\(Self.weekdayNames[i])至\(Self.weekdayNames[j])"
             let hours = weekly[i].isEmpty ? "休息" : weekly[i].map(\.description).joined(separator: "、")
             parts.append("\(days) \(hours)")
             i = j + 1
