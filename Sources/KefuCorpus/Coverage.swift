@@ -47,7 +47,11 @@ public struct Coverage: Sendable {
             guard let flow = o.flow, let index = o.stepIndex else { continue }
             asked.insert("\(flow)#\(index)")
             if case .flow(_, .reasked(_, let attempt)) = o.source { reprompted.insert("\(flow)#\(index)#\(attempt)") }
-            if case .flow(_, .refused(_, let reason, _)) = o.source { refused.insert("\(flow)#\(index)#\(reason)") }
+            if case .flow(_, .refused(_, let reason, let attempt)) = o.source {
+                refused.insert("\(flow)#\(index)#\(reason)")
+                // Without a refuse: text of its own, the customer sees the step's retry text after the reason.
+                if let step = rules.flow(named: flow)?.steps[safe: index], step.refusals[reason] == nil { reprompted.insert("\(flow)#\(index)#\(attempt)") }
+            }
         }
         var items: [Item] = []
         for rule in rules.rules {
@@ -119,4 +123,8 @@ public struct ConversationChange: Sendable {
             return steps.isEmpty ? nil : ConversationChange(testCase: after.testCase, steps: steps)
         }
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

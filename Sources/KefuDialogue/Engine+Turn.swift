@@ -362,10 +362,16 @@ struct TurnState {
         session.flow = progress
         let text: String
         if let refused {
+            // The step's own refuse: text, then the question; else the built-in reason, then the
+            // step's retry text if it has one (the business's wording of what to answer) or the question.
             let values = progress.slots.merging(refused.variables) { _, new in new }
-            let reason = step.refusals[refused.kind]?.render(values, facts: facts) ?? refused.sentence
-            return respond(text: [reason, ask(flow, progress.step, progress.slots)],
-                           .flow(name: flow.name, event: .refused(step: label, reason: refused.kind, attempt: progress.attempts)))
+            let event = Engine.FlowEvent.refused(step: label, reason: refused.kind, attempt: progress.attempts)
+            if let own = step.refusals[refused.kind] {
+                return respond(text: [own.render(values, facts: facts), ask(flow, progress.step, progress.slots)], .flow(name: flow.name, event: event))
+            }
+            let then = step.retry.isEmpty ? ask(flow, progress.step, progress.slots)
+                : step.retry[min(progress.attempts, step.retry.count) - 1].render(progress.slots, facts: facts)
+            return respond(text: [refused.sentence, then], .flow(name: flow.name, event: event))
         }
         if !step.retry.isEmpty {
             text = step.retry[min(progress.attempts, step.retry.count) - 1].render(progress.slots, facts: facts)

@@ -233,7 +233,7 @@ struct FlowTests {
         #expect(try await chat.say("明天").hasPrefix("抱歉，没有看懂。请告诉我日期和时间"))
         #expect(try await chat.say("下周三上午十点半") == "几位？")
         #expect(await chat.slots()["when"] == "2026-12-02 周三 10:30")
-        #expect(try await chat.say("20位") == "20超出了上限，最多 8。\n\n几位？", "a number out of range is told why")
+        #expect(try await chat.say("20位") == "“20”超出了上限（最多 8）。\n\n几位？", "a number out of range is told why")
         #expect(try await chat.say("很多") == "好的，已取消。")
         #expect(chat.lastOutcome?.source == .flow(name: "booking", event: .cancelled(by: "on_fail")))
     }

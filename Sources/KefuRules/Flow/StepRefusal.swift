@@ -47,8 +47,8 @@ public enum StepRefusal: Sendable, Equatable {
         case .past(let said): "\(said)已经过去了，请换一个还没到的时间。"
         case .tooFar(let said, let days): "\(said)太远了，只能约 \(days) 天以内的时间。"
         case .closed(let said, let hours): hours == "休息" ? "\(said)不营业（休息），请换一天。" : "\(said)不在营业时间内（当天 \(hours)），请换一个时间。"
-        case .tooSmall(let said, let min): "\(said)太少了，最少 \(min)。"
-        case .tooLarge(let said, let max): "\(said)超出了上限，最多 \(max)。"
+        case .tooSmall(let said, let min): "“\(said)”太少了（最少 \(min)）。"
+        case .tooLarge(let said, let max): "“\(said)”超出了上限（最多 \(max)）。"
         case .unclear(let reason): "\(reason)。"
         }
     }
