@@ -51,11 +51,9 @@ public enum StepExpectation: Sendable, Equatable {
         case (.mobile, .text(let text)):
             return Self.mobile(in: text)
         case (.date(let requireTime), .text(let text)):
-            guard let when = ChineseDateTime.parse(text, today: today), !requireTime || when.hour != nil else { return nil }
-            // A booking is never in the past: an earlier day, or a time earlier today, is asked again.
-            let day = CalendarDay(year: when.year, month: when.month, day: when.day)
-            if day.ordinal < today.ordinal { return nil }
-            if day.ordinal == today.ordinal, let hour = when.hour, let now = minuteOfDay, hour * 60 + (when.minute ?? 0) < now { return nil }
+            // A booking is never in the past: an earlier day, or a time earlier today, is refused (see ChineseDateTime.read).
+            let now = LocalTime(day: today, secondOfDay: (minuteOfDay ?? 0) * 60)
+            guard let when = ChineseDateTime.read(text, now: now).understood, !requireTime || when.hour != nil else { return nil }
             return when.slotValue
         case (.text(let bounds), .text(let text)):
             let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
@@ -86,13 +84,9 @@ public enum StepExpectation: Sendable, Equatable {
         return matching.count == 1 ? matching[0].value : nil  // two choices named: ask again
     }
 
-    /// The first whole number in the text, in digits or Chinese numerals up to 99.
+    /// The first whole number in the text that is not part of a date or time (see ``ChineseNumber``).
     static func number(in text: String) -> Int? {
-        let scanner = DateTimeScanner(Array(text))
-        for i in 0..<scanner.chars.count {
-            if let n = scanner.number(at: i) { return n.value }
-        }
-        return nil
+        ChineseNumber.first(in: text)?.value
     }
 
     static func mobile(in text: String) -> String? {
