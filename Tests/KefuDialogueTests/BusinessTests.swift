@@ -42,6 +42,7 @@ struct BusinessTests {
           - slot: when
             ask: 哪天几点？
             expect: {datetime: {within: 7d, hours: 门店.时间}}
+            max_attempts: 9
           - {slot: n, ask: 几位？, expect: {number: {min: 1, max: 20}}}
           - {slot: room, if: {n: 超过 10, 门店.包间: 有}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
           - {slot: note, if: {n: "<= 2"}, ask: 二人桌靠窗吗？, expect: {choice: [靠窗, 随便]}}

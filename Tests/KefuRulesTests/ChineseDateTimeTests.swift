@@ -41,6 +41,18 @@ struct ChineseDateTimeTests {
         #expect(ChineseDateTime.parse(text, today: Self.today)?.description == expected, "\(text)")
     }
 
+    @Test("read: what was read from where, and the other 12-hour reading")
+    func reading() {
+        let now = LocalTime(day: Self.today, secondOfDay: 10 * 3600)
+        let booking = ChineseDateTime.read("我想订明晚七点的位子，4位", now: now).understood
+        #expect(booking?.description == "2026-11-26 19:00")
+        #expect(booking?.consumed == 3..<7)
+        let bare = ChineseDateTime.read("明天6点", now: now).understood
+        #expect(bare?.hour == 6 && bare?.alternativeHour == 18)
+        #expect(ChineseDateTime.read("明天下午6点到8点", now: now).understood?.rangeEnd == .init(hour: 20, minute: 0))
+        #expect(ChineseDateTime.read("好的", now: now) == .nothing)
+    }
+
     @Test("text without a date or time", arguments: ["我要退货", "好的", "三个人", "第三天"])
     func nothing(text: String) {
         #expect(ChineseDateTime.parse(text, today: Self.today) == nil, "\(text)")

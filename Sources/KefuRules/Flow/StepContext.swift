@@ -37,8 +37,7 @@ extension StepExpectation {
         if let table, !table.isOpen(on: day) { return .refused(.closed(said: when.spoken(today: today, withTime: false), hours: "休息")) }
         if let hour = when.hour {
             let minute = when.minute ?? 0
-            var readings = [hour]
-            if when.period == nil, (1...11).contains(hour) { readings.append(hour + 12) }
+            let readings = [hour] + (when.alternativeHour.map { [$0] } ?? [])
             func isPast(_ h: Int) -> Bool {
                 !limits.allowPast && context.knowsTimeOfDay && day.ordinal == today.ordinal && h * 60 + minute < context.now.secondOfDay / 60
             }
@@ -67,28 +66,16 @@ extension ChineseDateTime {
         case 2: text = "后天（\(weekday)）"
         default: text = (day.year == today.year ? "" : "\(day.year)年") + "\(month)月\(self.day)日（\(weekday)）"
         }
-        if withTime, let hour { text += "\(Self.two(hour)):\(Self.two(minute ?? 0))" }
+        if withTime, let hour { text += "\(Self.two(hour)):\(Self.two(minute ?? 0))" } else if withTime, let period { text += period.rawValue }
         return text
     }
 }
 
 extension StepExpectation {
-    /// Measure words that make a number a count of something (4位, 两个人, 3件).
-    static let measureWords: [String] = ["位客人", "个人", "位", "人", "个", "件", "份", "张", "台", "间", "桌", "只", "箱", "盒", "瓶"]
-
-    /// The first number followed by a measure word, for filling a number step from a longer message.
+    /// The first number said with a measure word (4位, 两个人, 3件) and not part of a date or time, for
+    /// filling a number step from a longer message.
     public static func countedNumber(in text: String) -> Int? {
-        let scanner = DateTimeScanner(Array(text))
-        var i = 0
-        while i < scanner.chars.count {
-            if let n = scanner.number(at: i) {
-                if measureWords.contains(where: { scanner.has($0, at: n.end) }) { return n.value }
-                i = n.end
-            } else {
-                i += 1
-            }
-        }
-        return nil
+        ChineseNumber.all(in: text).first { $0.measure != nil && !$0.partOfDateOrTime }?.value
     }
 
     /// A mainland mobile number written inside a longer message: 11 digits starting 13–19, not part of a longer run.

@@ -60,7 +60,21 @@ public enum StepExpectation: Sendable, Equatable {
         case (.mobile, .text(let text)):
             return Self.mobile(in: text).map(StepAnswer.value) ?? .nothing
         case (.date(let requireTime, let limits), .text(let text)):
-            guard let when = ChineseDateTime.parse(text, today: context.now.day), !requireTime || when.hour != nil else { return .nothing }
+            // The reader refuses a day or time already gone (compared to the minute when it is known).
+            let now = context.knowsTimeOfDay ? context.now : LocalTime(day: context.now.day, secondOfDay: 0)
+            let when: ChineseDateTime
+            switch ChineseDateTime.read(text, now: now) {
+            case .nothing: return .nothing
+            case .understood(let reading): when = reading
+            case .refused(.past(let reading)):
+                guard limits.allowPast else {
+                    if requireTime, reading.hour == nil { return .nothing }
+                    return .refused(.past(said: reading.spoken(today: context.now.day)))
+                }
+                when = reading
+            case .refused(let other): return .refused(.unclear(other.chinese))
+            }
+            guard !requireTime || when.hour != nil else { return .nothing }
             return Self.checkDate(when, limits, context)
         case (.text(let bounds), .text(let text)):
             let trimmed = String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
@@ -91,13 +105,9 @@ public enum StepExpectation: Sendable, Equatable {
         return matching.count == 1 ? matching[0].value : nil  // two choices named: ask again
     }
 
-    /// The first whole number in the text, in digits or Chinese numerals up to 99.
+    /// The first whole number in the text that is not part of a date or time (see ``ChineseNumber``).
     static func number(in text: String) -> Int? {
-        let scanner = DateTimeScanner(Array(text))
-        for i in 0..<scanner.chars.count {
-            if let n = scanner.number(at: i) { return n.value }
-        }
-        return nil
+        ChineseNumber.first(in: text)?.value
     }
 
     static func mobile(in text: String) -> String? {
