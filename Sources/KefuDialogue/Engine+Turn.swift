@@ -141,34 +141,9 @@ struct TurnState {
         advance(flow, &progress, saying: intro, .started(rule: rule.id))
     }
 
-    /// Fills, from the message that starts the flow, the steps it already answers (“我想订明晚七点的位子，
-    /// 4位” gives the time and the party), in step order: a date or time, a number said with its measure
-    /// word (4位, 两个人 — a bare number is too easily part of something else), a choice named by one of its
-    /// words (not by its number), a mobile number. A value the step would refuse is left for the step to ask.
+    /// Fills the steps the first message already answers (see ``CompiledRules/prefill(_:from:slots:at:)``).
     mutating func prefill(_ flow: FlowSpec, _ progress: inout FlowProgress, from text: String) {
-        let mapped = rules.mapped(text)
-        for step in flow.steps {
-            guard let slot = step.slot, progress.slots[slot] == nil, step.applies(to: progress.slots, facts: facts) else { continue }
-            let given: String?
-            switch step.expectation {
-            case .date:
-                given = check(step.expectation, text: mapped, slots: progress.slots).value
-            case .number:
-                given = StepExpectation.countedNumber(in: mapped).flatMap { check(step.expectation, text: String($0), slots: progress.slots).value }
-            case .choice(let choices):
-                let said = rules.normalizer.normalize(text).string
-                let named = choices.filter { ([$0.value] + $0.words).contains { word in
-                    let w = rules.normalizer.normalize(word).string
-                    return w.count >= 2 && said.contains(w)
-                } }
-                given = named.count == 1 ? named[0].value : nil
-            case .mobile:
-                given = StepExpectation.mobileInside(mapped)
-            case .regex, .text, .media:
-                given = nil  // a start rule's named captures fill these (see FlowEntryCheck)
-            }
-            if let given { progress.slots[slot] = given }
-        }
+        progress.slots = rules.prefill(flow, from: text, slots: progress.slots, at: localNow)
     }
 
     /// Asks the next step, or says the done reply when every step is answered.

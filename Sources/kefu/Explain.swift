@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import KefuRules
 
@@ -9,6 +10,7 @@ struct Explain: ParsableCommand {
               kefu explain Rules/shop --click MENU_CONTACT
               kefu explain Rules/shop --subscribe store_beijing
               kefu explain Rules/shop --message-type image
+              kefu explain Rules/restaurant "现在营业吗" --time "2026-12-01 23:50"
             """
     )
 
@@ -20,11 +22,14 @@ struct Explain: ParsableCommand {
     @Option(help: ArgumentHelp("Explain a menu link to this URL.", valueName: "url")) var view: String?
     @Option(help: ArgumentHelp("Explain a message of this kind: image, voice, video, shortvideo, link, file, location.", valueName: "kind"))
     var messageType: String?
+    @Option(help: ArgumentHelp("The local time of the message, e.g. \"2026-12-01 10:00\" (default: now in the rule set's time zone): for open:/after_hours: and the dates a flow's first message fills.", valueName: "time"))
+    var time: String?
 
     func validate() throws {
         guard [message != nil, click != nil, subscribe != nil, scan != nil, view != nil, messageType != nil].filter({ $0 }).count == 1 else {
             throw ValidationError("Give a message, or one of --click, --subscribe, --scan, --view and --message-type.")
         }
+        if let time, LocalTime(time) == nil { throw ValidationError("--time must look like \"2026-12-01 10:00\", not '\(time)'") }
         if let messageType, MessageKind(rawValue: messageType) == nil {
             throw ValidationError("--message-type must be one of: \(MessageKind.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
@@ -39,6 +44,7 @@ struct Explain: ParsableCommand {
         else if let view { input = .event(.view(url: view)) }
         else if let messageType { input = .message(MessageKind(rawValue: messageType)!) }
         else { input = .event(.subscribe(scene: subscribe == "-" ? nil : subscribe)) }
-        print(Explanation(compiled, input).render())
+        let now = time.flatMap(LocalTime.init) ?? LocalTime(unixTime: Int64(Date().timeIntervalSince1970), utcOffset: compiled.settings.utcOffset)
+        print(Explanation(compiled, input, at: now).render())
     }
 }

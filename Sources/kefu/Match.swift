@@ -36,7 +36,7 @@ struct Match: ParsableCommand {
             print(jsonLine(Line(
                 text: line, rule: winner?.ruleID, kind: winner?.kind.rawValue,
                 intent: result.intent?.intent, score: result.intent.map { ($0.score * 1000).rounded() / 1000 },
-                captures: winner?.captures ?? [:], reply: reply.map { $0.preview(captures: winner?.captures ?? [:], using: &generator) },
+                captures: winner?.captures ?? [:], reply: reply.map { $0.preview(captures: winner?.captures ?? [:], facts: compiled.facts, using: &generator) },
                 flow: winner.flatMap { compiled.rules[$0.rule].flow?.value })))
         }
     }

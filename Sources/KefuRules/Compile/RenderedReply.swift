@@ -51,8 +51,8 @@ extension RuleReply {
         }
     }
 
-    public func preview(captures: [String: String], using generator: inout some RandomNumberGenerator) -> String {
-        render(captures: captures, using: &generator).preview
+    public func preview(captures: [String: String], facts: Facts? = nil, using generator: inout some RandomNumberGenerator) -> String {
+        render(captures: captures, facts: facts, using: &generator).preview
     }
 }
 

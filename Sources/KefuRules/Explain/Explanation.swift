@@ -3,11 +3,14 @@ public struct Explanation: Sendable {
     public let rules: CompiledRules
     public let input: MatchInput
     public let result: MatchResult
+    /// The local time the message is explained at (`open:` / `after_hours:`, dates in the message).
+    public let time: LocalTime?
 
-    public init(_ rules: CompiledRules, _ input: MatchInput) {
+    public init(_ rules: CompiledRules, _ input: MatchInput, at time: LocalTime? = nil) {
         self.rules = rules
         self.input = input
-        result = rules.match(input)
+        self.time = time
+        result = rules.match(input, at: time)
     }
 
     public func render() -> String {
@@ -58,19 +61,27 @@ public struct Explanation: Sendable {
             }
             lines.append(line)
         }
+        for candidate in result.outsideHours {
+            let rule = rules.rules[candidate.rule]
+            guard let condition = rule.hoursCondition else { continue }
+            let when = time.map { " at \($0.description)" } ?? ""
+            lines.append("  -. \(candidate.ruleID) [\(rule.location)] — \(candidate.kind.rawValue) “\(candidate.trigger)”  ✗ not now: \(condition.key): \(condition.hours.value) does not hold\(when)")
+        }
         var generator = SeededGenerator(seed: inputText.hashValueStable)
         if let winner = result.winner {
             let rule = rules.rules[winner.rule]
-            if let reply = rule.reply { lines.append("回复 reply (\(winner.ruleID)): \(reply.preview(captures: winner.captures, using: &generator))") }
+            if let reply = rule.reply { lines.append("回复 reply (\(winner.ruleID)): \(reply.preview(captures: winner.captures, facts: rules.facts, using: &generator))") }
             if let flow = rule.flow.flatMap({ rules.flow(named: $0.value) }) {
-                let filled = winner.captures.filter { flow.slots.contains($0.key) }.sorted { $0.key < $1.key }.map { "\($0.key)=“\($0.value)”" }
+                var slots = winner.captures.filter { flow.slots.contains($0.key) }
+                if let time { slots = rules.prefill(flow, from: inputText, slots: slots, at: time) }
+                let filled = slots.sorted { $0.key < $1.key }.map { "\($0.key)=“\($0.value)”" }
                 lines.append("流程 flow: starts '\(flow.name)' (\(flow.title))" + (filled.isEmpty ? "" : ", slots from the message: " + filled.joined(separator: " ")))
             }
             if rule.interrupt == .handoff { lines.append("转人工 handoff: transfer_customer_service, then the bot pauses for this user") }
         } else if case .event(.subscribe) = input, let reply = rules.subscribeReply {
-            lines.append("回复 reply (events.subscribe): \(reply.preview(captures: [:], using: &generator))")
+            lines.append("回复 reply (events.subscribe): \(reply.preview(captures: [:], facts: rules.facts, using: &generator))")
         } else if case .text = input, let reply = rules.defaultReply {
-            lines.append("回复 reply (default): \(reply.preview(captures: [:], using: &generator))")
+            lines.append("回复 reply (default): \(reply.preview(captures: [:], facts: rules.facts, using: &generator))")
         } else {
             lines.append("回复 reply: none (answered with success)")
         }
