@@ -239,6 +239,31 @@ CASES: list[tuple[str, str, bool, bool]] = [
      "  - {id: stop, when: {click: MENU_STOP}, action: cancel, reply: 好的}\n"
      "  - {id: vip, when: {contains: 专属客服}, action: handoff, reply: {transfer: kf2001@gh_1}, priority: 10}\n", False, False),
     ("timezone and handoff_pause", "settings: {timezone: '+08:00', handoff_pause: 90s}\n", False, False),
+    # Hours, facts, time conditions, limits and comparisons
+    ("hours, facts, open/after_hours, date limits, refuse, if comparisons, strict",
+     "default: 抱歉 {{热线}}\n"
+     "settings: {confirm_words: [没毛病], deny_words: [不太对]}\n"
+     "hours:\n  店: {每天: '11:00-14:00, 17:00-02:00', 周一: 休息, closed: [2026-12-24], '2026-12-31': '10:00-23:00'}\n"
+     "facts:\n  热线: 400-1\n  门店: {甲店: {地址: 一号路, 时间: 店, 包间: 有}, 乙店: {地址: 二号路, 时间: 店, 包间: 没有}}\n"
+     "rules:\n  - {id: o, when: {contains: [营业吗], open: 店}, reply: '营业中 {{门店[甲店].地址}}'}\n"
+     "  - {id: c, when: {contains: [营业吗], after_hours: 店}, reply: '打烊了：{{店}}'}\n"
+     "  - {id: b, when: {contains: [订座]}, flow: f}\n"
+     "flows:\n  f:\n    steps:\n"
+     "      - {slot: 门店, ask: 哪家, expect: {choice: [甲店, 乙店]}}\n"
+     "      - {slot: t, ask: 几点, expect: {datetime: {within: 30d, hours: 门店.时间}}, refuse: {closed: '{{said}}不营业', past: 过去了}}\n"
+     "      - {slot: d, ask: 哪天买的, expect: {date: {past: allow}}}\n"
+     "      - {slot: n, ask: 几位, expect: number}\n"
+     "      - {slot: r, ask: 包间, if: {n: 超过 10, 门店.包间: 有}, expect: {choice: [要, 不要]}}\n"
+     "      - {slot: w, ask: 靠窗, if: {n: '<= 2', 门店: {not: [乙店]}}, expect: {choice: [是, 否]}}\n"
+     "      - {confirm: '{{t}} 对吗', strict: true}\n"
+     "    done: '{{门店.地址}}'\n"
+     "interrupts:\n  - {when: {contains: [人工], open: 店}, action: handoff}\n", False, False),
+    ("open without a condition", "default: x\nhours: {店: {每天: '09:00-18:00'}}\nrules:\n  - {id: a, when: {open: 店}, reply: y}\n", True, True),
+    ("both open and after_hours", "default: x\nhours: {店: {每天: '09:00-18:00'}}\nrules:\n  - {id: a, when: {contains: [x], open: 店, after_hours: 店}, reply: y}\n", True, True),
+    ("refuse with an unknown kind", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: n, ask: q, expect: number, refuse: {too_big: 太多}}], done: ok}\n", True, True),
+    ("date limit past: maybe", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: d, ask: q, expect: {date: {past: maybe}}}], done: ok}\n", True, True),
 ]
 
 
