@@ -96,6 +96,10 @@ struct DiagnosticsTests {
              other: "hours:\n  h: {每天: 10:00-18:00}\n"),
         Case(code: "bad-hours", yaml: ok + "hours:\n  h: {每天: 9点-18点}\n", line: 3, column: 11, says: "'9点-18点' is not a time span"),
         Case(code: "duplicate-fact", yaml: ok + "facts:\n  热线: 1\n", line: 2, column: 3, says: "fact '热线' is already defined at rules.yaml:3:3", other: "facts:\n  热线: 2\n"),
+        Case(code: "soft-cancel-confirm", yaml: ok + "rules:\n  - id: go\n    when: {contains: [退订]}\n    flow: f\nflows:\n  f:\n    title: 取消订座\n    steps:\n"
+             + "      - {slot: p, ask: 手机号, expect: mobile}\n      - {confirm: 确定？}\n    done: ok\n", line: 11, column: 9,
+             says: "is not strict, so a bare 嗯 or 好吧 confirms the cancellation", severity: .warning),
+        Case(code: "unused-hours", yaml: ok + "hours:\n  h: {每天: 09:00-18:00}\n", line: 3, column: 3, says: "nothing uses hours 'h'", severity: .warning),
         Case(code: "bad-date", yaml: ok + "hours:\n  h: {每天: 09:00-18:00, closed: [12月25日]}\n", line: 3, column: 33, says: "'12月25日' is not a date"),
     ]
 
