@@ -140,6 +140,6 @@ public enum RuleSetCompiler {
                 check(step.templates, at: step.ask.location, step.slot.map { "step '\($0)'" } ?? "the confirm step")
             }
         }
-        return diagnostics
+        return diagnostics + SlotOrderCheck.errors(spec)
     }
 }
