@@ -198,7 +198,7 @@ struct DiagnosticsTests {
                   - {slot: shop, ask: 哪家店？, expect: {choice: [国贸店, 三里屯店]}}
                   - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？', expect: datetime}
                   - {slot: party, ask: 几位？, expect: number}
-                  - {slot: room, if: {party_size: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
+                  - {slot: room, if: {partys: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
                 done: 已为您预约 {{shop}} {{time}} {{party}}位
               other:
                 expires: 30 minutes
