@@ -95,4 +95,79 @@ struct RulesCommandTests {
         #expect(result.err.contains("faq.yaml:3:21: error: regex does not compile: missing closing parenthesis"))
         #expect(result.out.isEmpty)
     }
+
+    @Test("one lint run reports every mistake of a broken folder, each at its file:line:col with the character or the fix named")
+    func everyMistakeAtOnce() throws {
+        let dir = try Self.temporaryRuleSet([
+            "a.yaml": """
+                default: 抱歉
+                rules:
+                  - id: booking
+                    when: {contains: [订座，订位，订桌]}
+                    flow: booking
+                  - id: hours
+                    when：{contains: [营业时间]}
+                    reply: 每天 10:00-22:00
+                  - id: order
+                    when: {regex: "订单\\d+"}
+                    reply: 查到了
+                  - id: bad
+                    when: {regex: '(?<n>\\d+'}
+                    reply: y
+                  - id: hours-again
+                    when: {contains: [营业时间, 几点开门]}
+                    reply: 10 点
+                　- id: menu
+                    when: {contains: [菜单]}
+                    reply: 见图
+
+                """,
+            "b.yaml": """
+                flows:
+                  booking:
+                    steps:
+                      - {slot: shop, ask: 哪家店？, expect: {choice: [国贸店, 三里屯店]}}
+                      - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？', expect: datetime}
+                      - {slot: party, ask: 几位？, expect: number}
+                      - {slot: room, if: {partys: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
+                    done: 已为您预约 {{shop}} {{time}} {{party}}位
+                  other:
+                    expires: 30 minutes
+                    steps: [{slot: a, ask: q}]
+                    done: ok
+
+                """,
+        ])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try kefu(["lint", dir.path])
+        #expect(text.status == 1)
+        let a = dir.appendingPathComponent("a.yaml").path, b = dir.appendingPathComponent("b.yaml").path
+        for expected in [
+            "\(a):4:25: error: '，' at line 4, column 25 is a full-width (Chinese) comma, so '订座，订位，订桌' is one entry of contains, not 3",
+            "hint: use ASCII commas ',' in [ ] lists, or one item per line: [订座, 订位, 订桌]",
+            "\(a):7:9: error: '：' at line 7, column 9 is a full-width (Chinese) colon",
+            "hint: type the ASCII colon ':' followed by a space: 'when: …'",
+            "\(a):10:22: error: '\\d' at line 10, column 22 is inside double quotes",
+            "hint: write regexes in single quotes: '\\d+'",
+            "\(a):13:28: error: regex does not compile: missing closing parenthesis",
+            "\(a):16:23: warning: keyword '营业时间' is also a keyword of 'hours'",
+            "\(a):18:1: error: '　' at line 18, column 1 is a full-width (Chinese) space",
+            "\(b):5:22: error: the ask text of step 'time' of flow 'booking' uses {{party}}, but 'party' is asked only later (step 3)",
+            "\(b):7:27: error: the if: of step 'room' of flow 'booking' needs slot 'partys', which no step of the flow fills",
+            "hint: did you mean 'party'?",
+            "\(b):10:14: error: expires must be a duration such as 90s, 30m, 2h or 1d, not '30 minutes'",
+            ": 8 errors, 1 warning; nothing was compiled",
+        ] {
+            #expect(text.out.contains(expected), "missing: \(expected)\n\(text.out)")
+        }
+        let json = try kefu(["lint", dir.path, "--format", "json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+        let codes = (object?["diagnostics"] as? [[String: Any]])?.compactMap { $0["code"] as? String }
+        #expect(codes == ["full-width-comma", "full-width-colon", "double-quoted-regex", "bad-regex", "duplicate-keyword", "full-width-space",
+                          "slot-before-asked", "unknown-slot", "bad-duration"])
+        // kefu match (like serve and test) refuses the set naming the same errors.
+        let match = try kefu(["match", dir.path], input: "x\n")
+        #expect(match.status == 1)
+        #expect(match.err.contains("\(b):7:27: error:") && match.err.contains("\(a):13:28: error:"))
+    }
 }

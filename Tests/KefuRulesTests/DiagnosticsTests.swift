@@ -83,6 +83,23 @@ struct DiagnosticsTests {
              says: "in answer to a message WeChat shows only 1", severity: .warning),
         Case(code: "transfer-on-event", yaml: ok + "rules:\n  - id: a\n    when: {click: K}\n    reply: {transfer: true}\n", line: 5, column: 5,
              says: "WeChat hands only user messages to agents", severity: .warning),
+        // Typing mistakes (TypingMistakes.swift) and slot order (SlotOrderCheck.swift)
+        Case(code: "full-width-colon", yaml: ok + "rules:\n  - id: a\n    when：{contains: [x]}\n    reply: y\n", line: 4, column: 9,
+             says: "'：' at line 4, column 9 is a full-width (Chinese) colon, so YAML does not see 'when' as a key"),
+        Case(code: "full-width-space", yaml: ok + "rules:\n  - id: a\n　　when: {contains: [x]}\n    reply: y\n", line: 4, column: 1,
+             says: "'　' at line 4, column 1 is a full-width (Chinese) space"),
+        Case(code: "full-width-comma", yaml: ok + "rules:\n  - id: a\n    when: {contains: [订座，订位，订桌]}\n    reply: y\n", line: 4, column: 25,
+             says: "so '订座，订位，订桌' is one entry of contains, not 3"),
+        Case(code: "double-quoted-regex", yaml: ok + "rules:\n  - id: a\n    when: {regex: \"订单\\d+\"}\n    reply: y\n", line: 4, column: 22,
+             says: "'\\d' at line 4, column 22 is inside double quotes"),
+        Case(code: "slot-before-asked", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: shop, ask: 哪家店？}\n"
+             + "      - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？'}\n      - {slot: party, ask: 几位？, expect: number}\n    done: ok\n",
+             line: 10, column: 22, says: "uses {{party}}, but 'party' is asked only later (step 3)"),
+        Case(code: "unknown-slot", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: reason, ask: 原因, expect: {choice: [质量问题, 发错货]}}\n"
+             + "      - {slot: photo, if: {reasn: 质量问题}, ask: 照片, expect: {media: image}}\n    done: ok\n",
+             line: 10, column: 28, says: "needs slot 'reasn', which no step of the flow fills"),
+        Case(code: "regex-double-backslash", yaml: ok + "rules:\n  - id: a\n    when: {regex: '订单\\\\d+'}\n    reply: y\n", line: 4, column: 20,
+             says: "two backslashes match a backslash", severity: .warning),
         Case(code: "no-default", yaml: "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: y\n", line: 1, column: 1, says: "has no default reply", severity: .warning),
         // Hours, facts, comparisons
         Case(code: "bad-condition", yaml: ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: n, ask: 几位？, expect: number}\n"
@@ -157,13 +174,138 @@ struct DiagnosticsTests {
             _ = try compileRules(files)
             Issue.record("a rule set with errors compiled")
         } catch {
-            // A form error (the misspelt condition) stops it before anything is compiled, so the bad regex is not even reached.
-            #expect(error.diagnostics.map(\.code) == ["unknown-key"])
-            #expect(error.diagnostics.map(\.location) == [SourceLocation(file: "b.yaml", line: 6, column: 12)])
-            #expect(error.diagnostics[0].hint == "did you mean 'contains'?")
+            // The form error (the misspelt condition) and the compile error (the bad regex) come in one run.
+            #expect(error.diagnostics.map(\.code) == ["bad-regex", "unknown-key"])
+            #expect(error.diagnostics.map(\.location) == [SourceLocation(file: "b.yaml", line: 3, column: 21), SourceLocation(file: "b.yaml", line: 6, column: 12)])
+            #expect(error.diagnostics[1].hint == "did you mean 'contains'?")
         }
         let onlyRegex = [files[0], ("b.yaml", "rules:\n  - id: bad\n    when: {regex: '('}\n    reply: y\n")]
         #expect(throws: RuleSetError.self) { try compileRules(onlyRegex) }
+    }
+
+    /// One rule folder with a mistake of every stage (typing, form, compile, slot order, lint) across two files.
+    static let brokenFiles = [
+        ("a.yaml", """
+            default: 抱歉
+            rules:
+              - id: booking
+                when: {contains: [订座，订位，订桌]}
+                flow: booking
+              - id: hours
+                when：{contains: [营业时间]}
+                reply: 每天 10:00-22:00
+              - id: order
+                when: {regex: "订单\\d+"}
+                reply: 查到了
+              - id: bad
+                when: {regex: '(?<n>\\d+'}
+                reply: y
+              - id: hours-again
+                when: {contains: [营业时间, 几点开门]}
+                reply: 10 点
+            　- id: menu
+                when: {contains: [菜单]}
+                reply: 见图
+
+            """),
+        ("b.yaml", """
+            flows:
+              booking:
+                steps:
+                  - {slot: shop, ask: 哪家店？, expect: {choice: [国贸店, 三里屯店]}}
+                  - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？', expect: datetime}
+                  - {slot: party, ask: 几位？, expect: number}
+                  - {slot: room, if: {partys: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
+                done: 已为您预约 {{shop}} {{time}} {{party}}位
+              other:
+                expires: 30 minutes
+                steps: [{slot: a, ask: q}]
+                done: ok
+
+            """),
+    ]
+
+    static let brokenExpected: [(code: String, file: String, line: Int, column: Int)] = [
+        ("full-width-comma", "a.yaml", 4, 25), ("full-width-colon", "a.yaml", 7, 9), ("double-quoted-regex", "a.yaml", 10, 22),
+        ("bad-regex", "a.yaml", 13, 28), ("duplicate-keyword", "a.yaml", 16, 23), ("full-width-space", "a.yaml", 18, 1),
+        ("slot-before-asked", "b.yaml", 5, 22), ("unknown-slot", "b.yaml", 7, 27), ("bad-duration", "b.yaml", 10, 14),
+    ]
+
+    @Test("one run finds every mistake of a broken folder: typing, form, compile, slot order and lint, across files")
+    func everyMistakeAtOnce() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-all-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, text) in Self.brokenFiles { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        let report = Linter.lint(directory: dir.path)
+        let found = report.diagnostics.map { ($0.code, URL(fileURLWithPath: $0.location.file).lastPathComponent, $0.location.line, $0.location.column) }
+        let described = report.diagnostics.map { $0.render() }.joined(separator: "\n")
+        #expect(found.map { "\($0.0) \($0.1):\($0.2):\($0.3)" } == Self.brokenExpected.map { "\($0.code) \($0.file):\($0.line):\($0.column)" }, "\(described)")
+        #expect(report.compiled == nil)
+        #expect(report.diagnostics.allSatisfy { $0.hint != nil })
+        // The loader (serve, test) names the same errors in its one RuleSetError.
+        do {
+            _ = try RuleSetLoader.load(directory: dir.path)
+            Issue.record("a broken rule set loaded")
+        } catch {
+            #expect(error.diagnostics.map(\.code) == Self.brokenExpected.map(\.code).filter { $0 != "duplicate-keyword" })
+        }
+    }
+
+    @Test("typing mistakes: each named with its line:col, and the file read on after it")
+    func typingMistakes() {
+        // A Chinese key with '：' is found where YAML stops, and the rest of the file is still read.
+        let choice = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - slot: dept\n        ask: 科室\n        expect:\n"
+                                 + "          choice:\n            内科：[感冒]\n            外科: [外伤]\n    done: ok\n    titel: x\n")
+        #expect(choice.map(\.code) == ["full-width-colon", "unknown-key"], "\(choice.map { $0.render() })")
+        #expect(choice.first?.location == SourceLocation(file: "rules.yaml", line: 13, column: 15))
+        // '，' between { } entries, where YAML expects ','.
+        let comma = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: a，ask: q}\n    done: ok\n")
+        #expect(comma.map(\.code) == ["full-width-comma"], "\(comma.map { $0.render() })")
+        #expect(comma.first?.location == SourceLocation(file: "rules.yaml", line: 9, column: 17))
+        // A silent one: without the check, 'reply：好的' would become part of the id.
+        let silent = diagnostics(Self.ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply：好的\n")
+        #expect(silent.map(\.code) == ["full-width-colon"])
+        // Columns after a repair on the same line are those of the file as written.
+        let shifted = diagnostics(Self.ok + "rules:\n  - id: a\n    when：{contans: [x]}\n    reply: y\n")
+        #expect(shifted.map(\.code) == ["full-width-colon", "unknown-key"])
+        #expect(shifted.last?.location == SourceLocation(file: "rules.yaml", line: 4, column: 11))
+        // '：' in text and '，' in sentences and quoted entries are fine.
+        let fine = diagnostics(Self.ok + "rules:\n  - id: a\n    when: {exact: ['好的，谢谢', 谢谢]}\n    reply: 营业时间：10:00，欢迎\n"
+                               + "  - id: b\n    when: {contains: [x]}\n    reply: |\n      注意：\n      　　全角空格缩进的段落\n")
+        #expect(!fine.contains { $0.severity == .error }, "\(fine.map { $0.render() })")
+        // The split entries are the keywords meant: no 'needs two options' on top of the comma.
+        let options = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: a, ask: q, expect: {choice: [是，否]}}\n    done: ok\n")
+        #expect(options.map(\.code) == ["full-width-comma"])
+    }
+
+    @Test("a slot is known before its step only when every starting rule captures it in every match")
+    func prefilledSlots() {
+        func codes(_ regexes: [String]) -> [String] {
+            let rules = regexes.enumerated().map { "  - id: go\($0.offset)\n    when: {regex: '\($0.element)'}\n    flow: f\n" }.joined()
+            return diagnostics(Self.ok + "rules:\n" + rules + "flows:\n  f:\n    start: 好的，{{order}}\n    steps:\n      - {slot: phone, ask: '订单 {{order}} 的手机号？'}\n"
+                               + "      - {slot: order, ask: 订单号？}\n    done: ok\n").filter { $0.severity == .error }.map(\.code)
+        }
+        #expect(codes(["订单(?<order>DD\\d{12})"]).isEmpty)
+        #expect(codes(["订单(?<order>DD\\d{12})", "(?:查|问)(?<order>DD\\d+)"]).isEmpty)
+        #expect(codes(["订单(?<order>DD\\d{12})?"]) == ["slot-before-asked", "slot-before-asked"])
+        #expect(codes(["订单(?:(?<order>DD\\d{12})|没有)"]) == ["slot-before-asked", "slot-before-asked"])
+        #expect(codes(["订单(?<order>DD\\d{12})", "查订单"]) == ["slot-before-asked", "slot-before-asked"])
+        #expect(RegexGroups.requiredNames("(?<a>x)(?:(?<b>y)|(?<b>z))(?<c>w)*(?=(?<d>q))[(?<e>]") == ["a", "b"])
+    }
+
+    @Test("a slot in its own question, in retry/on_fail, and in cancelled: texts")
+    func slotTexts() {
+        let own = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - slot: phone\n        ask: 手机号？\n        retry: ['{{phone}} 不对']\n    done: ok\n")
+        #expect(own.map(\.code) == ["slot-before-asked"])
+        #expect(own.first?.location == SourceLocation(file: "rules.yaml", line: 11, column: 9))
+        #expect(own.first?.message.contains("the slot this step asks for") == true)
+        let cancelled = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    cancelled: 已取消 {{order}}\n    steps: [{slot: order, ask: q}]\n    done: ok\n")
+        #expect(cancelled.map(\.code) == ["maybe-empty-slot"])
+        #expect(cancelled.first?.location == SourceLocation(file: "rules.yaml", line: 8, column: 5))
+        // Facts ({{table.field}}) are not slots.
+        let facts = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: a, ask: '{{shop.address}} {{shops[a].phone}}'}\n    done: ok\n")
+        #expect(!facts.contains { $0.code == "slot-before-asked" })
     }
 
     @Test("rendering quotes the line, points at the column, and gives the hint")

@@ -163,7 +163,7 @@ public enum RuleSetCompiler {
                 check(Array(step.refusals.values), at: step.ask.location, "the refuse: texts of \(what)", also: ["said", "min", "max", "days", "hours"])
             }
         }
-        return diagnostics
+        return diagnostics + SlotOrderCheck.errors(spec)
     }
 
     /// Nil when `variable` is not a fact at all (then it must be a slot or capture); "" when it is a

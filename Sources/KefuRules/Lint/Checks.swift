@@ -83,6 +83,12 @@ struct RegexCheck: LintCheck {
                     "regex '\(pattern.value)' has no text every match must contain, so it is tried on every message (slow with many rules)",
                     hint: "if it can, anchor it on a word, e.g. '订单\\s*(?<order>\\d+)' instead of '(?<order>\\d{12})'"))
             }
+            if let range = pattern.value.firstMatch(of: #/\\\\[dDsSwWbB]/#)?.range {
+                let escape = pattern.value[range].dropFirst()
+                found.append(Diagnostic(.warning, "regex-double-backslash", at: pattern.location,
+                    "regex '\(pattern.value)' has '\(pattern.value[range])': two backslashes match a backslash typed by the customer, followed by '\(escape.dropFirst())'",
+                    hint: "in single quotes write one backslash: '\(escape)' (only in double quotes does YAML need two)"))
+            }
             let changed = pattern.value.unicodeScalars.filter { scalar in
                 (options.width && Normalizer.halfWidth(scalar) != scalar)
                     || (options.chinese == .simplified && ChineseConversion.simplified(scalar.value) != nil)

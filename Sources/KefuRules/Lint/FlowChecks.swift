@@ -25,8 +25,8 @@ struct FlowStepCheck: LintCheck {
                 var reason: String?
                 for (slot, values) in step.condition.sorted(by: { $0.key < $1.key }) where Facts.Reference(slot) == nil {  // facts are checked at load
                     guard let possible = fillable[slot] else {
-                        let later = flow.steps.contains { $0.slot == slot }
-                        reason = later ? "its if needs slot '\(slot)', which only a later step fills" : "its if needs slot '\(slot)', which no step of the flow fills"
+                        // A slot no step fills is the unknown-slot error (SlotOrderCheck), found while compiling.
+                        reason = "its if needs slot '\(slot)', which only a later step fills"
                         break
                     }
                     if let possible, !values.contains(where: { possible.contains($0.value) }) {

@@ -19,7 +19,7 @@ protocol LintCheck: Sendable {
 public enum Linter {
     static let checks: [any LintCheck] = [
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
-        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), SoftCancelCheck(), UnusedHoursCheck(),
+        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(),
     ]
 
     /// The files of `directory`: load errors, or compile errors, or lint warnings; and, with any of
@@ -29,7 +29,9 @@ public enum Linter {
         do {
             loaded = try RuleSetLoader.load(directory: directory, unfinished: .warn)
         } catch {
-            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: Self.sources(for: error.diagnostics))
+            // The part that loaded is checked too, so that one run shows everything (PartialRuleSet.swift).
+            let diagnostics = error.diagnostics + (error.loaded?.lintWarnings() ?? [])
+            return LintReport(diagnostics: diagnostics.sorted(), compiled: nil, sources: Self.sources(for: diagnostics))
         }
         var report = lint(loaded.spec)
         report.diagnostics = (report.diagnostics + loaded.warnings).sorted()
@@ -41,7 +43,8 @@ public enum Linter {
         do {
             compiled = try RuleSetCompiler.compile(spec)
         } catch {
-            return LintReport(diagnostics: error.diagnostics, compiled: nil, sources: spec.sources)
+            let warnings = PartialRuleSet(spec: spec, complete: true).lintWarnings()
+            return LintReport(diagnostics: (error.diagnostics + warnings).sorted(), compiled: nil, sources: spec.sources)
         }
         let warnings = checks.flatMap { $0.run(compiled) }.sorted()
         return LintReport(diagnostics: warnings, compiled: compiled, sources: spec.sources)

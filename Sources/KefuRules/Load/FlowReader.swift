@@ -79,7 +79,7 @@ extension RuleFileReader {
             case "change": step.change = nonEmptyTemplate(value, "change")
             case "expect": if let e = readExpectation(value) { step.expectation = e }
             case "retry":
-                if let texts = reader.strings(value, "retry") { step.retry = texts.map { Template($0.value) } }
+                if let texts = reader.strings(value, "retry", sentences: true) { step.retry = texts.map { Template($0.value) } }
             case "max_attempts":
                 if let n = reader.int(value, "max_attempts") {
                     if n < 1 { reader.error("bad-expectation", value, "max_attempts must be at least 1, not \(n)", hint: "e.g. max_attempts: 3") }

@@ -79,12 +79,10 @@ public enum RuleSetLoader {
             problems.append(Diagnostic(.error, "no-rule-files", at: SourceLocation(file: directory, line: 1, column: 1),
                                        "the folder has no .yaml files", hint: "rule files end in .yaml or .yml"))
         }
-        if !problems.isEmpty { throw RuleSetError(problems + unfinishedFiles) }
-        let spec: RuleSetSpec
-        do {
-            spec = try parse(files: files)
-        } catch {
-            throw RuleSetError(unfinishedFiles + error.diagnostics)
+        // The other files are read even when one cannot be, so that every error shows at once.
+        let (spec, diagnostics) = read(files: files)
+        if !problems.isEmpty || !diagnostics.isEmpty {
+            throw RuleSetError.partial(spec, problems + unfinishedFiles + diagnostics, complete: problems.isEmpty)
         }
         if unfinishedFiles.contains(where: { $0.severity == .error }) { throw RuleSetError(unfinishedFiles) }
         return (spec, unfinishedFiles)
@@ -134,6 +132,13 @@ public enum RuleSetLoader {
 
     /// Parses rule files given as (path, text), in this order.
     public static func parse(files: [(path: String, text: String)]) throws(RuleSetError) -> RuleSetSpec {
+        let (spec, diagnostics) = read(files: files)
+        if !diagnostics.isEmpty { throw RuleSetError.partial(spec, diagnostics, complete: true) }
+        return spec
+    }
+
+    /// The rules, intents and flows of the files that read without an error, and the errors.
+    static func read(files: [(path: String, text: String)]) -> (RuleSetSpec, [Diagnostic]) {
         var spec = RuleSetSpec()
         var diagnostics: [Diagnostic] = []
         var ruleIDs: [String: SourceLocation] = [:]
@@ -156,8 +161,7 @@ public enum RuleSetLoader {
             }
             spec.facts.hoursSummaries[table.name] = table.weekSummary
         }
-        if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
-        return spec
+        return (spec, diagnostics)
     }
 }
 
@@ -166,17 +170,19 @@ package struct RuleFileReader {
     var reader: YAMLReader
 
     mutating func read(_ text: String, into spec: inout RuleSetSpec, ruleIDs: inout [String: SourceLocation], intentNames: inout [String: SourceLocation]) {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            reader.diagnostics.append(Self.syntaxDiagnostic(error, file: reader.file, text: text))
-            return
-        } catch {
-            reader.diagnostics.append(Diagnostic(.error, "yaml-syntax", at: SourceLocation(file: reader.file, line: 1, column: 1), "\(error)"))
+        // Full-width colons, spaces and commas, and double-quoted regexes, are reported and repaired
+        // so that the rest of the file is read too (TypingMistakes.swift).
+        let composed = TypingMistakes.compose(text, file: reader.file)
+        reader.diagnostics += composed.mistakes
+        reader.shifts = composed.shifts
+        reader.composedLines = composed.lines
+        if let error = composed.syntax {
+            var diagnostic = Self.syntaxDiagnostic(error, file: reader.file, text: text)
+            diagnostic.location.column = composed.shifts.original(line: diagnostic.location.line, column: diagnostic.location.column)
+            reader.diagnostics.append(diagnostic)
             return
         }
-        guard let root else { return }  // an empty file is fine
+        guard let root = composed.root else { return }  // an empty file is fine
         guard let pairs = reader.mapping(root, "a rule file", allowed: RuleSetLoader.topLevelKeys) else { return }
         for (key, keyNode, value) in pairs {
             switch key {
@@ -503,7 +509,7 @@ package struct RuleFileReader {
                 reader.error("wrong-type", value, "in_order must be a list of texts", hint: "e.g. in_order: [第一段, 第二段]")
                 return nil
             }
-            guard let texts = reader.strings(value, "in_order") else { return nil }
+            guard let texts = reader.strings(value, "in_order", sentences: true) else { return nil }
             return .inOrder(texts.map { Template($0.value) })
         case "image", "voice":
             var idNode = value

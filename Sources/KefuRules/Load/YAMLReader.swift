@@ -5,6 +5,10 @@ import Yams
 package struct YAMLReader {
     package let file: String
     package var diagnostics: [Diagnostic] = []
+    /// Columns that repairs of typing mistakes inserted (see ``TypingMistakes``), mapped back here.
+    package var shifts = TypingMistakes.ColumnShifts()
+    /// The text that was composed (after those repairs), line by line, to tell `[ ]` lists from `- ` ones.
+    package var composedLines: [[Unicode.Scalar]] = []
 
     package init(file: String) { self.file = file }
 
@@ -13,9 +17,9 @@ package struct YAMLReader {
         // A quoted scalar's mark is its opening quote; point at its first character instead, so that
         // an offset inside the text (a regex error) lands on the right column.
         if case .scalar(let scalar)? = node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
-            return SourceLocation(file: file, line: mark.line, column: mark.column + 1)
+            return SourceLocation(file: file, line: mark.line, column: shifts.original(line: mark.line, column: mark.column + 1))
         }
-        return SourceLocation(file: file, line: mark.line, column: mark.column)
+        return SourceLocation(file: file, line: mark.line, column: shifts.original(line: mark.line, column: mark.column))
     }
 
     package mutating func error(_ code: String, _ node: Node?, _ message: String, hint: String? = nil) {
@@ -62,15 +66,22 @@ package struct YAMLReader {
         return scalar.string
     }
 
-    /// One text or a list of texts.
-    package mutating func strings(_ node: Node, _ what: String) -> [Located<String>]? {
+    /// One text or a list of texts. Unless the entries are `sentences` (retry:, in_order:), a
+    /// '，' or '、' in an unquoted entry of a `[ ]` list is reported and taken as the separator it was
+    /// meant to be (see ``fullWidthSeparated(_:_:in:)``).
+    package mutating func strings(_ node: Node, _ what: String, sentences: Bool = false) -> [Located<String>]? {
         switch node {
         case .scalar(let scalar):
             return [Located(scalar.string, at: location(node))]
         case .sequence(let sequence):
             var values: [Located<String>] = []
             for item in sequence {
-                if let text = string(item, "each entry of \(what)") { values.append(Located(text, at: location(item))) }
+                guard let text = string(item, "each entry of \(what)") else { continue }
+                if !sentences, isFlowList(node), let parts = fullWidthSeparated(item, text, in: what) {
+                    values += parts
+                } else {
+                    values.append(Located(text, at: location(item)))
+                }
             }
             if values.isEmpty, sequence.isEmpty {
                 error("empty-list", node, "\(what) is an empty list", hint: "add at least one entry or remove the rule")

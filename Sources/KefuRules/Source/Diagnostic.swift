@@ -64,7 +64,13 @@ public struct Diagnostic: Sendable, Hashable, Comparable {
 /// set with an error, so a broken file can never yield a partial rule set.
 public struct RuleSetError: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
+    /// What did load, for `kefu lint` to check as well (see ``PartialRuleSet``); never used to answer.
+    package var loaded: PartialRuleSet?
     public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics.sorted() }
+    package init(_ diagnostics: [Diagnostic], loaded: PartialRuleSet?) {
+        self.diagnostics = diagnostics.sorted()
+        self.loaded = loaded
+    }
     public var description: String { diagnostics.map { $0.render() }.joined(separator: "\n") }
 }
 
