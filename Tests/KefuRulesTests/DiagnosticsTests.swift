@@ -274,6 +274,10 @@ struct DiagnosticsTests {
         let fine = diagnostics(Self.ok + "rules:\n  - id: a\n    when: {exact: ['好的，谢谢', 谢谢]}\n    reply: 营业时间：10:00，欢迎\n"
                                + "  - id: b\n    when: {contains: [x]}\n    reply: |\n      注意：\n      　　全角空格缩进的段落\n")
         #expect(!fine.contains { $0.severity == .error }, "\(fine.map { $0.render() })")
+        let text = diagnostics(Self.ok + "rules:\n  - id: a\n    when: {contains: [x, VIP：优先]}\n    reply: y\n" + FlowCase.enter.dropFirst(7)
+                               + "flows:\n  f:\n    steps:\n      - slot: a\n        ask: q\n        retry:\n          - VIP：请回复序号\n    done: ok\n")
+        #expect(!text.contains { $0.severity == .error }, "\(text.map { $0.render() })")
+        #expect(diagnostics(Self.ok + "rules:\n  - id：a\n    when: {contains: [x]}\n    reply: y\n").map(\.code) == ["full-width-colon"])
         // The split entries are the keywords meant: no 'needs two options' on top of the comma.
         let options = diagnostics(Self.ok + FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: a, ask: q, expect: {choice: [是，否]}}\n    done: ok\n")
         #expect(options.map(\.code) == ["full-width-comma"])

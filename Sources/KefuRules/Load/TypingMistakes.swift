@@ -56,7 +56,14 @@ package enum TypingMistakes {
     static let fullWidthComma: Unicode.Scalar = "\u{FF0C}"
     static let enumerationComma: Unicode.Scalar = "\u{3001}"
 
-    /// The keys of the rule language, for `{key：` inside a `{ }` mapping (ASCII words are all keys there).
+    /// The keys of the rule language, for `{key：` inside a `{ }` mapping and `- key：` after a list dash.
+    static let knownKeys: Set<String> = Set(RuleSetLoader.topLevelKeys + RuleSetLoader.ruleKeys + RuleSetLoader.interruptKeys
+        + RuleSetLoader.conditionKeys + RuleSetLoader.replyKeys + RuleFileReader.flowKeys + RuleFileReader.slotStepKeys
+        + RuleFileReader.confirmStepKeys + RuleFileReader.expectationKeys
+        + ["normalize", "intent_threshold", "timezone", "handoff_pause", "width", "case", "chinese", "punctuation", "emoji", "spaces",
+           "media_id", "title", "description", "url", "hq_url", "thumb_media_id", "picurl", "kf_account", "examples", "min", "max"])
+
+    /// Whether a word could be a key: ASCII letters, digits, '_' and '-', starting with a letter or '_'.
     static func isASCIIKey(_ word: ArraySlice<Unicode.Scalar>) -> Bool {
         guard let first = word.first, first.isASCII, first.properties.isAlphabetic || first == "_" else { return false }
         return word.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
@@ -135,7 +142,12 @@ package enum TypingMistakes {
                     var word = line[start..<j]
                     while word.first == " " { word = word.dropFirst() }
                     while word.last == " " { word = word.dropLast() }
-                    if isASCIIKey(word) && (start == i ? word.count >= 2 : true) { found.append((index, j, .colon)) }
+                    // A line of its own (`reply：好的`): any ASCII word is taken as a key; after a list dash or
+                    // inside { } only the words of the rule language (`- VIP：优先` may be text).
+                    let afterDash = start == i && line[..<i].contains("-")
+                    if isASCIIKey(word), start == i && !afterDash ? word.count >= 2 : knownKeys.contains(String(String.UnicodeScalarView(word))) {
+                        found.append((index, j, .colon))
+                    }
                     keyStart = nil
                 } else if c == "{" || c == "," {
                     keyStart = j + 1
