@@ -5,6 +5,7 @@
 //              [--ngrams 1-3] [--c 10] [--unbalanced] [--no-boundaries] [--no-sublinear]
 //              [--max-iterations 300] [--tolerance 1e-2] [--acceptance 0.95]
 //              [--calibration-folds 3] [--closed-only]
+//              [--ood-set Corpora/intents/out-of-domain.tsv] [--no-builtin-none] [--no-prior]
 //
 // The option flags override IntentClassifier.Options (defaults shown) for tuning; --closed-only
 // skips the calibrated model (faster, for tuning the closed-set score).
@@ -21,6 +22,12 @@
 // Macro-F1 = mean over the gold labels of per-label F1 (as in the baseline script).
 // --ood OTHER.tsv: texts of an unrelated corpus; reports the share of them the default model
 // trained on all of FILE.tsv answers with nil (out-of-domain rejection).
+// --ood-set FILE.tsv: ordinary customer-service messages no intent should answer (the labels are
+// categories); reports the share the default model trained on all of FILE.tsv declines, overall
+// and per category.
+// The default model learns BuiltinNone as its "none" class, as every rule set does
+// (--no-builtin-none: without it); --no-prior switches off the general-Chinese idf prior. Both
+// off reproduce the classifier of commit 8dbfe2b.
 // Training time is per fold (closed = one fit; default = one fit + the calibration folds);
 // classification time is per message, averaged over repeated passes over the held-out part.
 // Run it from a release build: scripts/eval-intents.
@@ -97,6 +104,8 @@ func run() throws {
     var oodPath: String?
     var options = IntentClassifier.Options()
     var closedOnly = false
+    var oodSetPath: String?
+    var builtinNone = true
     func value(_ name: String) throws -> String {
         guard !arguments.isEmpty else { throw Failure(description: "\(name) needs a value") }
         return arguments.removeFirst()
@@ -107,6 +116,9 @@ func run() throws {
         case "--folds": foldsPath = try value(a)
         case "--json": jsonPath = try value(a)
         case "--ood": oodPath = try value(a)
+        case "--ood-set": oodSetPath = try value(a)
+        case "--no-builtin-none": builtinNone = false
+        case "--no-prior": options.generalChinesePrior = false
         case "--ngrams":
             let parts = try value(a).split(separator: "-").compactMap { Int($0) }
             guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else {
@@ -152,6 +164,7 @@ func run() throws {
 
     var closed = [String?](repeating: nil, count: rows.count)
     var calibrated = [String?](repeating: nil, count: rows.count)
+    var confident = [Bool](repeating: false, count: rows.count)
     var closedTrain: [Double] = []
     var defaultTrain: [Double] = []
     var classifyTimes: [Double] = []
@@ -163,13 +176,14 @@ func run() throws {
         let test = rows.indices.filter { fold[$0] == f }
         guard !test.isEmpty else { continue }
         let examples = train.map { (intent: rows[$0].label, text: rows[$0].text) }
+        let none = builtinNone ? BuiltinNone.examples(normalize: normalize, excludingLike: examples.map(\.text)).examples : []
 
         var start = clock.now
         let closedModel = IntentClassifier(examples: examples, options: closedOptions)
         let closedTime = seconds(clock.now - start)
         start = clock.now
         // --closed-only (for tuning): skip the calibrated model, reuse the closed one.
-        let defaultModel = closedOnly ? closedModel : IntentClassifier(examples: examples, options: options)
+        let defaultModel = closedOnly ? closedModel : IntentClassifier(examples: examples, none: none, options: options)
         let defaultTime = seconds(clock.now - start)
         closedTrain.append(closedTime)
         defaultTrain.append(defaultTime)
@@ -177,7 +191,9 @@ func run() throws {
 
         for i in test {
             closed[i] = closedModel.classify(rows[i].text).intent
-            calibrated[i] = defaultModel.classify(rows[i].text).intent
+            let prediction = defaultModel.classify(rows[i].text)
+            calibrated[i] = prediction.intent
+            confident[i] = prediction.isConfident
         }
         // Per-message time: repeat passes over the held-out texts for at least 0.2 s.
         let texts = test.map { rows[$0].text }
@@ -214,13 +230,18 @@ func run() throws {
     let all = rows.map { (intent: $0.label, text: $0.text) }
     var fullClosed = Double.infinity, fullDefault = Double.infinity
     var fullModel: IntentClassifier?
+    let allNone: (examples: [NoneExample], droppedCategories: [String]) = builtinNone
+        ? BuiltinNone.examples(normalize: normalize, excludingLike: all.map(\.text)) : ([], [])
+    if !allNone.droppedCategories.isEmpty {
+        print("built-in none: categories left out because the examples say such things: \(allNone.droppedCategories.joined(separator: ", "))")
+    }
     for _ in 0..<3 {
         var start = clock.now
         _ = IntentClassifier(examples: all, options: closedOptions)
         fullClosed = min(fullClosed, seconds(clock.now - start))
         if !closedOnly {
             start = clock.now
-            fullModel = IntentClassifier(examples: all, options: options)
+            fullModel = IntentClassifier(examples: all, none: allNone.examples, options: options)
             fullDefault = min(fullDefault, seconds(clock.now - start))
         }
     }
@@ -229,6 +250,28 @@ func run() throws {
         let ood = try readTSV(oodPath)
         oodRejected = Double(ood.filter { fullModel.classify($0.text).intent == nil }.count) / Double(max(ood.count, 1))
     }
+    var oodSetDeclined: Double?
+    if let oodSetPath, let fullModel {
+        let ood = try readTSV(oodSetPath)
+        var byCategory: [String: (declined: Int, total: Int)] = [:]
+        for row in ood {
+            let declined = fullModel.classify(row.text).intent == nil
+            byCategory[row.label, default: (0, 0)].total += 1
+            if declined { byCategory[row.label, default: (0, 0)].declined += 1 }
+        }
+        let declined = byCategory.values.map(\.declined).reduce(0, +)
+        oodSetDeclined = Double(declined) / Double(max(ood.count, 1))
+        print(String(format: "out-of-domain set (%@): %.1f%% declined (%d of %d)", oodSetPath, oodSetDeclined! * 100, declined, ood.count))
+        print("  by category: " + byCategory.sorted { $0.key < $1.key }
+            .map { "\($0.key) \($0.value.declined)/\($0.value.total)" }.joined(separator: ", "))
+        let answered = ood.compactMap { row in fullModel.classify(row.text).intent.map { "\(row.text)→\($0)" } }
+        if !answered.isEmpty { print("  answered: " + answered.prefix(30).joined(separator: "  ")) }
+    }
+    let confidentRows = rows.indices.filter { confident[$0] }
+    let confidentPrecision = confidentRows.isEmpty ? 0
+        : Double(confidentRows.filter { calibrated[$0] == gold[$0] }.count) / Double(confidentRows.count)
+    print(String(format: "confident answers: %.1f%% of the messages, %.4f of them right",
+                 Double(confidentRows.count) / Double(rows.count) * 100, confidentPrecision))
     print(String(format: "Kefu closed (thresholds 0):   accuracy %.4f  macro-F1 %.4f", closedAccuracy, closedF1))
     print(String(format: "Kefu default (calibrated):    accuracy %.4f  macro-F1 %.4f  (none %.1f%%; accuracy of the answered %.4f)",
                  defaultAccuracy, defaultF1, noneRate * 100, acceptedAccuracy))
@@ -252,6 +295,9 @@ func run() throws {
             "train_all_ms_closed": fullClosed * 1000, "train_all_ms_default": closedOnly ? 0 : fullDefault * 1000,
             "labels": Set(gold).count,
             "ood_rejected": oodRejected ?? -1,
+            "ood_set_declined": oodSetDeclined ?? -1,
+            "confident_rate": Double(confidentRows.count) / Double(rows.count), "confident_precision": confidentPrecision,
+            "builtin_none": builtinNone, "prior": options.generalChinesePrior,
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: jsonPath))

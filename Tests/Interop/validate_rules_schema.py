@@ -166,6 +166,9 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("intent_threshold above 1", "settings: {intent_threshold: 2}\n", True, True),
     ("priority as a word", RULE + "    when: {contains: 发货}\n    reply: 好的\n    priority: high\n", True, True),
     ("intent body as one text", "intents:\n  refund: 我要退货\n", True, True),
+    ("not: as a mapping", "intents:\n  refund: {examples: [我要退货], not: {a: b}}\n", True, True),
+    ("none with a not: list", "intents:\n  none: {examples: [你好], not: [谢谢]}\n", True, True),
+    ("builtin_none: maybe", "settings: {builtin_none: maybe}\n", True, True),
     ("duplicate key", RULE + "    when: {contains: 发货}\n    reply: 好的\n    reply: 不好\n", True, True),
     # Both are almost certainly mistakes, and both are refused: `subscribe: false` (not a QR scene)
     # and `reply:` with nothing after it (WeChat shows an error for an empty message).
@@ -202,6 +205,8 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("number min above max", flow_with("      - {slot: n, ask: 几件？, expect: {number: {min: 10, max: 1}}}\n"), False, True),
     ("done uses a slot the flow does not have", "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 已登记 {{phone}}\n", False, True),
     ("rule starts a flow that does not exist", RULE + "    when: {contains: 退货}\n    flow: after-sales\n", False, True),
+    ("a rule answers intent none", RULE + "    when: {intent: none}\n    reply: 好的\nintents:\n  none: [你好]\n", False, True),
+    ("a not: example that is also an example", RULE + "    when: {intent: refund}\n    reply: 好的\nintents:\n  refund: {examples: [我要退货], not: [我要退货]}\n", False, True),
     # Correct, if unusual: the schema must accept these (flows: a one-text retry, an option
     # without words, a handoff interrupt that picks an agent).
     ("numeric QR scene and keyword", RULE + "    when: {subscribe: [123, store_1]}\n    reply: 好的\n"
@@ -210,6 +215,8 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("transfer yes / {kf_account} / {}", RULE + "    when: {contains: 人工}\n    reply: {random: [{transfer: yes}, "
      "{transfer: {kf_account: kf1@gh_1}}, {transfer: {}}]}\n", False, False),
     ("intent examples as one text", RULE + "    when: {intent: refund}\n    reply: 好的\nintents:\n  refund: {examples: 我要退货}\n", False, False),
+    ("not:, none: and builtin_none", RULE + "    when: {intent: refund}\n    reply: 好的\nintents:\n  refund: {examples: [我要退货], not: [好的谢谢]}\n"
+     "  none: {examples: [老板在吗]}\nsettings: {builtin_none: false}\n", False, False),
     ("nested random with media", RULE + "    when: {contains: 尺码}\n    reply: {random: [{image: MEDIA_1}, 文字, {random: [a, b]}]}\n", False, False),
     ("empty file", "# only a comment\n", False, False),
     ("a flow with every expect form", RULE + "    when: {regex: '(?<order>DD\\d{12})'}\n    flow: f\n" + """flows:

@@ -41,6 +41,10 @@ struct DiagnosticsTests {
              says: "regex does not compile: missing closing parenthesis"),
         Case(code: "unknown-intent", yaml: ok + "intents:\n  refund: [我要退货]\nrules:\n  - id: a\n    when: {intent: refnd}\n    reply: y\n", line: 6, column: 20,
              says: "no intent is named 'refnd'"),
+        Case(code: "intent-none-in-rule", yaml: ok + "intents:\n  none: [你好]\n  refund: [我要退货]\nrules:\n  - id: a\n    when: {intent: none}\n    reply: y\n", line: 7, column: 20,
+             says: "'none' is not an intent a rule can answer"),
+        Case(code: "intent-not-conflict", yaml: ok + "intents:\n  refund: {examples: [我要退货], not: [好的, 我要退货]}\n", line: 3, column: 40,
+             says: "“我要退货” is both an example and a 'not' example of intent 'refund'"),
         Case(code: "unknown-variable", yaml: ok + "rules:\n  - id: a\n    when: {regex: '(?<order>DD\\d{12})'}\n    reply: 订单 {{ordr}}\n", line: 5, column: 5,
              says: "uses {{ordr}}, which its condition does not capture"),
         // Flows

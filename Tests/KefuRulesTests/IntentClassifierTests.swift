@@ -150,7 +150,7 @@ struct IntentClassifierTests {
         let none = IntentClassifier(examples: [])
         #expect(none.intents.isEmpty)
         let prediction = none.classify("我要退货")
-        #expect(prediction == IntentPrediction(intent: nil, score: 0, ranking: []))
+        #expect(prediction == IntentPrediction(intent: nil, score: 0, ranking: [], declined: .noSharedWords))
     }
 
     @Test("n-gram hashing: boundaries, lengths, no allocation-dependent results")

@@ -76,6 +76,10 @@ public enum RuleSetCompiler {
             case .intent(let name):
                 if intentNames.contains(name.value) {
                     intentRules[name.value, default: []].append(index)
+                } else if name.value == RuleFileReader.noneIntent {
+                    diagnostics.append(Diagnostic(.error, "intent-none-in-rule", at: name.location,
+                        "'none' is not an intent a rule can answer: its examples are the messages no intent may answer",
+                        hint: "to answer messages no rule understands, write a default: reply; to answer greetings, use exact: [你好, 在吗]"))
                 } else {
                     diagnostics.append(Diagnostic(.error, "unknown-intent", at: name.location, "no intent is named '\(name.value)'",
                         hint: intentNames.isEmpty ? "declare it under intents: with a few examples" : Suggestions.hint(for: name.value, among: intentNames)))
@@ -126,12 +130,28 @@ public enum RuleSetCompiler {
             let examples = spec.intents.flatMap { intent in intent.examples.map { (intent: intent.name, text: normalizer.normalize($0.value).string) } }
             var intentOptions = IntentClassifier.Options()
             if let threshold = spec.settings.intentThreshold { intentOptions.threshold = threshold }
-            classifier = IntentClassifier(examples: examples, options: intentOptions)
+            classifier = IntentClassifier(examples: examples, none: noneExamples(spec, normalizer: normalizer, examples: examples.map(\.text)),
+                                          options: intentOptions)
         }
         return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
                              exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm,
                              maxGroups: regexes.map(\.regex.groupCount).max() ?? 0, classifier: classifier,
                              intentRules: intentRules, eventRules: eventRules, messageRules: messageRules)
+    }
+
+    /// The classifier's "none of them" texts: the rule set's `none:` list, every intent's `not:`
+    /// list and (unless `builtin_none: false`) `BuiltinNone` minus what the intents themselves say.
+    static func noneExamples(_ spec: RuleSetSpec, normalizer: Normalizer, examples: [String]) -> [NoneExample] {
+        var result = spec.noneExamples.map { NoneExample(text: normalizer.normalize($0.value).string, source: .ruleSet($0.location)) }
+        for intent in spec.intents {
+            result += intent.negatives.map {
+                NoneExample(text: normalizer.normalize($0.value).string, source: .notOf(intent: intent.name, at: $0.location))
+            }
+        }
+        if spec.settings.builtinNone {
+            result += BuiltinNone.examples(normalize: { normalizer.normalize($0).string }, excludingLike: examples).examples
+        }
+        return result
     }
 
     /// Templates of a flow may use only the flow's slots.

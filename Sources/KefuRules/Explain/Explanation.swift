@@ -26,12 +26,8 @@ public struct Explanation: Sendable {
                 previous = after
             }
             lines.append("  result: “\(result.normalized.string)”")
-            if let prediction = result.intent {
-                let top = prediction.ranking.prefix(3).map { "\($0.intent) \(Precedence.format($0.score))" }.joined(separator: ", ")
-                let classifier = rules.intentClassifier
-                let verdict = prediction.intent.map { "→ \($0)" }
-                    ?? "→ none of them (needs score ≥ \(Precedence.format(classifier?.threshold ?? 0)) and similarity to the examples ≥ \(Precedence.format(classifier?.minimumSimilarity ?? 0)))"
-                lines.append("意图 intents: \(top) \(verdict)")
+            if let prediction = result.intent, let classifier = rules.intentClassifier {
+                lines += Self.intentLines(prediction, classifier: classifier, text: result.normalized.string)
             }
         case .event:
             lines.append("事件 event: \(input)")
@@ -86,6 +82,42 @@ public struct Explanation: Sendable {
             lines.append("回复 reply: none (answered with success)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The intent decision in words a support lead reads (then the numbers, for whoever tunes).
+    static func intentLines(_ prediction: IntentPrediction, classifier: IntentClassifier, text: String) -> [String] {
+        var top = prediction.ranking.prefix(3).map { "\($0.intent) \(Precedence.format($0.score))" }.joined(separator: ", ")
+        if !classifier.noneExamples.isEmpty { top += "，都不是 none \(Precedence.format(prediction.noneScore))" }
+        let best = prediction.ranking.first?.intent ?? ""
+        let nearest = classifier.nearestExample(of: best, to: text)
+        let verdict: String
+        switch prediction.declined {
+        case nil:
+            let like = nearest.map { "，和例句“\($0.text)”很像" } ?? ""
+            verdict = prediction.isConfident
+                ? "→ \(best)：有把握\(like)；流程进行中也可以回答"
+                : "→ \(best)：会回答，但把握一般\(like)；流程进行中不会用它打断流程"
+        case .noSharedWords?:
+            verdict = "→ 都不是：这句话和所有例句没有一个相同的字，不会触发意图规则"
+        case .resemblesNone?:
+            if let (example, similarity) = classifier.nearestNoneExample(to: text) {
+                let how = similarity > 0.999 ? "它就是\(example.describedSource)里的“\(example.text)”"
+                                             : "最像\(example.describedSource)里的“\(example.text)”"
+                verdict = "→ 都不是：这句更像不该由意图回答的话（\(how)），这类话会被当作闲聊，不触发意图规则"
+            } else {
+                verdict = "→ 都不是：这句更像不该由意图回答的话，会被当作闲聊，不触发意图规则"
+            }
+        case .unlikeExamples?:
+            let closest = nearest.map { "（最接近的例句是“\($0.text)”）" } ?? ""
+            verdict = "→ 都不是（没有把握）：最像‘\(best)’，但和它的例句不够像\(closest)；想让它回答，就把这种说法加进 \(best) 的例句"
+        case .unsure?:
+            let second = prediction.ranking.dropFirst().first?.intent ?? ""
+            verdict = "→ 都不是（没有把握）：‘\(best)’和‘\(second)’差不多像，分不清是哪一个；给这两个意图多写些能区分它们的例句"
+        }
+        let confident = classifier.confidentThreshold.isFinite ? "，\(Precedence.format(classifier.confidentThreshold)) 起算有把握" : "，例句太少，从不算有把握"
+        return ["意图 intents: \(top) \(verdict)",
+                "  细节 details: 概率 \(Precedence.format(prediction.score))（至少 \(Precedence.format(classifier.threshold)) 才回答\(confident)），"
+                + "和例句的相似度 \(Precedence.format(prediction.similarity))（至少 \(Precedence.format(classifier.minimumSimilarity))），由例句交叉验证校准"]
     }
 
     private var inputText: String {

@@ -281,26 +281,37 @@ struct IntentVectorizer: Sendable {
     /// Learns the vocabulary and idf of `documents` (each the output of `IntentNGrams.counted`)
     /// and returns their L2-normalised TF-IDF rows. Feature ids follow first appearance in the
     /// given order, so the same documents always give the same ids.
-    init(ngrams: IntentNGrams, sublinearTF: Bool,
+    ///
+    /// `prior`: take each n-gram's document frequency as at least what `GeneralChinese` says it
+    /// is in ordinary Chinese (share × number of documents), so that 吗, 的, 我 weigh little even
+    /// when the examples are few.
+    init(ngrams: IntentNGrams, sublinearTF: Bool, prior: Bool = false,
          documents: [[(hash: UInt64, count: Int32)]], matrix: inout IntentMatrix) {
         self.ngrams = ngrams
         self.sublinearTF = sublinearTF
         var table = IntentFeatureTable(minimumCapacity: documents.count * 16)
         var df: [Int32] = []
+        var featureHashes: [UInt64] = []
         var columns: [Int32] = []
         var rowStart = [0]
         rowStart.reserveCapacity(documents.count + 1)
         for document in documents {
             for (hash, _) in document {
                 let (id, inserted) = table.insert(hash)
-                if inserted { df.append(0) }
+                if inserted {
+                    df.append(0)
+                    featureHashes.append(hash)
+                }
                 df[Int(id)] += 1
                 columns.append(id)
             }
             rowStart.append(columns.count)
         }
         let n = Double(documents.count)
-        idf = df.map { log((1 + n) / (1 + Double($0))) + 1 }
+        let shares = prior ? GeneralChinese.byHash : [:]
+        idf = zip(df, featureHashes).map { count, hash in
+            log((1 + n) / (1 + max(Double(count), (shares[hash] ?? 0) * n))) + 1
+        }
         self.table = table
 
         var values = [Double](repeating: 0, count: columns.count)

@@ -205,6 +205,10 @@ package struct RuleFileReader {
             case "intents":
                 guard let intents = reader.mapping(value, "intents", allowed: Self.keys(of: value)) else { continue }
                 for (name, nameNode, body) in intents {
+                    if name == RuleFileReader.noneIntent {
+                        readNoneIntent(nameNode, body, into: &spec)
+                        continue
+                    }
                     if let first = intentNames[name] {
                         reader.error("duplicate-intent", nameNode, "intent '\(name)' is already defined at \(first)", hint: "merge the examples into one intent")
                         continue
@@ -322,7 +326,7 @@ package struct RuleFileReader {
     // MARK: Settings
 
     mutating func readSettings(_ node: Node, into settings: inout Settings) {
-        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold", "timezone", "handoff_pause", "confirm_words", "deny_words"]) else { return }
+        guard let pairs = reader.mapping(node, "settings", allowed: ["normalize", "intent_threshold", "timezone", "handoff_pause", "confirm_words", "deny_words", "builtin_none"]) else { return }
         for (key, _, value) in pairs {
             switch key {
             case "normalize":
@@ -345,6 +349,8 @@ package struct RuleFileReader {
                 if let seconds = duration(value, "handoff_pause") { settings.handoffPause = seconds }
             case "confirm_words": settings.confirmWords = reader.strings(value, "confirm_words")?.map(\.value) ?? []
             case "deny_words": settings.denyWords = reader.strings(value, "deny_words")?.map(\.value) ?? []
+            case "builtin_none":
+                settings.builtinNone = reader.bool(value, "builtin_none") ?? settings.builtinNone
             default:
                 settings.intentThreshold = reader.double(value, "intent_threshold", in: 0...1)
             }
@@ -457,6 +463,7 @@ package struct RuleFileReader {
 
     mutating func readIntent(_ name: String, _ nameNode: Node, _ body: Node) -> IntentSpec? {
         let examplesNode: Node
+        var negativesNode: Node?
         if case .sequence = body {
             examplesNode = body
         } else if case .scalar = body {
@@ -464,15 +471,56 @@ package struct RuleFileReader {
                          hint: "write \(name): [我要退货, 怎么退款] or \(name): {examples: [...]}")
             return nil
         } else {
-            guard let pairs = reader.mapping(body, "intent '\(name)'", allowed: ["examples"]) else { return nil }
+            guard let pairs = reader.mapping(body, "intent '\(name)'", allowed: ["examples", "not"]) else { return nil }
             guard let examples = pairs.first(where: { $0.key == "examples" }) else {
                 reader.error("missing-key", body, "intent '\(name)' needs 'examples'", hint: "list a few ways customers say it: examples: [我要退货, 怎么退款]")
                 return nil
             }
             examplesNode = examples.value
+            if let not = pairs.first(where: { $0.key == "not" }) { negativesNode = not.value }
         }
         guard let examples = reader.strings(examplesNode, "the examples of intent '\(name)'") else { return nil }
-        return IntentSpec(name: name, examples: examples, location: reader.location(nameNode))
+        var intent = IntentSpec(name: name, examples: examples, location: reader.location(nameNode))
+        if let negativesNode {
+            guard let negatives = readNegatives(negativesNode, of: name, examples: examples) else { return nil }
+            intent.negatives = negatives
+        }
+        return intent
+    }
+
+    /// The reserved intent name whose examples no intent may answer.
+    static let noneIntent = "none"
+
+    /// `not:` of an intent: texts (one or a list), none of them also one of its examples.
+    mutating func readNegatives(_ node: Node, of name: String, examples: [Located<String>]) -> [Located<String>]? {
+        guard let negatives = reader.strings(node, "the 'not' examples of intent '\(name)'") else { return nil }
+        let own = Set(examples.map(\.value))
+        var ok = true
+        for negative in negatives where own.contains(negative.value) {
+            reader.diagnostics.append(Diagnostic(.error, "intent-not-conflict", at: negative.location,
+                "“\(negative.value)” is both an example and a 'not' example of intent '\(name)'", hint: "remove it from one of the two lists"))
+            ok = false
+        }
+        return ok ? negatives : nil
+    }
+
+    /// `intents: none:` — messages no intent may answer: a list, or {examples: [...]}.
+    mutating func readNoneIntent(_ nameNode: Node, _ body: Node, into spec: inout RuleSetSpec) {
+        var examplesNode = body
+        if case .mapping = body {
+            guard let pairs = reader.mapping(body, "intent 'none'", allowed: ["examples"]) else { return }
+            guard let examples = pairs.first(where: { $0.key == "examples" }) else {
+                reader.error("missing-key", body, "'none' needs 'examples'", hint: "list messages no intent may answer: examples: [你好, 谢谢, 老板在吗]")
+                return
+            }
+            examplesNode = examples.value
+        } else if case .scalar = body {
+            reader.error("wrong-type", body, "'none' must list its messages, not be a single text",
+                         hint: "write none: [你好, 谢谢, 老板在吗] — messages no intent may answer")
+            return
+        }
+        guard let examples = reader.strings(examplesNode, "the examples of 'none'") else { return }
+        spec.noneExamples += examples
     }
 
     // MARK: Replies

@@ -18,6 +18,8 @@ public struct RuleSetSpec: Sendable {
     public var facts = Facts()
     /// File path → text, for diagnostics that quote the source.
     public var sources: [String: String]
+    /// `intents: none:` messages no intent may answer (the classifier's "none of them" class).
+    public var noneExamples: [Located<String>] = []
 
     public init(settings: Settings = Settings(), rules: [RuleSpec] = [], intents: [IntentSpec] = [], flows: [FlowSpec] = [],
                 subscribeReply: Located<RuleReply>? = nil, defaultReply: Located<RuleReply>? = nil, sources: [String: String] = [:]) {
@@ -49,6 +51,9 @@ public struct Settings: Sendable, Equatable {
     public var normalization = NormalizationOptions()
     /// Overrides the intent classifier's calibrated "none of them" threshold for every intent.
     public var intentThreshold: Double?
+    /// `builtin_none:` whether the intent classifier also learns Kefu's built-in "none of them"
+    /// messages (greetings, thanks, 在吗 …; `BuiltinNone`). Default true.
+    public var builtinNone = true
     /// The account's UTC offset in seconds, for the dates customers say (明天, 下周三). Default +08:00.
     public var utcOffset: Int64 = 8 * 3600
     /// After a transfer to a human, how long (seconds) the bot stays out of the way. Default 30 minutes,
@@ -87,6 +92,8 @@ public struct IntentSpec: Sendable {
     public var name: String
     public var examples: [Located<String>]
     public var location: SourceLocation
+    /// `not:` messages this intent must not answer; the classifier learns them as "none of them".
+    public var negatives: [Located<String>] = []
 }
 
 /// What a rule answers. Exactly one per rule.
