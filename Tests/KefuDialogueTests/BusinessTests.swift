@@ -138,4 +138,34 @@ struct BusinessTests {
         if case .noReply(let reason) = gone.source { #expect(reason.contains("flow 'book' and the session are ended")) } else { Issue.record("\(gone.source)") }
         #expect(await chat.session() == nil)
     }
+
+    static let sideQuestions = """
+    default: 抱歉
+    intents:
+      parking:
+        examples: [停车方便吗, 有停车场吗, 能停车吗, 停车位多吗, 附近有地方停车吗, 开车去好停车吗, 停车收费吗, 停车场在哪, 车停哪里, 可以停车吗, 停车要钱吗, 有没有车位]
+      wifi:
+        examples: [有无线网吗, wifi密码多少, 能上网吗, 有wifi吗, 无线网密码, 网络密码是什么, 店里有网吗, 可以连wifi吗, wifi怎么连, 有没有网络, 上网密码, 无线密码多少]
+    rules:
+      - {id: p, when: {intent: parking}, reply: 地下车库免费停 2 小时。}
+      - {id: w, when: {intent: wifi}, reply: WiFi 密码 88888888。}
+      - {id: b, when: {contains: [订座]}, flow: f}
+    flows:
+      f:
+        steps:
+          - {slot: n, ask: 几位？, expect: {number: {min: 1, max: 20}}}
+          - {slot: note, ask: 有什么要求？, expect: text}
+        done: 好的，{{n}} 位：{{note}}
+    """
+
+    @Test("a confident intent answers a side question inside a flow, then the step again; at a free-text step only a question digresses")
+    func intentSideQuestions() async throws {
+        let chat = try Chat(Self.sideQuestions)
+        _ = try await chat.say("订座")
+        #expect(try await chat.say("请问附近能停车吗") == "地下车库免费停 2 小时。\n\n几位？")
+        #expect(chat.lastOutcome?.source == .flow(name: "f", event: .digression(rule: "p")))
+        #expect(try await chat.say("4位") == "有什么要求？")
+        #expect(try await chat.say("有wifi吗？") == "WiFi 密码 88888888。\n\n有什么要求？", "a question at a free-text step")
+        #expect(try await chat.say("靠窗，方便停车") == "好的，4 位：靠窗，方便停车", "not a question: it is the answer")
+    }
 }
