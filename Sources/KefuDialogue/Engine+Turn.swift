@@ -128,26 +128,28 @@ struct TurnState {
     // MARK: Answers
 
     mutating func respond(text parts: [String], _ source: Source) {
-        respond(.text(parts.joined(separator: "\n\n")), source)
+        reply(with: parts.map(RenderedReply.text), source)
     }
 
     mutating func respond(_ rendered: RenderedReply, _ source: Source) {
-        var rendered = rendered
+        reply(with: [rendered], source)
+    }
+
+    /// The turn's answer: its parts in order, neutral — ``ReplyAdapter`` (called by ``Engine/handle``)
+    /// decides what goes into the passive reply. An owed notice comes first when the answer is text;
+    /// an answer that is not text cannot carry it, so it stays owed.
+    mutating func reply(with parts: [RenderedReply], _ source: Source) {
+        var parts = parts
         if !prefix.isEmpty {
-            if case .text(let text) = rendered {
-                rendered = .text((prefix + [text]).filter { !$0.isEmpty }.joined(separator: "\n\n"))
+            if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
+                parts = prefix.map(RenderedReply.text) + parts
             } else {
                 keepNoticeForLater()
             }
         }
-        do {
-            let built = try Reply.answering(message, with: Engine.body(rendered, answeringEvent: message.isEvent), at: now)
-            outcome = Engine.Outcome(response: .reply(built), source: source, normalized: normalized, intent: intent)
-            outcome.trigger = trigger
-        } catch {
-            outcome = Engine.Outcome(response: .success, source: .noReply(reason: "the reply of \(source) cannot be sent: \(error)"),
-                                     normalized: normalized, intent: intent)
-        }
+        outcome = Engine.Outcome(response: .success, source: source, normalized: normalized, intent: intent)
+        outcome.parts = parts
+        outcome.trigger = trigger
     }
 
     /// The answer cannot carry the owed notice (it is not text, or there is none): it stays owed.

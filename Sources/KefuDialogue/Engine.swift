@@ -42,7 +42,10 @@ public struct Engine: Sendable {
             case remembered
         }
 
+        /// What goes back to WeChat in the HTTP answer, as ``ReplyAdapter`` made it from `parts`.
         public var response: PassiveResponse
+        /// What the turn says, in order, before it is a WeChat reply (empty: nothing to say).
+        public var parts: [RenderedReply] = []
         public var source: Source
         /// The normalized text, for text messages.
         public var normalized: String?
@@ -124,6 +127,14 @@ public struct Engine: Sendable {
         if let s = session, s.isEmpty { session = nil }
         if session != nil, session != stored { session?.updatedAt = now }
         var outcome = state.outcome
+        if !outcome.parts.isEmpty {
+            let delivery = ReplyAdapter.deliver(outcome.parts, answering: message, at: now)
+            outcome.response = delivery.passive
+            if let refused = delivery.refused {
+                outcome.source = .noReply(reason: "the reply of \(outcome.source) cannot be sent: \(refused)")
+                outcome.trigger = nil
+            }
+        }
         outcome.flow = session?.flow?.name
         if let progress = session?.flow, let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
             outcome.step = flow.steps[progress.step].slot ?? "confirm"

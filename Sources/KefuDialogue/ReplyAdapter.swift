@@ -1,0 +1,53 @@
+import KefuRules
+import KefuWeChat
+
+/// The one place that turns what a turn says (its parts, in order) into what WeChat receives.
+///
+/// WeChat takes one passive reply per push, within 5 seconds. The adapter puts the parts into it:
+/// consecutive texts become one text message, separated by a blank line (empty texts dropped);
+/// a media, news or transfer part is a message of its own. What does not fit the passive reply —
+/// parts after the first message — is `later`: what the API client will send as customer-service
+/// messages. Until Kefu has one, the engine never produces such a turn (an owed notice with a
+/// non-text answer is kept for the next message instead), so `later` is empty in every path today.
+public enum ReplyAdapter {
+    public struct Delivery: Sendable, Equatable {
+        /// The HTTP answer: a reply, or `success` when there is nothing to send (or it cannot be sent).
+        public var passive: PassiveResponse
+        /// Messages after the passive one, in order.
+        public var later: [RenderedReply]
+        /// Why the first message cannot be sent passively (WeChat would refuse it), if so.
+        public var refused: String?
+    }
+
+    /// The messages the parts make, in order: runs of text joined, every other part on its own.
+    public static func messages(_ parts: [RenderedReply]) -> [RenderedReply] {
+        var messages: [RenderedReply] = []
+        var texts: [String] = []
+        func flush() {
+            if !texts.isEmpty { messages.append(.text(texts.joined(separator: "\n\n"))); texts = [] }
+        }
+        for part in parts {
+            if case .text(let text) = part {
+                if !text.isEmpty { texts.append(text) }
+            } else {
+                flush()
+                messages.append(part)
+            }
+        }
+        flush()
+        return messages
+    }
+
+    public static func deliver(_ parts: [RenderedReply], answering message: InboundMessage, at now: Int64) -> Delivery {
+        let messages = messages(parts)
+        guard let first = messages.first else {
+            return Delivery(passive: .success, later: [], refused: parts.isEmpty ? nil : "it is empty")
+        }
+        do {
+            let reply = try Reply.answering(message, with: Engine.body(first, answeringEvent: message.isEvent), at: now)
+            return Delivery(passive: .reply(reply), later: Array(messages.dropFirst()), refused: nil)
+        } catch {
+            return Delivery(passive: .success, later: Array(messages.dropFirst()), refused: "\(error)")
+        }
+    }
+}
