@@ -25,6 +25,8 @@ public struct CompiledRules: Sendable {
     let intentRules: [String: [Int]]
     let eventRules: [Int]
     let messageRules: [Int]
+    /// `hours:` tables by name (built once: date steps and `open:` look them up per message).
+    let hoursByName: [String: OpeningHours]
 
     public var rules: [RuleSpec] { spec.rules }
     public var defaultReply: RuleReply? { spec.defaultReply?.value }
@@ -34,14 +36,11 @@ public struct CompiledRules: Sendable {
     public var settings: Settings { spec.settings }
     public var facts: Facts { spec.facts }
     /// `hours:` tables by name.
-    public var hours: [String: OpeningHours] {
-        spec.hours.reduce(into: [:]) { $0[$1.name] = $1 }
-    }
+    public var hours: [String: OpeningHours] { hoursByName }
 
     /// Whether a rule's `open:` / `after_hours:` holds at `time` (always, for a rule without one).
     public func hoursHold(_ rule: Int, at time: LocalTime) -> Bool {
-        guard let condition = rules[rule].hoursCondition,
-              let table = spec.hours.first(where: { $0.name == condition.hours.value }) else { return true }
+        guard let condition = rules[rule].hoursCondition, let table = hoursByName[condition.hours.value] else { return true }
         return table.isOpen(at: time) != condition.whenClosed
     }
 

@@ -136,7 +136,8 @@ public enum RuleSetCompiler {
         return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
                              exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm,
                              maxGroups: regexes.map(\.regex.groupCount).max() ?? 0, classifier: classifier,
-                             intentRules: intentRules, eventRules: eventRules, messageRules: messageRules)
+                             intentRules: intentRules, eventRules: eventRules, messageRules: messageRules,
+                             hoursByName: spec.hours.reduce(into: [:]) { $0[$1.name] = $1 })
     }
 
     /// The classifier's "none of them" texts: the rule set's `none:` list, every intent's `not:`
