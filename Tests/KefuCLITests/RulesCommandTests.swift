@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
 /// `kefu lint`, `kefu explain` and `kefu match` on the sample rule sets and on broken ones.
@@ -98,46 +99,7 @@ struct RulesCommandTests {
 
     @Test("one lint run reports every mistake of a broken folder, each at its file:line:col with the character or the fix named")
     func everyMistakeAtOnce() throws {
-        let dir = try Self.temporaryRuleSet([
-            "a.yaml": """
-                default: 抱歉
-                rules:
-                  - id: booking
-                    when: {contains: [订座，订位，订桌]}
-                    flow: booking
-                  - id: hours
-                    when：{contains: [营业时间]}
-                    reply: 每天 10:00-22:00
-                  - id: order
-                    when: {regex: "订单\\d+"}
-                    reply: 查到了
-                  - id: bad
-                    when: {regex: '(?<n>\\d+'}
-                    reply: y
-                  - id: hours-again
-                    when: {contains: [营业时间, 几点开门]}
-                    reply: 10 点
-                　- id: menu
-                    when: {contains: [菜单]}
-                    reply: 见图
-
-                """,
-            "b.yaml": """
-                flows:
-                  booking:
-                    steps:
-                      - {slot: shop, ask: 哪家店？, expect: {choice: [国贸店, 三里屯店]}}
-                      - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？', expect: datetime}
-                      - {slot: party, ask: 几位？, expect: number}
-                      - {slot: room, if: {partys: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
-                    done: 已为您预约 {{shop}} {{time}} {{party}}位
-                  other:
-                    expires: 30 minutes
-                    steps: [{slot: a, ask: q}]
-                    done: ok
-
-                """,
-        ])
+        let dir = try Self.temporaryRuleSet(Dictionary(uniqueKeysWithValues: BrokenRuleFiles.files.map { ($0.name, $0.text) }))
         defer { try? FileManager.default.removeItem(at: dir) }
         let text = try kefu(["lint", dir.path])
         #expect(text.status == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 @testable import KefuRules
 
@@ -187,48 +188,6 @@ struct DiagnosticsTests {
         #expect(throws: RuleSetError.self) { try compileRules(onlyRegex) }
     }
 
-    /// One rule folder with a mistake of every stage (typing, form, compile, slot order, lint) across two files.
-    static let brokenFiles = [
-        ("a.yaml", """
-            default: 抱歉
-            rules:
-              - id: booking
-                when: {contains: [订座，订位，订桌]}
-                flow: booking
-              - id: hours
-                when：{contains: [营业时间]}
-                reply: 每天 10:00-22:00
-              - id: order
-                when: {regex: "订单\\d+"}
-                reply: 查到了
-              - id: bad
-                when: {regex: '(?<n>\\d+'}
-                reply: y
-              - id: hours-again
-                when: {contains: [营业时间, 几点开门]}
-                reply: 10 点
-            　- id: menu
-                when: {contains: [菜单]}
-                reply: 见图
-
-            """),
-        ("b.yaml", """
-            flows:
-              booking:
-                steps:
-                  - {slot: shop, ask: 哪家店？, expect: {choice: [国贸店, 三里屯店]}}
-                  - {slot: time, ask: '想订{{shop}}哪天几点？{{party}}位？', expect: datetime}
-                  - {slot: party, ask: 几位？, expect: number}
-                  - {slot: room, if: {partys: '> 10'}, ask: 要包间吗？, expect: {choice: [要, 不要]}}
-                done: 已为您预约 {{shop}} {{time}} {{party}}位
-              other:
-                expires: 30 minutes
-                steps: [{slot: a, ask: q}]
-                done: ok
-
-            """),
-    ]
-
     static let brokenExpected: [(code: String, file: String, line: Int, column: Int)] = [
         ("full-width-comma", "a.yaml", 4, 25), ("full-width-colon", "a.yaml", 7, 9), ("double-quoted-regex", "a.yaml", 10, 22),
         ("bad-regex", "a.yaml", 13, 28), ("duplicate-keyword", "a.yaml", 16, 23), ("full-width-space", "a.yaml", 18, 1),
@@ -240,7 +199,7 @@ struct DiagnosticsTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-all-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        for (name, text) in Self.brokenFiles { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        for (name, text) in BrokenRuleFiles.files { try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8) }
         let report = Linter.lint(directory: dir.path)
         let found = report.diagnostics.map { ($0.code, URL(fileURLWithPath: $0.location.file).lastPathComponent, $0.location.line, $0.location.column) }
         let described = report.diagnostics.map { $0.render() }.joined(separator: "\n")
