@@ -120,7 +120,7 @@ extension TurnState {
 
     /// What a step check needs: now, the hours tables and facts, the slots so far.
     func context(_ slots: [String: String]) -> StepContext {
-        StepContext(now: localNow, normalizer: rules.normalizer, hours: rules.hours, facts: facts, slots: slots)
+        rules.stepContext(at: localNow, slots: slots)
     }
 
     /// Regexes, numbers and dates read the text as rule regexes do (全角 digits and letters made

@@ -165,9 +165,6 @@ public struct Engine: Sendable {
         return template.render(progress.slots, facts: rules.facts)
     }
 
-    /// Minutes since local midnight at `now` (a date step refuses a time already past).
-    func minuteOfDay(_ now: Int64) -> Int { LocalTime(unixTime: now, utcOffset: rules.settings.utcOffset).secondOfDay / 60 }
-
     /// The calendar day at `now` in the rule set's time zone (for 明天, 下周三).
     func today(_ now: Int64) -> CalendarDay { LocalTime(unixTime: now, utcOffset: rules.settings.utcOffset).day }
 

@@ -77,9 +77,10 @@ extension CompiledRules {
         case .event(let event): result = MatchResult(input: input, normalized: NormalizedText(), candidates: matchEvent(event), intent: nil)
         case .message(let kind): result = MatchResult(input: input, normalized: NormalizedText(), candidates: matchMessage(kind), intent: nil)
         }
-        if let time, !spec.hours.isEmpty, result.candidates.contains(where: { rules[$0.rule].hoursCondition != nil }) {
-            result.outsideHours = result.candidates.filter { !hoursHold($0.rule, at: time) }
-            result.candidates.removeAll { !hoursHold($0.rule, at: time) }
+        if let time, !hoursByName.isEmpty, result.candidates.contains(where: { rules[$0.rule].hoursCondition != nil }) {
+            let holds = result.candidates.map { hoursHold($0.rule, at: time) }
+            result.outsideHours = zip(result.candidates, holds).filter { !$0.1 }.map(\.0)
+            result.candidates = zip(result.candidates, holds).filter { $0.1 }.map(\.0)
         }
         return result
     }

@@ -24,31 +24,24 @@ public struct StepContext: Sendable {
 }
 
 extension StepExpectation {
-    /// A date that was understood, against the step's limits: not past (unless allowed), not too far
-    /// ahead, inside the hours table. A time said without 上午/下午 (“6点”) is read as the one of its two
-    /// readings (06:00, 18:00) that is open and still ahead, in that order of preference.
+    /// A date the reader understood (so not in the past, unless the limits allow it and the past
+    /// reading was taken), against the other limits: not too far ahead, inside the hours table. A time
+    /// said without 上午/下午 (“6点”) is the first of its readings (06:00, then the reader's
+    /// `alternativeHour` 18:00) that the table has open.
     static func checkDate(_ reading: ChineseDateTime, _ limits: DateLimits, _ context: StepContext) -> StepAnswer {
         var when = reading
         let today = context.now.day
-        let day = CalendarDay(year: when.year, month: when.month, day: when.day)
-        if !limits.allowPast, day.ordinal < today.ordinal { return .refused(.past(said: when.spoken(today: today))) }
+        let day = when.calendarDay
         if let within = limits.withinDays, day.ordinal - today.ordinal > within { return .refused(.tooFar(said: when.spoken(today: today), days: within)) }
-        let table = limits.hours.flatMap(context.hoursTable)
-        if let table, !table.isOpen(on: day) { return .refused(.closed(said: when.spoken(today: today, withTime: false), hours: "休息")) }
+        guard let table = limits.hours.flatMap(context.hoursTable) else { return .value(when.slotValue) }
+        guard table.isOpen(on: day) else { return .refused(.closed(said: when.spoken(today: today, withTime: false), hours: "休息")) }
         if let hour = when.hour {
             let minute = when.minute ?? 0
             let readings = [hour] + (when.alternativeHour.map { [$0] } ?? [])
-            func isPast(_ h: Int) -> Bool {
-                !limits.allowPast && context.knowsTimeOfDay && day.ordinal == today.ordinal && h * 60 + minute < context.now.secondOfDay / 60
+            guard let open = readings.first(where: { table.isOpen(at: LocalTime(day: day, secondOfDay: $0 * 3600 + minute * 60)) }) else {
+                return .refused(.closed(said: when.spoken(today: today), hours: table.describe(day)))
             }
-            func isOpen(_ h: Int) -> Bool {
-                table?.isOpen(at: LocalTime(day: day, secondOfDay: h * 3600 + minute * 60)) ?? true
-            }
-            guard let chosen = readings.first(where: { isOpen($0) && !isPast($0) }) else {
-                if readings.allSatisfy(isPast) { return .refused(.past(said: when.spoken(today: today))) }
-                return .refused(.closed(said: when.spoken(today: today), hours: table?.describe(day) ?? ""))
-            }
-            when.hour = chosen
+            when.hour = open
         }
         return .value(when.slotValue)
     }

@@ -53,17 +53,20 @@ public struct Facts: Sendable, Equatable {
     }
 
     /// The value of a template variable that is not a slot: a plain fact, or a table field whose
-    /// row is given in brackets or by the slot of the table's name.
+    /// row is given in brackets or by the slot of the table's name. An hours table's name — said
+    /// directly, or as the value of a field — renders as that table's week.
     public func resolve(_ variable: String, slots: [String: String]) -> String? {
         guard let reference = Reference(variable) else { return values[variable] ?? hoursSummaries[variable] }
-        guard let table = tables[reference.name], let key = reference.row ?? slots[reference.name], let row = table[key] else { return nil }
-        guard let field = reference.field, let value = row[field] else { return nil }
-        return hoursSummaries[value] ?? value
+        return field(reference, slots).map { hoursSummaries[$0] ?? $0 }
     }
 
     /// The raw value of a fact reference (an hours table's name stays its name): what date limits use.
     public func rawValue(_ variable: String, slots: [String: String]) -> String? {
         guard let reference = Reference(variable) else { return values[variable] }
+        return field(reference, slots)
+    }
+
+    func field(_ reference: Reference, _ slots: [String: String]) -> String? {
         guard let table = tables[reference.name], let key = reference.row ?? slots[reference.name], let field = reference.field else { return nil }
         return table[key]?[field]
     }
