@@ -1,5 +1,3 @@
-import KefuRules
-
 /// What a flow step waits for, and how a reply fills its slot. Each case checks one message and
 /// either gives the slot's value or says nothing matched (then the flow re-asks).
 ///
