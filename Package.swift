@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
@@ -36,6 +37,15 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // WeChat's server API, outbound: the shared access token, customer-service, template and
+        // subscribe messages, menus, media, QR codes; typed errors. Protocol only: no rules, no HTTP server.
+        .target(
+            name: "KefuWeChatAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Rule files, the normalizer, the compiler and its compiled form, lint and explain.
@@ -118,6 +128,17 @@ let package = Package(
             dependencies: ["KefuRules"],
             path: "Benchmarks/IntentEval"
         ),
+        // A stand-in for WeChat's API server, for tests and demos (it is NOT WeChat): token authority,
+        // windows and quotas, validation with the real errcodes, fault injection, pushes back to the webhook.
+        .executableTarget(
+            name: "wechat-standin",
+            dependencies: [
+                "KefuWeChat",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Tests/WeChatStandIn"
+        ),
         // Shared by the test targets that run real programs (kefu, the Python peers, curl).
         .target(
             name: "KefuTestSupport",
@@ -157,6 +178,11 @@ let package = Package(
         .testTarget(
             name: "KefuCLITests",
             dependencies: ["kefu", "KefuTestSupport"]
+        ),
+        // The API client against the stand-in over real HTTP on loopback.
+        .testTarget(
+            name: "KefuWeChatAPITests",
+            dependencies: ["KefuWeChatAPI", "wechat-standin", "KefuTestSupport"]
         ),
         .testTarget(
             name: "CPCRE2Tests",
