@@ -57,6 +57,9 @@ public enum Expectation: Sendable, Equatable {
     case slots([String: String])
     /// Whether a human agent has the user (handoff pause).
     case paused(Bool)
+    /// What went out through WeChat's API during the step, in order (one line each, as `kefu chat`
+    /// shows it): later parts of a reply, scheduled messages when a `wait` reaches their time. `[]`: nothing.
+    case sent([String])
 
     public enum ReplyType: String, Sendable, CaseIterable {
         case text, news, transfer, success, image, voice, video, music
@@ -76,6 +79,7 @@ public enum Expectation: Sendable, Equatable {
         case .step: "step"
         case .slots: "slots"
         case .paused: "paused"
+        case .sent: "sent"
         }
     }
 }

@@ -8,7 +8,7 @@ import Yams
 public enum CorpusLoader {
     static let caseKeys = ["name", "start", "user", "steps", "note"]
     static let actionKeys = ["say", "event", "wait", "resend"]
-    static let expectationKeys = ["reply", "contains", "not_contains", "regex", "type", "rule", "intent", "flow", "step", "slots", "paused"]
+    static let expectationKeys = ["reply", "contains", "not_contains", "regex", "type", "rule", "intent", "flow", "step", "slots", "paused", "sent"]
     static let eventWords = ["subscribe", "unsubscribe", "image", "voice", "video", "shortvideo", "location", "link", "file", "kf_close"]
     static let eventKeys = ["subscribe", "scan", "click", "view", "voice", "location", "link", "image"]
 
@@ -162,9 +162,9 @@ struct CaseFileReader {
             step.action = .resend
             step.summary = "resend (WeChat's retry of the previous message)"
         }
-        if case .wait = step.action, let checked = pairs.first(where: { CorpusLoader.expectationKeys.contains($0.key) }) {
+        if case .wait = step.action, let checked = pairs.first(where: { CorpusLoader.expectationKeys.contains($0.key) && $0.key != "sent" }) {
             reader.error("wrong-type", checked.keyNode, "a wait step has no reply to check, so '\(checked.key)' would never be tested",
-                         hint: "put the expectation on the next step that says or does something")
+                         hint: "put the expectation on the next step that says or does something; a wait step can check only sent: (what the API sent meanwhile)")
             return nil
         }
         for (key, keyNode, value) in pairs where !CorpusLoader.actionKeys.contains(key) {
@@ -192,6 +192,9 @@ struct CaseFileReader {
                 var values: [String: String] = [:]
                 for (slot, _, v) in slots { if let text = reader.string(v, "slot \(slot)") { values[slot] = text } }
                 step.expectations.append(Located(.slots(values), at: at))
+            case "sent":
+                if case .sequence(let items) = value, items.isEmpty { step.expectations.append(Located(.sent([]), at: at)); continue }
+                if let t = reader.strings(value, "sent", sentences: true) { step.expectations.append(Located(.sent(t.map(\.value)), at: at)) }
             default: if let b = reader.bool(value, "paused") { step.expectations.append(Located(.paused(b), at: at)) }
             }
         }

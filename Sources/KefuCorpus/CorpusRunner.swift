@@ -17,6 +17,8 @@ public struct StepObservation: Sendable, Equatable {
     public var slots: [String: String]
     public var paused: Bool
     public var source: Engine.Outcome.Source
+    /// What went out through the API during the step (``Expectation/sent(_:)``).
+    public var sent: [String] = []
 }
 
 /// An expectation a step did not meet.
@@ -99,6 +101,7 @@ public struct CorpusRunner: Sendable {
                 case .wait(let seconds):
                     try await simulator.wait(seconds: seconds)
                     result.observations.append(nil)
+                    result.failures += Self.checkSent(step, index: index, simulator.takeSent())
                     continue
                 case .resend:
                     guard let again = try await simulator.resend() else {
@@ -108,12 +111,14 @@ public struct CorpusRunner: Sendable {
                 }
                 let session = try await simulator.session(of: (simulator.last?.fromUserName) ?? user)
                 var observation = Self.observe(outcome, session, rules: rules, now: clock.now())
+                let sent = simulator.takeSent()
+                observation.sent = sent.sent.map(\.message.content.preview)
                 if outcome.source == .remembered, case .resend = step.action,
                    let previous = result.observations.last(where: { $0 != nil }) ?? nil {
                     observation.rules = previous.rules  // the retry is answered by whoever answered the message
                 }
                 result.observations.append(observation)
-                result.failures += Self.check(step, index: index, observation)
+                result.failures += Self.check(step, index: index, observation).filter { $0.key != "sent" } + Self.checkSent(step, index: index, sent)
             } catch {
                 result.error = "step \(index + 1) (\(step.location)) \(step.summary): \(error)"
                 break
@@ -180,9 +185,26 @@ public struct CorpusRunner: Sendable {
                          wrong.map { "\($0)=\(o.slots[$0] ?? "(empty)")" }.joined(separator: ", "))
                 }
             case .paused(let paused): if o.paused != paused { fail(e, paused ? "paused (handed to a human)" : "not paused", o.paused ? "paused" : "not paused") }
+            case .sent: break  // checkSent
             }
         }
         return failures
+    }
+
+    /// `sent:`: exactly these messages went out through the API during the step, in order. A message
+    /// that was due but not sent is named with why (window closed, its time passed).
+    static func checkSent(_ step: CaseStep, index: Int, _ outbox: (sent: [OutboxEntry], skipped: [OutboxEntry])) -> [StepFailure] {
+        step.expectations.compactMap { e -> StepFailure? in
+            guard case .sent(let expected) = e.value else { return nil }
+            let actual = outbox.sent.map(\.message.content.preview)
+            guard actual != expected else { return nil }
+            var said = actual.isEmpty ? "nothing" : actual.map { "“\($0)”" }.joined(separator: ", ")
+            if !outbox.skipped.isEmpty {
+                said += "; not sent: " + outbox.skipped.map { "“\($0.message.content.preview)” (\($0.detail ?? $0.state.rawValue))" }.joined(separator: ", ")
+            }
+            return StepFailure(step: index, location: e.location, key: "sent",
+                               expected: expected.isEmpty ? "nothing" : expected.map { "“\($0)”" }.joined(separator: ", "), actual: said)
+        }
     }
 }
 

@@ -30,6 +30,7 @@ extension TurnState {
         progress.expiresAt = now + flow.expires
         guard let next = Self.nextStep(flow, progress, facts: facts) else {
             session.flow = nil
+            effects += scheduleEffects(flow, progress)
             let rendered = flow.done.value.render(captures: progress.slots, facts: facts, using: &generator)
             if case .transfer = rendered { pause() }
             prefix += intro

@@ -19,6 +19,8 @@ struct TurnState {
     var intent: String?
     /// The rule that started a flow or digressed, for ``Engine/Outcome/trigger``.
     var trigger: String?
+    /// Scheduled messages and cancellations (a flow's `schedule:` and `cancel_schedule:`).
+    var effects: [Effect] = []
 
     init(engine: Engine, message: InboundMessage, now: Int64, session: Session) {
         self.engine = engine

@@ -57,6 +57,10 @@ public struct Engine: Sendable {
         /// The rule the matcher chose for this message when it is not the one named by `answeredBy`
         /// (a rule that started a flow which answered at once, or digressed inside one).
         public var trigger: String?
+        /// The answer missed the budget: the push was answered `success` and the answer is in the outbox.
+        public var late = false
+        /// What the turn put in the outbox (later parts, a late answer, scheduled messages).
+        public var queued: [OutboxMessage] = []
 
         public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
                     flow: String? = nil, step: String? = nil) {
@@ -117,6 +121,10 @@ public struct Engine: Sendable {
     public struct Turn: Sendable, Equatable {
         public var outcome: Outcome
         public var session: Session?
+        /// Messages of the answer after the one in the passive reply, in order (sent through the API).
+        public var later: [RenderedReply] = []
+        /// What the turn asks for beyond its reply: scheduled messages, cancelled ones.
+        public var effects: [Effect] = []
     }
 
     public func handle(_ message: InboundMessage, session stored: Session?, now: Int64) -> Turn {
@@ -127,9 +135,11 @@ public struct Engine: Sendable {
         if let s = session, s.isEmpty { session = nil }
         if session != nil, session != stored { session?.updatedAt = now }
         var outcome = state.outcome
+        var later: [RenderedReply] = []
         if !outcome.parts.isEmpty {
             let delivery = ReplyAdapter.deliver(outcome.parts, answering: message, at: now)
             outcome.response = delivery.passive
+            later = delivery.later
             if let refused = delivery.refused {
                 outcome.source = .noReply(reason: "the reply of \(outcome.source) cannot be sent: \(refused)")
                 outcome.trigger = nil
@@ -139,7 +149,7 @@ public struct Engine: Sendable {
         if let progress = session?.flow, let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
             outcome.step = flow.steps[progress.step].slot ?? "confirm"
         }
-        return Turn(outcome: outcome, session: session)
+        return Turn(outcome: outcome, session: session, later: later, effects: state.effects)
     }
 
     /// The session as clean-up leaves it at `now`: an expired flow becomes its `on_expire` notice

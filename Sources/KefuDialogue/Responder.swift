@@ -1,5 +1,6 @@
 import KefuRules
 import KefuWeChat
+import Synchronization
 
 /// Answers one message with a store around the engine: a message answered before gets its stored
 /// answer (the flow does not move again); otherwise the user's session is loaded, the engine
@@ -18,19 +19,53 @@ public struct Responder: Sendable {
     }
 
     /// `request`: the signed query that delivered the message, saved with the answer (see `TurnRecord.request`).
-    public func respond(to message: InboundMessage, engine: Engine, now: Int64, request: String? = nil) async throws -> Engine.Outcome {
+    /// `gate`: the webhook's race between the answer and its budget (nil: the answer is always passive).
+    /// When the budget won, the whole answer goes out through the outbox instead — if the customer's
+    /// window allows that many messages; otherwise it is kept as the passive answer for WeChat's retry.
+    public func respond(to message: InboundMessage, engine: Engine, now: Int64, request: String? = nil,
+                        gate: DeliveryGate? = nil) async throws -> Engine.Outcome {
         let key = message.deduplicationKey
         if let stored = try await store.response(for: key, since: now - window) {
             return Engine.Outcome(response: stored, source: .remembered)
+        }
+        if case .event(.templateSendJobFinish(let status)) = message.content,
+           let msgid = message.fields.text(of: "MsgID").flatMap({ Int64($0) }) {
+            // WeChat's report on a template message the outbox sent: kept with it (the turn answers success).
+            try await store.recordTemplateFinished(msgid: msgid, status: status, at: now)
         }
         let session = try await store.session(for: message.fromUserName)
         let started = ContinuousClock.now
         let turn = engine.handle(message, session: session, now: now)
         let latency = ContinuousClock.now - started
+        var outcome = turn.outcome
+        let user = message.fromUserName
+        let interaction = Interaction(message)
+        var outbox = turn.later.map { OutboxMessage(user: user, kind: .part, due: now, content: .message($0)) }
+        var cancelled: [String] = []
+        for effect in turn.effects {
+            switch effect {
+            case .schedule(let scheduled): outbox.append(scheduled)
+            case .cancelScheduled(let flow): cancelled.append(flow)
+            }
+        }
+        var log = ConversationTurn(message, outcome, at: now, latency: latency)
+        if let gate, !gate.claimPassive() {
+            // The budget passed: the push was answered `success`; the answer goes through the API.
+            let messages = ReplyAdapter.messages(outcome.parts).filter { if case .transfer = $0 { false } else { true } }
+            let window = try await store.window(for: user).opened(by: interaction ?? .message, at: now)
+            if !messages.isEmpty, interaction != nil, window.remaining(at: now) >= messages.count {
+                outbox.removeAll { $0.kind == .part }
+                outbox.insert(contentsOf: messages.map { OutboxMessage(user: user, kind: .late, due: now, content: .message($0)) }, at: 0)
+                outcome.response = .success
+                outcome.late = true
+                log.reply = "[sent later] " + log.reply
+            }
+        }
         let change: TurnRecord.SessionChange = if turn.session == session { .unchanged } else if let next = turn.session { .save(next) } else { .delete }
-        try await store.commit(TurnRecord(key: key, response: turn.outcome.response, time: now, user: message.fromUserName,
-                                          session: change, log: ConversationTurn(message, turn.outcome, at: now, latency: latency), request: request))
-        return turn.outcome
+        try await store.commit(TurnRecord(key: key, response: outcome.response, time: now, user: user, session: change, log: log,
+                                          request: request, outbox: outbox, cancelScheduled: cancelled, interaction: interaction))
+        outcome.queued = outbox
+        return outcome
     }
 
     /// Cleans up sessions that are due (expired flows become their notices, ended pauses and old
@@ -73,5 +108,31 @@ extension ConversationTurn {
         self.init(time: time, user: message.fromUserName, msgType: message.msgType, message: said, normalized: outcome.normalized,
                   rule: outcome.answeredBy, intent: outcome.intent, flow: outcome.flow, step: outcome.step, reply: reply,
                   latencyMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+    }
+}
+
+/// The race between a turn's answer and the webhook's budget, decided once: either the answer goes
+/// into the passive reply (the turn claimed it in time) or the budget passed first and the answer
+/// goes out through the outbox. Whoever claims first wins; the other side sees that.
+public final class DeliveryGate: Sendable {
+    enum State { case open, passive, late }
+    private let state = Mutex(State.open)
+
+    public init() {}
+
+    /// True if the passive reply still carries the answer (and now always will).
+    public func claimPassive() -> Bool {
+        state.withLock { state in
+            if state == .open { state = .passive }
+            return state == .passive
+        }
+    }
+
+    /// True if the answer now goes out later (the budget passed before the turn claimed the reply).
+    public func claimLate() -> Bool {
+        state.withLock { state in
+            if state == .open { state = .late }
+            return state == .late
+        }
     }
 }

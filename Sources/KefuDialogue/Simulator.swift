@@ -13,6 +13,10 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     private var nextID: UInt64 = 1
     /// The last message sent, for ``resend()``.
     public private(set) var last: InboundMessage?
+    /// What went out through the (simulated) API since the last ``takeSent()``: later parts of
+    /// replies, late answers, scheduled messages at their time — as the server's outbox worker would send them.
+    private var sentSinceTaken: [OutboxEntry] = []
+    private var skippedSinceTaken: [OutboxEntry] = []
     /// When set, every message goes through the protocol as it would from WeChat: signed (and
     /// encrypted) by ``WeChatPlatform``, opened by ``WeChatEndpoint``, the reply sealed and read back.
     public var wire: Wire?
@@ -65,6 +69,29 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     }
 
     private func deliver(_ message: InboundMessage) async throws -> Engine.Outcome {
+        let outcome = try await answer(message)
+        try await runOutbox()
+        return outcome
+    }
+
+    /// The outbox worker's round at the current time (the simulated API accepts every message).
+    private func runOutbox() async throws {
+        let round = try await OutboxDispatcher(store: store, sender: AcceptingSender()).run(at: clock.now())
+        sentSinceTaken += round.sent
+        skippedSinceTaken += round.skipped + round.failed
+    }
+
+    /// Messages sent through the API since the last call (and those skipped, with why), oldest first.
+    public func takeSent() -> (sent: [OutboxEntry], skipped: [OutboxEntry]) {
+        defer { sentSinceTaken = []; skippedSinceTaken = [] }
+        return (sentSinceTaken, skippedSinceTaken)
+    }
+
+    struct AcceptingSender: OutboxSender {
+        func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult { .sent(msgid: nil) }
+    }
+
+    private func answer(_ message: InboundMessage) async throws -> Engine.Outcome {
         guard let wire else { return try await responder.respond(to: message, engine: engine, now: clock.now()) }
         let now = clock.now()
         let nonce = String(nextID &* 2_654_435_761 % 1_000_000_007)
@@ -94,8 +121,16 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     public func session(of user: String) async throws -> Session? { try await store.session(for: user) }
 
     /// Moves the clock and runs the clean-up a server would have run meanwhile.
+    /// Scheduled messages fall due on the way and go out at their own times, in order.
     public func wait(seconds: Int64) async throws {
-        clock.advance(by: seconds)
+        let end = clock.now() + seconds
+        while let next = try await store.outboxEntries(for: nil).filter({ $0.state == .pending && $0.message.due <= end }).map(\.message.due).min() {
+            clock.set(max(next, clock.now()))
+            try await responder.tidy(engine: engine, now: clock.now())
+            try await runOutbox()
+        }
+        clock.set(end)
         try await responder.tidy(engine: engine, now: clock.now())
+        try await runOutbox()
     }
 }

@@ -13,6 +13,13 @@ public struct ServerConfiguration: Sendable {
     public var wechat: WeChatConfiguration
     /// Answer `success` if a message takes longer than this (WeChat waits 5 s, then retries).
     public var budget: Duration = .milliseconds(4_500)
+    /// When the turn claimed the passive reply just as the budget ran out, how much longer the
+    /// request waits for its commit (the 5 s WeChat allows minus the budget, less a margin).
+    public var commitGrace: Duration = .milliseconds(300)
+    /// With the API client: an answer that misses the budget is sent as customer-service messages.
+    public var sendsLateAnswers = false
+    /// How often the outbox worker looks for due messages (it is also woken when a turn queues one).
+    public var outboxInterval: Duration = .seconds(1)
     /// How long an answered message (and the signed query that brought it) is remembered, so that
     /// WeChat's retries and any replay get the stored answer: derived from the freshness window — a
     /// query accepted at most `tolerance` s from its timestamp can come again until `2 × tolerance`

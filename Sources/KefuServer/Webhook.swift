@@ -38,6 +38,8 @@ public struct Webhook: Sendable {
     let store: any ConversationStore
     let responder: Responder
     let logger: Logger
+    /// Wakes the outbox worker when a turn queued something.
+    let outboxWaiting = Signal()
 
     public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, store: any ConversationStore,
                 logger: Logger) throws(WeChatError) {
@@ -82,6 +84,8 @@ public struct Webhook: Sendable {
             return reject(status: 403, reason: "this signed query (signature, timestamp, nonce) was already used for another message: "
                           + "a replay with a changed body", code: -40001, mode: mode)
         }
+        // With the API client, an answer that misses the budget goes out as customer-service messages.
+        let gate: DeliveryGate? = configuration.sendsLateAnswers ? DeliveryGate() : nil
         let work = Task { () -> (value: Engine.Outcome?, duplicate: Bool) in
             await deduplicator.run(key) { [self] in
                 await users.run(for: message.fromUserName) { [self] in
@@ -92,7 +96,8 @@ public struct Webhook: Sendable {
                     }
                     do {
                         // Answered before (a retry after the first delivery finished, or before a restart): the stored answer.
-                        let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request)
+                        let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request, gate: gate)
+                        if !outcome.queued.isEmpty { outboxWaiting.signal() }
                         if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
                         return outcome
                     } catch {
@@ -106,8 +111,18 @@ public struct Webhook: Sendable {
                 }
             }
         }
-        let result = await Self.first(of: work, within: configuration.budget)
+        var result = await Self.first(of: work, within: configuration.budget)
+        if result == nil, let gate, !gate.claimLate() {
+            // The turn claimed the passive reply just in time and is being committed: wait for it (briefly).
+            result = await Self.first(of: work, within: configuration.commitGrace)
+        }
         guard let (finished, sharedResult) = result else {
+            if let gate, gate.claimLate() {
+                metrics.request(mode: mode, outcome: "late")
+                logger.notice("answer not ready within the budget; sent success, and the answer goes out through customer-service messages when ready", metadata: [
+                    "user": .string(message.fromUserName), "msgType": .string(message.msgType), "budget": .string("\(configuration.budget)")])
+                return .text(200, "success")
+            }
             metrics.request(mode: mode, outcome: "deadline")
             logger.warning("answer not ready within the budget; sent success", metadata: [
                 "user": .string(message.fromUserName), "msgType": .string(message.msgType),
@@ -199,6 +214,37 @@ public struct Webhook: Sendable {
                 let value = await task.value
                 if once.claim() { continuation.resume(returning: value) }
                 timer.cancel()  // after claiming: a cancelled timer must not race the value to the claim
+            }
+        }
+    }
+}
+
+/// A wake-up call for a worker that otherwise sleeps until its next round.
+final class Signal: Sendable {
+    private let waiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
+    private let pending = Mutex(false)
+
+    func signal() {
+        let continuation = waiter.withLock { w -> CheckedContinuation<Void, Never>? in defer { w = nil }; return w }
+        if let continuation { continuation.resume() } else { pending.withLock { $0 = true } }
+    }
+
+    /// Returns at the next signal (or at once if one came since the last wait), or after `timeout`.
+    func wait(timeout: Duration) async {
+        if pending.withLock({ p in defer { p = false }; return p }) { return }
+        let once = Once()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            waiter.withLock { $0 = continuation }
+            if pending.withLock({ p in defer { p = false }; return p }) {
+                if let c = waiter.withLock({ w -> CheckedContinuation<Void, Never>? in defer { w = nil }; return w }) { c.resume() }
+                return
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                if let c = waiter.withLock({ w -> CheckedContinuation<Void, Never>? in
+                    guard once.claim() else { return nil }
+                    defer { w = nil }; return w
+                }) { c.resume() }
             }
         }
     }

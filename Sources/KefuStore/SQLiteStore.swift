@@ -128,6 +128,36 @@ public final class SQLiteStore: ConversationStore {
         migrator.registerMigration("v3: the signed query of each answer (replay guard after a restart)") { db in
             try db.alter(table: "answered") { t in t.add(column: "request", .text) }
         }
+        migrator.registerMigration("v5: the outbox and customer-service windows") { db in
+            try db.create(table: "outbox") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("user", .text).notNull()
+                t.column("kind", .text).notNull()       // part, late, scheduled
+                t.column("due", .integer).notNull()
+                t.column("not_after", .integer)
+                t.column("flow", .text)                 // scheduled: the flow that scheduled it (cancel_schedule)
+                t.column("name", .text)
+                t.column("content", .blob).notNull()    // OutboundContent as JSON
+                t.column("state", .text).notNull()      // OutboxState
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("created_at", .integer).notNull()
+                t.column("updated_at", .integer).notNull()
+                t.column("detail", .text)
+                t.column("msgid", .integer)
+                t.column("delivery", .text)
+            }
+            try db.create(index: "outbox_due", on: "outbox", columns: ["state", "due"])
+            try db.create(index: "outbox_user", on: "outbox", columns: ["user", "flow"])
+            try db.create(index: "outbox_msgid", on: "outbox", columns: ["msgid"])
+            try db.create(table: "service_window") { t in
+                t.primaryKey("user", .text)
+                t.column("message_at", .integer)
+                t.column("message_sent", .integer).notNull().defaults(to: 0)
+                t.column("event_at", .integer)
+                t.column("event_sent", .integer).notNull().defaults(to: 0)
+                t.column("until", .integer).indexed()  // when the window closes (clean-up)
+            }
+        }
         return migrator
     }
 
@@ -221,6 +251,21 @@ public final class SQLiteStore: ConversationStore {
         case .delete: try delete(record.user, db)
         }
         if let turn = record.log { try insert(turn, db) }
+        if let interaction = record.interaction {
+            let window = try window(record.user, db).opened(by: interaction, at: record.time)
+            try save(window, for: record.user, db)
+        }
+        for flow in record.cancelScheduled {
+            try db.cachedStatement(sql: "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE user = ? AND flow = ? AND kind = 'scheduled' AND state = 'pending'")
+                .execute(arguments: [record.time, record.user, flow])
+        }
+        for message in record.outbox {
+            try db.cachedStatement(sql: """
+                INSERT INTO outbox (user, kind, due, not_after, flow, name, content, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                """).execute(arguments: [message.user, message.kind.rawValue, message.due, message.notAfter, message.flow, message.name,
+                                         try JSONEncoder().encode(message.content), record.time, record.time])
+        }
     }
 
     /// What committed turns wrote, into the memory of this process.

@@ -26,6 +26,92 @@ public protocol ConversationStore: Sendable {
     func sessionsDue(at time: Int64, limit: Int) async throws -> [Session]
     /// Replaces one session outside a turn (clean-up); nil deletes it.
     func replaceSession(_ session: Session?, for user: String) async throws
+
+    // The outbox (see OutboxMessage): written by `commit`, worked off by the server's outbox worker.
+
+    /// The customer's customer-service window as the pushes so far opened it.
+    func window(for user: String) async throws -> ServiceWindow
+    /// Pending messages due at `time`, oldest first, at most `limit`.
+    func dueOutbox(at time: Int64, limit: Int) async throws -> [OutboxEntry]
+    /// Marks a pending message as being sent (committed before the API call, so that a crash during
+    /// the call leaves it `sending`, never pending: it is not sent again blindly). False when it is
+    /// no longer pending (cancelled meanwhile).
+    func beginSending(_ id: Int64, at time: Int64) async throws -> Bool
+    /// Records what came of sending: sent (counted against the window), failed, unknown, skipped,
+    /// or pending again at a later time.
+    func finishSending(_ id: Int64, _ result: OutboxResult, at time: Int64) async throws
+    /// After a crash: messages left `sending` become `unknown` (a template message, which WeChat
+    /// de-duplicates by its client_msg_id, is pending again when younger than `resendTemplatesWithin`).
+    /// Returns how many became unknown and how many pending.
+    func recoverOutbox(at time: Int64, resendTemplatesWithin: Int64) async throws -> (unknown: Int, resent: Int)
+    /// Depth and age of the outbox, for /status and /metrics.
+    func outboxStatus(at time: Int64) async throws -> OutboxStatus
+    /// Every message of the outbox for `user` (all users: nil), oldest first, for tools and tests.
+    func outboxEntries(for user: String?) async throws -> [OutboxEntry]
+    /// WeChat's TEMPLATESENDJOBFINISH for a template message sent with this msgid.
+    func recordTemplateFinished(msgid: Int64, status: String, at time: Int64) async throws
+}
+
+/// One row of the outbox.
+public struct OutboxEntry: Sendable, Equatable {
+    public var id: Int64
+    public var message: OutboxMessage
+    public var state: OutboxState
+    public var attempts: Int
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    /// The errcode and what it means, or why it was skipped.
+    public var detail: String?
+    /// The template message's msgid, and WeChat's delivery status for it (TEMPLATESENDJOBFINISH).
+    public var msgid: Int64?
+    public var delivery: String?
+
+    public init(id: Int64, message: OutboxMessage, state: OutboxState, attempts: Int = 0, createdAt: Int64, updatedAt: Int64,
+                detail: String? = nil, msgid: Int64? = nil, delivery: String? = nil) {
+        self.id = id; self.message = message; self.state = state; self.attempts = attempts; self.createdAt = createdAt
+        self.updatedAt = updatedAt; self.detail = detail; self.msgid = msgid; self.delivery = delivery
+    }
+}
+
+public enum OutboxState: String, Sendable, Codable, CaseIterable {
+    /// Waiting for its time (or for another try).
+    case pending
+    /// Handed to WeChat; the answer is not in yet. Left so by a crash, it becomes `unknown`.
+    case sending
+    /// WeChat said ok.
+    case sent
+    /// WeChat refused it for good (outside the window, quota spent, a bad id …): never retried.
+    case failed
+    /// Sent, but whether it arrived is not known (a timeout or a reset): never repeated blindly.
+    case unknown
+    /// A flow cancelled it (a cancelled or rescheduled booking).
+    case cancelled
+    /// Not sent on purpose: its time passed, or the customer's window was closed.
+    case skipped
+}
+
+public enum OutboxResult: Sendable, Equatable {
+    case sent(msgid: Int64?)
+    case failed(String)
+    case unknown(String)
+    case skipped(String)
+    /// Pending again, due at this time.
+    case retry(at: Int64, String)
+}
+
+/// What /status shows of the outbox.
+public struct OutboxStatus: Sendable, Equatable {
+    /// Pending or sending messages that are due.
+    public var depth: Int
+    /// Seconds since the oldest due message was due (0: none).
+    public var oldestAge: Int64
+    /// Messages scheduled for later.
+    public var scheduled: Int
+    public var counts: [OutboxState: Int]
+
+    public init(depth: Int, oldestAge: Int64, scheduled: Int, counts: [OutboxState: Int]) {
+        self.depth = depth; self.oldestAge = oldestAge; self.scheduled = scheduled; self.counts = counts
+    }
 }
 
 /// Everything one answered message changes.
@@ -45,11 +131,17 @@ public struct TurnRecord: Sendable, Equatable {
     /// The signed query that delivered the message (`ReplayGuard.queryText`), kept with the answer so
     /// that a restarted server still knows which message that query carried; nil outside the webhook.
     public var request: String?
+    /// Messages to send through the API (later parts, a late answer, scheduled reminders).
+    public var outbox: [OutboxMessage] = []
+    /// Flows whose scheduled messages for this user are cancelled (before `outbox` is added).
+    public var cancelScheduled: [String] = []
+    /// How the push changes the customer's window.
+    public var interaction: Interaction?
 
     public init(key: String, response: PassiveResponse, time: Int64, user: String, session: SessionChange, log: ConversationTurn?,
-                request: String? = nil) {
+                request: String? = nil, outbox: [OutboxMessage] = [], cancelScheduled: [String] = [], interaction: Interaction? = nil) {
         self.key = key; self.response = response; self.time = time; self.user = user; self.session = session; self.log = log
-        self.request = request
+        self.request = request; self.outbox = outbox; self.cancelScheduled = cancelScheduled; self.interaction = interaction
     }
 }
 
@@ -97,6 +189,8 @@ public actor MemoryStore: ConversationStore {
     private var answered = RecentIndex<String, (response: PassiveResponse, time: Int64)>(window: 600, maxEntries: 1_000_000, buckets: 10)
     private var sessions: [String: Session] = [:]
     private var storedTurns: [ConversationTurn] = []
+    private var windows: [String: ServiceWindow] = [:]
+    private var outbox: [OutboxEntry] = []
     /// The last `logLimit` turns, oldest first.
     public var turns: [ConversationTurn] { Array(storedTurns.suffix(logLimit)) }
     /// The log keeps this many turns (the oldest go first).
@@ -114,6 +208,16 @@ public actor MemoryStore: ConversationStore {
     public func commit(_ record: TurnRecord) {
         if answered.value(for: record.key, since: .min) == nil { answered.insert(record.key, (record.response, record.time), at: record.time) }
         apply(record.session, for: record.user)
+        if let interaction = record.interaction { windows[record.user] = (windows[record.user] ?? ServiceWindow()).opened(by: interaction, at: record.time) }
+        for flow in record.cancelScheduled {
+            for i in outbox.indices where outbox[i].message.user == record.user && outbox[i].message.flow == flow && outbox[i].message.kind == .scheduled && outbox[i].state == .pending {
+                outbox[i].state = .cancelled
+                outbox[i].updatedAt = record.time
+            }
+        }
+        for message in record.outbox {
+            outbox.append(OutboxEntry(id: Int64(outbox.count + 1), message: message, state: .pending, createdAt: record.time, updatedAt: record.time))
+        }
         if let turn = record.log {
             storedTurns.append(turn)
             // Trim in halves, not one at a time: removing the first element shifts the whole array.
@@ -141,11 +245,76 @@ public actor MemoryStore: ConversationStore {
 
     public var sessionCount: Int { sessions.count }
 
+    public func window(for user: String) -> ServiceWindow { windows[user] ?? ServiceWindow() }
+
+    public func dueOutbox(at time: Int64, limit: Int) -> [OutboxEntry] {
+        Array(outbox.filter { $0.state == .pending && $0.message.due <= time }.prefix(limit))
+    }
+
+    public func beginSending(_ id: Int64, at time: Int64) -> Bool {
+        guard let i = outbox.firstIndex(where: { $0.id == id }), outbox[i].state == .pending else { return false }
+        outbox[i].state = .sending
+        outbox[i].attempts += 1
+        outbox[i].updatedAt = time
+        return true
+    }
+
+    public func finishSending(_ id: Int64, _ result: OutboxResult, at time: Int64) {
+        guard let i = outbox.firstIndex(where: { $0.id == id }) else { return }
+        outbox[i].updatedAt = time
+        switch result {
+        case .sent(let msgid):
+            outbox[i].state = .sent
+            outbox[i].msgid = msgid
+            if outbox[i].message.needsWindow { windows[outbox[i].message.user, default: ServiceWindow()].use(at: time) }
+        case .failed(let why): outbox[i].state = .failed; outbox[i].detail = why
+        case .unknown(let why): outbox[i].state = .unknown; outbox[i].detail = why
+        case .skipped(let why): outbox[i].state = .skipped; outbox[i].detail = why
+        case .retry(let due, let why): outbox[i].state = .pending; outbox[i].message.due = due; outbox[i].detail = why
+        }
+    }
+
+    public func recoverOutbox(at time: Int64, resendTemplatesWithin: Int64) -> (unknown: Int, resent: Int) {
+        var counts = (unknown: 0, resent: 0)
+        for i in outbox.indices where outbox[i].state == .sending {
+            if case .template = outbox[i].message.content, time - outbox[i].updatedAt < resendTemplatesWithin {
+                outbox[i].state = .pending; counts.resent += 1
+            } else {
+                outbox[i].state = .unknown; outbox[i].detail = "the server stopped while sending it"; counts.unknown += 1
+            }
+        }
+        return counts
+    }
+
+    public func outboxStatus(at time: Int64) -> OutboxStatus {
+        OutboxStatus.of(outbox, at: time)
+    }
+
+    public func outboxEntries(for user: String?) -> [OutboxEntry] {
+        outbox.filter { user == nil || $0.message.user == user }
+    }
+
+    public func recordTemplateFinished(msgid: Int64, status: String, at time: Int64) {
+        for i in outbox.indices where outbox[i].msgid == msgid { outbox[i].delivery = status; outbox[i].updatedAt = time }
+    }
+
     private func apply(_ change: TurnRecord.SessionChange, for user: String) {
         switch change {
         case .unchanged: break
         case .save(let session): sessions[user] = session.isEmpty ? nil : session
         case .delete: sessions[user] = nil
         }
+    }
+}
+
+extension OutboxStatus {
+    /// The status of a list of entries (the memory store; tests).
+    public static func of(_ entries: [OutboxEntry], at time: Int64) -> OutboxStatus {
+        var counts: [OutboxState: Int] = [:]
+        for entry in entries { counts[entry.state, default: 0] += 1 }
+        let due = entries.filter { ($0.state == .pending || $0.state == .sending) && $0.message.due <= time }
+        let oldest = due.map(\.message.due).min().map { time - $0 } ?? 0
+        let scheduled = entries.filter { $0.state == .pending && $0.message.due > time }.count
+        return OutboxStatus(depth: due.count, oldestAge: oldest, scheduled: scheduled, counts: counts)
     }
 }

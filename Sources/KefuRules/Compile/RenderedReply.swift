@@ -1,6 +1,6 @@
 /// A rule's reply with its placeholders filled and its random choice made: what the dialogue
 /// engine turns into a WeChat passive reply.
-public enum RenderedReply: Sendable, Equatable {
+public enum RenderedReply: Sendable, Equatable, Codable {
     case text(String)
     case image(mediaId: String)
     case voice(mediaId: String)
@@ -9,7 +9,7 @@ public enum RenderedReply: Sendable, Equatable {
     case news([Article])
     case transfer(kfAccount: String?)
 
-    public struct Article: Sendable, Equatable {
+    public struct Article: Sendable, Equatable, Codable {
         public var title: String
         public var description: String
         public var url: String

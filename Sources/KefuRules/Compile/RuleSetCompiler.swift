@@ -177,6 +177,15 @@ public enum RuleSetCompiler {
                 }
             }
             check(flow.done.value.templates, at: flow.done.location, "the done reply")
+            for entry in flow.schedule {
+                var templates: [Template] = []
+                switch entry.message {
+                case .text(let text): templates = [text]
+                case .template(let message): templates = message.data.map(\.value) + (message.url.map { [$0] } ?? [])
+                }
+                check(templates, at: entry.location, "the scheduled message '\(entry.id)'")
+            }
+            diagnostics += scheduleDiagnostics(flow, spec)
             check([flow.onExpire, flow.start, flow.cancelled].compactMap { $0 }, at: flow.location, "a text")
             for step in flow.steps {
                 let what = step.slot.map { "step '\($0)'" } ?? "the confirm step"
@@ -185,6 +194,51 @@ public enum RuleSetCompiler {
             }
         }
         return diagnostics + SlotOrderCheck.errors(spec)
+    }
+
+    /// A scheduled message counts back from a slot that a date step fills with a time; its id is
+    /// unique in the flow; `cancel_schedule:` names flows of the rule set that schedule something.
+    static func scheduleDiagnostics(_ flow: FlowSpec, _ spec: RuleSetSpec) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var ids: Set<String> = []
+        for entry in flow.schedule {
+            if !ids.insert(entry.id).inserted {
+                diagnostics.append(Diagnostic(.error, "duplicate-schedule", at: entry.location,
+                    "flow '\(flow.name)' schedules two messages named '\(entry.id)'",
+                    hint: "give each scheduled message its own id: (e.g. id: 提前一天提醒)"))
+            }
+            guard case .before(let slot) = entry.anchor else { continue }
+            let steps = flow.steps.filter { $0.slot == slot }
+            guard !steps.isEmpty else {
+                diagnostics.append(Diagnostic(.error, "unknown-slot", at: entry.location,
+                    "the scheduled message '\(entry.id)' of flow '\(flow.name)' counts back from slot '\(slot)', which no step of the flow fills",
+                    hint: flow.slots.isEmpty ? "of: names a step's slot that expects a datetime" : Suggestions.hint(for: slot, among: flow.slots)))
+                continue
+            }
+            for step in steps {
+                guard case .date(let requireTime, _) = step.expectation else {
+                    diagnostics.append(Diagnostic(.error, "schedule-not-datetime", at: entry.location,
+                        "the scheduled message '\(entry.id)' of flow '\(flow.name)' counts back from slot '\(slot)', but its step does not expect a date",
+                        hint: "of: names a step with expect: datetime (a date and a time), e.g. the appointment time"))
+                    break
+                }
+                if !requireTime {
+                    diagnostics.append(Diagnostic(.warning, "schedule-date-only", at: entry.location,
+                        "the scheduled message '\(entry.id)' of flow '\(flow.name)' counts back from slot '\(slot)', a date without a time: it counts from midnight",
+                        hint: "make the step expect: datetime, or choose before: so that midnight minus it is a good time (e.g. before: 14h is 10:00 the day before)"))
+                }
+            }
+        }
+        let scheduling = Set(spec.flows.filter { !$0.schedule.isEmpty }.map(\.name))
+        for name in flow.cancelSchedule where !scheduling.contains(name.value) {
+            let exists = spec.flows.contains { $0.name == name.value }
+            diagnostics.append(Diagnostic(.error, exists ? "cancel-nothing" : "unknown-flow", at: name.location,
+                exists ? "cancel_schedule of flow '\(flow.name)' names flow '\(name.value)', which schedules no messages"
+                       : "cancel_schedule of flow '\(flow.name)' names flow '\(name.value)', which does not exist",
+                hint: exists ? "add schedule: to flow '\(name.value)', or remove it here"
+                             : Suggestions.hint(for: name.value, among: spec.flows.map(\.name))))
+        }
+        return diagnostics
     }
 
     /// Nil when `variable` is not a fact at all (then it must be a slot or capture); "" when it is a

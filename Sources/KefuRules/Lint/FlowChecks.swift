@@ -112,3 +112,23 @@ struct FlowEntryCheck: LintCheck {
         return found
     }
 }
+
+/// A scheduled text goes out as a customer-service message, which WeChat allows only within 48 h
+/// of the customer's last message: counted back further than that, most customers never get it.
+struct ScheduledTextWindowCheck: LintCheck {
+    func run(_ rules: CompiledRules) -> [Diagnostic] {
+        rules.flows.flatMap { flow in
+            flow.schedule.compactMap { entry -> Diagnostic? in
+                guard case .text = entry.message else { return nil }
+                let late: Bool = switch entry.anchor {
+                case .afterDone: entry.offset >= 48 * 3600
+                case .before: false  // depends on when the customer booked; checked when it is sent
+                }
+                guard late else { return nil }
+                return Diagnostic(.warning, "schedule-outside-window", at: entry.location,
+                    "the scheduled text '\(entry.id)' of flow '\(flow.name)' goes out \(DurationText.describe(entry.offset)) after the flow, past WeChat's 48-hour window for customer-service messages: it is never sent",
+                    hint: "send a template message instead (template: {id: …, data: …}), or send it sooner")
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ protocol LintCheck: Sendable {
 public enum Linter {
     static let checks: [any LintCheck] = [
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
-        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(),
+        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(), ScheduledTextWindowCheck(),
     ]
 
     /// The files of `directory`: load errors, or compile errors, or lint warnings; and, with any of

@@ -2,7 +2,9 @@ import Yams
 
 /// Reading `flows:`, `interrupts:` and the durations and offsets of settings.
 extension RuleFileReader {
-    static let flowKeys = ["title", "expires", "on_expire", "start", "cancelled", "steps", "done", "note"]
+    static let flowKeys = ["title", "expires", "on_expire", "start", "cancelled", "steps", "done", "schedule", "cancel_schedule", "note"]
+    static let scheduleKeys = ["id", "before", "after", "of", "text", "template", "note"]
+    static let templateKeys = ["id", "url", "miniprogram", "data"]
     static let slotStepKeys = ["slot", "label", "ask", "expect", "retry", "refuse", "max_attempts", "on_fail", "if", "note"]
     static let confirmStepKeys = ["confirm", "change", "retry", "strict", "max_attempts", "on_fail", "if", "note"]
     static let expectationWords = ["mobile", "date", "datetime", "text", "number"]
@@ -38,6 +40,14 @@ extension RuleFileReader {
                 }
                 if items.isEmpty { reader.error("empty-flow", value, "flow '\(name)' has no steps", hint: "add at least one step: - {slot: …, ask: …}") }
                 for item in items { if let step = readStep(item, flow: name) { flow.steps.append(step) } }
+            case "schedule":
+                guard case .sequence(let items) = value else {
+                    reader.error("wrong-type", value, "schedule must be a list of messages to send later, not \(YAMLReader.describe(value))",
+                                 hint: "e.g.\n  - before: 24h\n    of: time\n    text: 提醒您：明天 {{time}} 就诊")
+                    continue
+                }
+                for item in items { if let entry = readSchedule(item, flow: name) { flow.schedule.append(entry) } }
+            case "cancel_schedule": flow.cancelSchedule = reader.strings(value, "cancel_schedule") ?? []
             default: _ = reader.string(value, "note")
             }
         }
@@ -106,6 +116,87 @@ extension RuleFileReader {
         if isConfirm { step.label = "确认" }
         if !hasAsk { reader.error("missing-key", node, "step '\(step.slot ?? "?")' of flow '\(flow)' needs 'ask' (the question)", hint: "e.g. ask: 请留下您的手机号") }
         return reader.diagnostics.count == before ? step : nil
+    }
+
+    /// One entry of `schedule:`: when (`before:` + `of:`, or `after:`) and what (`text:` or `template:`).
+    mutating func readSchedule(_ node: Node, flow: String) -> ScheduleSpec? {
+        let before = reader.diagnostics.count
+        guard let pairs = reader.mapping(node, "a scheduled message of flow '\(flow)'", allowed: Self.scheduleKeys) else { return nil }
+        var id: String?, offset: Int64?, anchorSlot: String?, isBefore = false, message: ScheduleSpec.Message?
+        var whenCount = 0, whatCount = 0
+        for (key, _, value) in pairs {
+            switch key {
+            case "id": id = reader.string(value, "schedule id")
+            case "before", "after":
+                whenCount += 1
+                isBefore = key == "before"
+                offset = duration(value, key)
+            case "of": anchorSlot = reader.string(value, "of")
+            case "text":
+                whatCount += 1
+                message = nonEmptyTemplate(value, "text").map(ScheduleSpec.Message.text)
+            case "template":
+                whatCount += 1
+                message = readTemplateMessage(value).map(ScheduleSpec.Message.template)
+            default: _ = reader.string(value, "note")
+            }
+        }
+        let example = "e.g. - before: 24h\n    of: time\n    text: 提醒您：{{time}} 就诊"
+        if whenCount != 1 {
+            reader.error(whenCount == 0 ? "missing-key" : "bad-schedule", node,
+                         whenCount == 0 ? "a scheduled message needs 'before:' (with 'of:' a date-time slot) or 'after:' (after the flow is done)"
+                                        : "a scheduled message has one time, 'before:' or 'after:', not both", hint: example)
+        }
+        if whatCount != 1 {
+            reader.error(whatCount == 0 ? "missing-key" : "bad-schedule", node,
+                         whatCount == 0 ? "a scheduled message needs 'text:' or 'template:' (what to send)"
+                                        : "a scheduled message sends one thing, 'text:' or 'template:', not both", hint: example)
+        }
+        if isBefore, anchorSlot == nil {
+            reader.error("missing-key", node, "'before:' needs 'of:', the slot whose date and time it counts back from", hint: "e.g. of: time")
+        }
+        if !isBefore, whenCount == 1, anchorSlot != nil {
+            reader.error("bad-schedule", node, "'after:' counts from the end of the flow and takes no 'of:'",
+                         hint: "to count back from a slot's date-time write 'before:'; to send some time after the flow write only 'after:'")
+        }
+        guard reader.diagnostics.count == before, let offset, let message else { return nil }
+        let anchor: ScheduleSpec.Anchor = isBefore ? .before(slot: anchorSlot ?? "") : .afterDone
+        let defaultID = isBefore ? "before-\(DurationText.describe(offset))-\(anchorSlot ?? "")" : "after-\(DurationText.describe(offset))"
+        return ScheduleSpec(id: id ?? defaultID, anchor: anchor, offset: offset, message: message, location: reader.location(node))
+    }
+
+    /// `template: {id: TEMPLATE_ID, url: …, miniprogram: {appid, pagepath}, data: {key: 值, …}}`.
+    mutating func readTemplateMessage(_ node: Node) -> TemplateMessageSpec? {
+        guard let pairs = reader.mapping(node, "template", allowed: Self.templateKeys) else { return nil }
+        var spec = TemplateMessageSpec(templateID: "", data: [])
+        var hasID = false, hasData = false
+        for (key, _, value) in pairs {
+            switch key {
+            case "id":
+                hasID = true
+                spec.templateID = reader.string(value, "template.id") ?? ""
+                if spec.templateID.isEmpty || spec.templateID.contains(" ") {
+                    reader.error("bad-template", value, "template.id must be the template's ID from the WeChat console (模板ID), one word",
+                                 hint: "copy it from 广告与服务 → 模板消息 → 我的模板")
+                }
+            case "url": spec.url = nonEmptyTemplate(value, "template.url")
+            case "miniprogram":
+                guard let fields = reader.mapping(value, "template.miniprogram", allowed: ["appid", "pagepath"]) else { continue }
+                var appID = "", path = ""
+                for (field, _, v) in fields { if field == "appid" { appID = reader.string(v, "appid") ?? "" } else { path = reader.string(v, "pagepath") ?? "" } }
+                if appID.isEmpty { reader.error("missing-key", value, "template.miniprogram needs 'appid'", hint: "the linked mini program's AppID (wx…)") }
+                spec.miniprogram = (appID, path)
+            case "data":
+                hasData = true
+                guard let fields = reader.mapping(value, "template.data", allowed: Self.keys(of: value)) else { continue }
+                if fields.isEmpty { reader.error("empty-value", value, "template.data is empty", hint: "give a value for each key of the template, e.g. thing1: '{{department}}'") }
+                for (field, _, v) in fields { if let text = nonEmptyTemplate(v, "template.data.\(field)") { spec.data.append((field, text)) } }
+            default: break
+            }
+        }
+        if !hasID { reader.error("missing-key", node, "template needs 'id' (the template's ID from the WeChat console)", hint: "e.g. id: TM00001") }
+        if !hasData { reader.error("missing-key", node, "template needs 'data' (a value for each of the template's keys)", hint: "e.g. data: {thing1: '{{department}}', time2: '{{time}}'}") }
+        return spec
     }
 
     mutating func nonEmptyTemplate(_ node: Node, _ what: String) -> Template? {

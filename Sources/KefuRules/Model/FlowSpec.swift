@@ -17,6 +17,11 @@ public struct FlowSpec: Sendable {
     public var cancelled: Template?
     public var steps: [StepSpec]
     public var done: Located<RuleReply>
+    /// Messages sent later when the flow is done (reminders, follow-ups).
+    public var schedule: [ScheduleSpec] = []
+    /// Flows whose scheduled messages for this customer are cancelled when this flow is done
+    /// (cancelling or rescheduling a booking).
+    public var cancelSchedule: [Located<String>] = []
     public var location: SourceLocation
 
     public static let defaultExpiry: Int64 = 30 * 60

@@ -13,4 +13,12 @@ public enum DurationText {
         guard !overflow, seconds <= maxSeconds else { return nil }
         return seconds
     }
+
+    /// The shortest way to write `seconds`: `1d`, `2h`, `30m`, `90s`.
+    public static func describe(_ seconds: Int64) -> String {
+        if seconds > 0, seconds % 86400 == 0 { return "\(seconds / 86400)d" }
+        if seconds > 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds > 0, seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
 }

@@ -1,0 +1,71 @@
+/// Sends one outbox message through WeChat's API (the server's API client; the simulator's record).
+public protocol OutboxSender: Sendable {
+    /// What came of it: sent, failed for good, outcome unknown, or try again at a time.
+    func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult
+}
+
+/// One round of the outbox worker: every due message, oldest first, checked, marked `sending`,
+/// sent, and its result recorded. Shared by `kefu serve` (the worker Service, on the API client)
+/// and `kefu chat` / `kefu test` (on the virtual clock), so both send exactly the same things.
+///
+/// - A message past its `notAfter` (a reminder after the appointment) is skipped.
+/// - A customer-service message outside the customer's window is skipped: WeChat would refuse it
+///   (45015/45047) and a retry cannot help until the customer writes again.
+/// - Per customer, messages go in order: when one must wait (retry later), the ones after it wait too.
+public struct OutboxDispatcher: Sendable {
+    public let store: any ConversationStore
+    public let sender: any OutboxSender
+    /// Messages per round (the rest wait for the next).
+    public let batch: Int
+
+    public init(store: any ConversationStore, sender: any OutboxSender, batch: Int = 100) {
+        self.store = store; self.sender = sender; self.batch = batch
+    }
+
+    public struct Round: Sendable, Equatable {
+        public var sent: [OutboxEntry] = []
+        public var failed: [OutboxEntry] = []
+        public var skipped: [OutboxEntry] = []
+        public var unknown: [OutboxEntry] = []
+        public var deferred = 0
+        public var isEmpty: Bool { sent.isEmpty && failed.isEmpty && skipped.isEmpty && unknown.isEmpty && deferred == 0 }
+    }
+
+    @discardableResult
+    public func run(at now: Int64) async throws -> Round {
+        var round = Round()
+        var waiting: [String: Int64] = [:]  // user → the time their first waiting message is due again
+        for var entry in try await store.dueOutbox(at: now, limit: batch) {
+            let user = entry.message.user
+            if let again = waiting[user] {
+                try await store.finishSending(entry.id, .retry(at: again, "waits for an earlier message to the same customer"), at: now)
+                round.deferred += 1
+                continue
+            }
+            if let limit = entry.message.notAfter, now > limit {
+                try await finish(&entry, .skipped("its time passed before it could be sent"), now, &round)
+                continue
+            }
+            if entry.message.needsWindow, !(try await store.window(for: user).allows(at: now)) {
+                try await finish(&entry, .skipped("the customer's window is closed (WeChat allows customer-service messages only within 48 h of their last message, at most 5)"), now, &round)
+                continue
+            }
+            guard try await store.beginSending(entry.id, at: now) else { continue }  // cancelled meanwhile
+            let result = await sender.send(entry.message, at: now)
+            if case .retry(let at, _) = result { waiting[user] = at }
+            try await finish(&entry, result, now, &round)
+        }
+        return round
+    }
+
+    private func finish(_ entry: inout OutboxEntry, _ result: OutboxResult, _ now: Int64, _ round: inout Round) async throws {
+        try await store.finishSending(entry.id, result, at: now)
+        switch result {
+        case .sent(let msgid): entry.state = .sent; entry.msgid = msgid; round.sent.append(entry)
+        case .failed(let why): entry.state = .failed; entry.detail = why; round.failed.append(entry)
+        case .skipped(let why): entry.state = .skipped; entry.detail = why; round.skipped.append(entry)
+        case .unknown(let why): entry.state = .unknown; entry.detail = why; round.unknown.append(entry)
+        case .retry: round.deferred += 1
+        }
+    }
+}
