@@ -124,7 +124,9 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     /// Scheduled messages fall due on the way and go out at their own times, in order.
     public func wait(seconds: Int64) async throws {
         let end = clock.now() + seconds
-        while let next = try await store.outboxEntries(for: nil).filter({ $0.state == .pending && $0.message.due <= end }).map(\.message.due).min() {
+        var rounds = 0
+        while rounds < 10_000, let next = try await store.outboxEntries(for: nil).filter({ $0.state == .pending && $0.message.due <= end }).map(\.message.due).min() {
+            rounds += 1
             clock.set(max(next, clock.now()))
             try await responder.tidy(engine: engine, now: clock.now())
             try await runOutbox()

@@ -68,6 +68,7 @@ struct Chat: AsyncParsableCommand {
                         guard let argument, let seconds = DurationText.seconds(argument) else { print("  /wait needs a duration such as 90s, 31m, 2h, 1d"); continue }
                         try await simulator.wait(seconds: seconds)
                         print("  ⏱ \(Self.format(simulator.clock.now(), utcOffset: offset))")
+                        showSent(simulator, offset: offset)
                     case "resend":
                         guard let outcome = try await simulator.resend() else { print("  nothing to resend yet"); continue }
                         show(outcome, try await simulator.session(of: user), compiled)
@@ -77,13 +78,27 @@ struct Chat: AsyncParsableCommand {
                             continue
                         }
                         show(try await simulator.send(content, from: user), try await simulator.session(of: user), compiled)
+                        showSent(simulator, offset: offset)
                     }
                 } else {
                     show(try await simulator.send(.text(.init(content: line)), from: user), try await simulator.session(of: user), compiled)
+                    showSent(simulator, offset: offset)
                 }
             } catch {
                 print("  error: \(error)")
             }
+        }
+    }
+
+    /// What the outbox sent through the (simulated) API meanwhile, and what it did not send and why.
+    func showSent(_ simulator: Simulator, offset: Int64) {
+        let (sent, skipped) = simulator.takeSent()
+        for entry in sent {
+            print("客服 ⇢ [\(Self.format(entry.updatedAt, utcOffset: offset)) \(entry.message.kind == .scheduled ? "scheduled" : "via API")] "
+                  + entry.message.content.preview.replacingOccurrences(of: "\n", with: "\n       "))
+        }
+        for entry in skipped {
+            print("       (not sent: \(entry.message.content.preview) — \(entry.detail ?? entry.state.rawValue))")
         }
     }
 

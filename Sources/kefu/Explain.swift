@@ -44,7 +44,7 @@ struct Explain: ParsableCommand {
         else if let view { input = .event(.view(url: view)) }
         else if let messageType { input = .message(MessageKind(rawValue: messageType)!) }
         else { input = .event(.subscribe(scene: subscribe == "-" ? nil : subscribe)) }
-        let now = time.flatMap(LocalTime.init) ?? LocalTime(unixTime: Int64(Date().timeIntervalSince1970), utcOffset: compiled.settings.utcOffset)
+        let now = time.flatMap { LocalTime($0) } ?? LocalTime(unixTime: Int64(Date().timeIntervalSince1970), utcOffset: compiled.settings.utcOffset)
         print(Explanation(compiled, input, at: now).render())
     }
 }

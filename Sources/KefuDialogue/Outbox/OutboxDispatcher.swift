@@ -60,6 +60,7 @@ public struct OutboxDispatcher: Sendable {
 
     private func finish(_ entry: inout OutboxEntry, _ result: OutboxResult, _ now: Int64, _ round: inout Round) async throws {
         try await store.finishSending(entry.id, result, at: now)
+        entry.updatedAt = now
         switch result {
         case .sent(let msgid): entry.state = .sent; entry.msgid = msgid; round.sent.append(entry)
         case .failed(let why): entry.state = .failed; entry.detail = why; round.failed.append(entry)
