@@ -6,6 +6,7 @@ import KefuRules
 import KefuStore
 import KefuWeChat
 import Logging
+import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
@@ -29,9 +30,16 @@ public struct KefuServer: Sendable {
     public let gate: CorpusGate?
     let webhook: Webhook
     let logger: Logger
+    /// Sends the outbox through WeChat's API (nil: no API client configured; nothing is sent later).
+    let outboxSender: (any OutboxSender)?
+    /// WeChat API errors the operator must act on, for /status.
+    public let alerts = OperatorAlerts()
 
-    public init(_ configuration: ServerConfiguration, logger: Logger) throws {
+    public init(_ configuration: ServerConfiguration, logger: Logger, outboxSender: (any OutboxSender)? = nil) throws {
+        var configuration = configuration
+        configuration.sendsLateAnswers = outboxSender != nil
         self.configuration = configuration
+        self.outboxSender = outboxSender
         self.logger = logger
         rules = try LiveRules(directory: configuration.rulesDirectory)
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
@@ -173,6 +181,7 @@ public struct KefuServer: Sendable {
         }
         router.get("healthz") { _, _ in "ok\n" }
         let rules = self.rules
+        let (store, sends, alerts) = (self.store, outboxSender != nil, self.alerts)
         router.get("readyz") { _, _ in "ready: \(rules.status.ruleCount) rules\n" }
         router.get("status") { _, _ -> Response in
             let s = rules.status
@@ -187,6 +196,12 @@ public struct KefuServer: Sendable {
                  "confirm": "reload once more (kill -HUP, or with --watch save a rule file again) to accept exactly these files"] as [String: Any]
             } ?? NSNull()
             object["files"] = s.census.files.mapValues { ["rules": $0.rules.count, "intents": $0.intents.count, "flows": $0.flows.count] }
+            if let outbox = try? await store.outboxStatus(at: Webhook.now()) {
+                object["outbox"] = ["depth": outbox.depth, "oldestAgeSeconds": outbox.oldestAge, "scheduled": outbox.scheduled,
+                                    "byState": Dictionary(uniqueKeysWithValues: outbox.counts.map { ($0.key.rawValue, $0.value) }),
+                                    "sending": sends ? "through WeChat's API" : "off: no API client (set KEFU_APPSECRET); nothing is sent after the passive reply"] as [String: Any]
+            }
+            object["wechatAPI"] = alerts.status()
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
@@ -212,32 +227,39 @@ public struct KefuServer: Sendable {
     /// Runs until SIGTERM/SIGINT. `onRunning` gets the bound port (useful with port 0).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let limits = ConnectionLimits(connectionSettings(), metrics: metrics, logger: logger)
+        var services: [any Service] = [
+            SignalReloader(server: self),
+            PeriodicService(interval: configuration.cleanupInterval) { [self] in await cleanUp() },
+        ]
+        if configuration.watch {
+            let last = Mutex(rules.fingerprint())
+            services.append(PeriodicService(interval: configuration.watchInterval) { [self] in
+                let now = rules.fingerprint()
+                if last.withLock({ old in defer { old = now }; return old != now }) { await reload(reason: "files changed") }
+            })
+        }
+        if let sender = outboxSender {
+            services.append(OutboxWorker(dispatcher: OutboxDispatcher(store: store, sender: sender), wake: webhook.outboxWaiting,
+                                         interval: configuration.outboxInterval, metrics: metrics, logger: logger, now: { Webhook.now() }))
+        }
         let app = Application(
             router: router(),
             server: limits.http1(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kefu"),
+            services: services,
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
-        let reloader = Task { [self] in
-            for await _ in await UnixSignalsSequence(trapping: .sighup) { await reload(reason: "SIGHUP") }
-        }
-        let watcher = Task { [self] in
-            guard configuration.watch else { return }
-            var last = rules.fingerprint()
-            while !Task.isCancelled {
-                try? await Task.sleep(for: configuration.watchInterval)
-                let now = rules.fingerprint()
-                if now != last { last = now; await reload(reason: "files changed") }
-            }
-        }
-        let purger = Task { [self] in
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: configuration.cleanupInterval) } catch { return }
-                await cleanUp()
-            }
-        }
-        defer { reloader.cancel(); watcher.cancel(); purger.cancel() }
         try await app.runService()
     }
+}
 
+/// SIGHUP reloads the rule set, until the server shuts down.
+struct SignalReloader: Service {
+    let server: KefuServer
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { await server.reload(reason: "SIGHUP") }
+        }
+    }
 }

@@ -91,6 +91,36 @@ public final class ServerMetrics: Sendable {
             .set(Int64(count))
     }
 
+    /// The outbox: messages due and not yet sent, and how long the oldest has waited.
+    public func outbox(_ status: OutboxStatus) {
+        registry.makeGauge(descriptor: Self.name("outbox_depth", "messages", "Outbox messages due and not yet sent"), labels: []).set(Double(status.depth))
+        registry.makeGauge(descriptor: Self.name("outbox_oldest_age", "seconds", "How long the oldest due outbox message has waited"), labels: [])
+            .set(Double(status.oldestAge))
+        registry.makeGauge(descriptor: Self.name("outbox_scheduled", "messages", "Outbox messages scheduled for later"), labels: []).set(Double(status.scheduled))
+    }
+
+    /// One outbox message done: sent, failed, unknown or skipped, by kind (part, late, scheduled).
+    public func outboxResult(_ result: String, kind: String) {
+        counter("outbox|\(result)|\(kind)") {
+            registry.makeCounter(descriptor: Self.name("outbox_messages", "total", "Outbox messages by result and kind"),
+                                 labels: [("result", result), ("kind", kind)])
+        }.increment()
+    }
+
+    /// WeChat API errors the operator must act on (40164 IP not whitelisted, 40125 AppSecret, 45009 quota …).
+    public func apiAlert(code: Int) {
+        counter("alert|\(code)") {
+            registry.makeCounter(descriptor: Self.name("wechat_api_alerts", "total", "WeChat API errors that need the operator, by errcode"),
+                                 labels: [("errcode", "\(code)")])
+        }.increment()
+    }
+
+    /// Access tokens fetched from WeChat by this process (the per-message path fetches none).
+    public func tokenFetches(_ total: Int) {
+        registry.makeGauge(descriptor: Self.name("wechat_api_token_fetches", "", "Access tokens fetched from WeChat by this process"), labels: [])
+            .set(Double(total))
+    }
+
     public func text() -> String { registry.emitToString() }
 
     // MARK: connections (ConnectionLimits)
