@@ -271,6 +271,18 @@ CASES: list[tuple[str, str, bool, bool]] = [
      "flows:\n  f: {steps: [{slot: n, ask: q, expect: number, refuse: {too_big: 太多}}], done: ok}\n", True, True),
     ("date limit past: maybe", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
      "flows:\n  f: {steps: [{slot: d, ask: q, expect: {date: {past: maybe}}}], done: ok}\n", True, True),
+    ("a scheduled text before a date-time slot", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{before: 2h, of: t, text: '提醒：{{t}}'}]}\n", False, False),
+    ("a scheduled template after the flow, and cancel_schedule", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "  - {id: c, when: {contains: [取消]}, flow: g}\n"
+     "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{after: 1d, template: {id: TM1, data: {thing1: '{{t}}'}}}]}\n"
+     "  g: {steps: [{slot: p, ask: q, expect: mobile}], done: ok, cancel_schedule: [f]}\n", False, False),
+    ("a scheduled message with both before and after", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{before: 2h, of: t, after: 1h, text: x}]}\n", True, True),
+    ("a scheduled message without what to send", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{before: 2h, of: t}]}\n", True, True),
+    ("a template without data", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
+     "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{after: 1h, template: {id: TM1}}]}\n", True, True),
 ]
 
 
