@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "KefuStore",
             dependencies: [
-                "KefuDialogue", "KefuWeChat",
+                "KefuDialogue", "KefuWeChat", "KefuWeChatAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -100,6 +100,7 @@ let package = Package(
                 "KefuRules",
                 "KefuServer",
                 "KefuStore",
+                "KefuWeChatAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -183,7 +184,7 @@ let package = Package(
         // The API client against the stand-in over real HTTP on loopback.
         .testTarget(
             name: "KefuWeChatAPITests",
-            dependencies: ["KefuWeChatAPI", "wechat-standin", "KefuTestSupport"]
+            dependencies: ["KefuWeChatAPI", "wechat-standin", "KefuTestSupport", "KefuStore", "kefu"]
         ),
         .testTarget(
             name: "CPCRE2Tests",

@@ -128,6 +128,7 @@ public final class SQLiteStore: ConversationStore {
         migrator.registerMigration("v3: the signed query of each answer (replay guard after a restart)") { db in
             try db.alter(table: "answered") { t in t.add(column: "request", .text) }
         }
+        registerAccessTokenMigration(&migrator)  // "v4: the shared access token" (SQLiteStore+AccessToken.swift)
         migrator.registerMigration("v5: the outbox and customer-service windows") { db in
             try db.create(table: "outbox") { t in
                 t.autoIncrementedPrimaryKey("id")

@@ -1,12 +1,16 @@
 import ArgumentParser
 import Foundation
+import KefuServer
+import KefuStore
 import KefuWeChat
+import KefuWeChatAPI
+import Logging
 
 struct WeChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wechat",
         abstract: "Sign, simulate and inspect WeChat pushes (protocol tools for setting up an account).",
-        subcommands: [Sign.self, Push.self, Open.self]
+        subcommands: [Sign.self, Push.self, Open.self, Token.self]
     )
 }
 
@@ -114,4 +118,60 @@ extension WeChatCommand {
             }
         }
     }
+}
+
+extension WeChatCommand {
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Get the account's access token as kefu serve would: from the shared store, else from WeChat.",
+            discussion: """
+                Reads KEFU_APPID and KEFU_APPSECRET (or KEFU_APPSECRET_FILE). Prints the token masked, the
+                seconds it has left and whether this call fetched it (a fresh token in the store is used as is).
+                  KEFU_APPID=wx… KEFU_APPSECRET_FILE=/run/secrets/appsecret kefu wechat token --store sqlite:kefu-data/kefu.sqlite
+                """
+        )
+        @Option(help: "The store that shares the token with kefu serve: sqlite:PATH or memory.")
+        var store = "sqlite:kefu-data/kefu.sqlite"
+        @Option(name: .customLong("wechat-api"), help: "WeChat's API address (a stand-in's, for tests).")
+        var wechatAPI = WeChatAPI.defaultBaseURL
+
+        func run() async throws {
+            guard let appID = try AccountEnvironment.secret("KEFU_APPID") else {
+                throw ValidationError("KEFU_APPID is not set. Export the AppID (wx…) shown under 设置与开发 → 基本配置.")
+            }
+            guard let secret = try AccountEnvironment.secret("KEFU_APPSECRET") else {
+                throw ValidationError("KEFU_APPSECRET is not set. Export the AppSecret (开发者密码) from 设置与开发 → 基本配置, or set KEFU_APPSECRET_FILE to a file holding it.")
+            }
+            guard let choice = ServerConfiguration.StoreChoice(store) else {
+                throw ValidationError("--store \(store): use sqlite:PATH or memory.")
+            }
+            let tokens: any AccessTokenStore
+            switch choice {
+            case .memory: tokens = MemoryAccessTokenStore()
+            case .sqlite(let path):
+                do { tokens = try SQLiteStore(path: path, exclusive: false) } catch {
+                    throw APIFailure("The store \(path) cannot be opened: \(error)")
+                }
+            }
+            var logger = Logger(label: "kefu.wechat-api") { _ in StreamLogHandler.standardError(label: "kefu.wechat-api") }
+            logger.logLevel = .error
+            let configuration = WeChatAPIConfiguration(baseURL: wechatAPI, appID: appID, secret: AppSecret(secret))
+            let provider = AccessTokenProvider(configuration: configuration, store: tokens, logger: logger)
+            do {
+                let record = try await provider.token()
+                print("token: \(record.maskedToken)")
+                print("seconds left: \(record.secondsLeft(at: Int64(Date().timeIntervalSince1970)))")
+                print("fetched: \(provider.fetches > 0 ? "yes (this call asked WeChat)" : "no (a fresh token was in the store)")")
+            } catch let error as WeChatAPIError {
+                throw APIFailure("\(error.errcode.map { "WeChat errcode \($0)" } ?? error.disposition.rawValue): \(error.errmsg)\n\(error.whatToDo)")
+            }
+        }
+    }
+}
+
+/// Exit code 1 with what failed and what to do.
+struct APIFailure: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { "error: \(message)" }
 }

@@ -1,6 +1,0 @@
-import KefuWeChatAPI
-import Testing
-
-@Test func defaultBaseURLIsWeChats() {
-    #expect(WeChatAPI.defaultBaseURL == "https://api.weixin.qq.com")
-}
