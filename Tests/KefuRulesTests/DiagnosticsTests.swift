@@ -123,6 +123,18 @@ struct DiagnosticsTests {
              says: "is not strict, so a bare 嗯 or 好吧 confirms the cancellation", severity: .warning),
         Case(code: "unused-hours", yaml: ok + "hours:\n  h: {每天: 09:00-18:00}\n", line: 3, column: 3, says: "nothing uses hours 'h'", severity: .warning),
         Case(code: "bad-date", yaml: ok + "hours:\n  h: {每天: 09:00-18:00, closed: [12月25日]}\n", line: 3, column: 33, says: "'12月25日' is not a date"),
+        Case(code: "bad-schedule", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {before: 2h, after: 1h, of: t, text: x}\n",
+             line: 13, column: 9, says: "has one time, 'before:' or 'after:', not both"),
+        Case(code: "bad-template", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 1h, template: {id: 'T 1', data: {a: b}}}\n",
+             line: 13, column: 37, says: "template.id must be the template's ID"),
+        Case(code: "duplicate-schedule", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {id: r, before: 2h, of: t, text: x}\n      - {id: r, before: 1h, of: t, text: y}\n",
+             line: 14, column: 9, says: "schedules two messages named 'r'"),
+        Case(code: "schedule-not-datetime", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {before: 2h, of: p, text: x}\n",
+             line: 13, column: 9, says: "counts back from slot 'p', but its step does not expect a date"),
+        Case(code: "schedule-date-only", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {before: 2h, of: d, text: x}\n",
+             line: 13, column: 9, says: "a date without a time: it counts from midnight", severity: .warning),
+        Case(code: "schedule-outside-window", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 3d, text: 回访}\n",
+             line: 13, column: 9, says: "past WeChat's 48-hour window for customer-service messages", severity: .warning),
     ]
 
     enum FlowCase {
