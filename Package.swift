@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "KefuServer",
             dependencies: [
-                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore",
+                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuWeChatAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -5,6 +5,7 @@ import KefuDialogue
 import KefuRules
 import KefuStore
 import KefuWeChat
+import KefuWeChatAPI
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -32,14 +33,13 @@ public struct KefuServer: Sendable {
     let logger: Logger
     /// Sends the outbox through WeChat's API (nil: no API client configured; nothing is sent later).
     let outboxSender: (any OutboxSender)?
+    /// WeChat's API, when configured (`api`): the outbox worker's and the tools'.
+    public let apiClient: WeChatAPIClient?
     /// WeChat API errors the operator must act on, for /status.
     public let alerts = OperatorAlerts()
 
-    public init(_ configuration: ServerConfiguration, logger: Logger, outboxSender: (any OutboxSender)? = nil) throws {
-        var configuration = configuration
-        configuration.sendsLateAnswers = outboxSender != nil
+    public init(_ configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        self.outboxSender = outboxSender
         self.logger = logger
         rules = try LiveRules(directory: configuration.rulesDirectory)
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
@@ -55,6 +55,25 @@ public struct KefuServer: Sendable {
             // and the queries that brought them, so a replay with another message is still refused.
             queries = try sqlite.warmUp(answersSince: Webhook.now() - window)
             store = sqlite
+        }
+        if let api = configuration.api {
+            let (alerts, metrics, logger) = (self.alerts, self.metrics, self.logger)
+            let client = WeChatAPIClient(
+                configuration: api, tokenStore: (store as? any AccessTokenStore) ?? MemoryAccessTokenStore(), logger: logger,
+                alert: { error in
+                    // Only the operator can fix these: the latest of each code in /status, a metric, a log line.
+                    let code = error.errcode ?? 0
+                    metrics.apiAlert(code: code)
+                    let first = alerts.record(code: code, message: error.errmsg, action: error.whatToDo, at: Webhook.now())
+                    logger.log(level: first ? .error : .warning, "WeChat's API needs the operator: \(error.whatToDo)",
+                               metadata: ["errcode": .string("\(code)"), "api": .string(error.api), "errmsg": .string(error.errmsg)])
+                })
+            apiClient = client
+            outboxSender = WeChatOutboxSender(client: client)
+            alerts.setConfigured(true)
+        } else {
+            apiClient = nil
+            outboxSender = nil
         }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
         webhook.replayGuard.warmUp(queries)
@@ -93,6 +112,7 @@ public struct KefuServer: Sendable {
             logger.error("clean-up of old answers, log lines and sessions failed; it is tried again next round",
                          metadata: ["error": .string("\(error)")])
         }
+        if let apiClient { metrics.tokenFetches(apiClient.tokenFetches) }
         metrics.remembered("queries", webhook.replayGuard.count)
         let drops = webhook.replayGuard.earlyDrops
         if let sqlite = store as? SQLiteStore {

@@ -1,4 +1,5 @@
 import KefuWeChat
+import KefuWeChatAPI
 
 /// Everything `kefu serve` needs, gathered from flags, a config file and the environment
 /// (secrets from the environment or files only). See `kefu serve --help`.
@@ -16,8 +17,12 @@ public struct ServerConfiguration: Sendable {
     /// When the turn claimed the passive reply just as the budget ran out, how much longer the
     /// request waits for its commit (the 5 s WeChat allows minus the budget, less a margin).
     public var commitGrace: Duration = .milliseconds(300)
+    /// WeChat's server API (the AppSecret from KEFU_APPSECRET / KEFU_APPSECRET_FILE; the address from
+    /// --wechat-api): the outbox, late answers and scheduled messages go through it. Nil: no API —
+    /// only passive replies, and what the outbox holds waits.
+    public var api: WeChatAPIConfiguration?
     /// With the API client: an answer that misses the budget is sent as customer-service messages.
-    public var sendsLateAnswers = false
+    public var sendsLateAnswers: Bool { api != nil }
     /// How often the outbox worker looks for due messages (it is also woken when a turn queues one).
     public var outboxInterval: Duration = .seconds(1)
     /// How long an answered message (and the signed query that brought it) is remembered, so that

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KefuWeChat
+import KefuWeChatAPI
 
 /// The account's protocol settings, from the environment (secrets never come from flags, so they
 /// never land in shell history or `ps`).
@@ -39,6 +40,20 @@ enum AccountEnvironment {
             throw ValidationError("KEFU_AES_KEY is not set. Secure and compatible mode need the EncodingAESKey from the console.")
         }
         return configuration
+    }
+}
+
+extension AccountEnvironment {
+    /// WeChat's API, when KEFU_APPSECRET (or KEFU_APPSECRET_FILE) is set; it needs KEFU_APPID too.
+    static func apiConfiguration(baseURL: String, in env: [String: String] = ProcessInfo.processInfo.environment) throws -> WeChatAPIConfiguration? {
+        guard let appSecret = try secret("KEFU_APPSECRET", in: env) else { return nil }
+        guard let appID = try secret("KEFU_APPID", in: env) else {
+            throw ValidationError("KEFU_APPSECRET is set but KEFU_APPID is not. WeChat's API needs the AppID (wx…) shown under 设置与开发 → 基本配置.")
+        }
+        guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://") else {
+            throw ValidationError("--wechat-api \(baseURL): give an http(s) address, e.g. https://api.weixin.qq.com")
+        }
+        return WeChatAPIConfiguration(baseURL: baseURL, appID: appID, secret: AppSecret(appSecret))
     }
 }
 

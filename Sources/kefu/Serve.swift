@@ -5,6 +5,7 @@ import KefuRules
 import KefuServer
 import KefuStore
 import KefuWeChat
+import KefuWeChatAPI
 import Logging
 import Yams
 
@@ -14,9 +15,11 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Secrets come from the environment (or from files named by *_FILE variables), never from flags:
               KEFU_TOKEN, KEFU_AES_KEY, KEFU_PREVIOUS_AES_KEY, KEFU_APPID   (or KEFU_TOKEN_FILE=/run/secrets/token …)
+              KEFU_APPSECRET (or KEFU_APPSECRET_FILE) turns on WeChat's API: late answers, later parts of a
+              reply and scheduled messages go out as customer-service or template messages (docs/wechat-api.md).
             Settings come from flags, else from --config FILE (YAML with the same names: host, port,
             path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance, mode,
-            memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections), else defaults.
+            memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections, wechat-api), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
             Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
             """
@@ -45,6 +48,8 @@ struct Serve: AsyncParsableCommand {
     var gate: String?
     @Option(help: "A YAML file with settings (flags win).") var config: String?
     @Option(name: .customLong("test-delay-ms"), help: .hidden) var testDelayMilliseconds: Int?
+    @Option(name: .customLong("wechat-api"), help: "WeChat's API address (default https://api.weixin.qq.com; a stand-in's for tests and demos). Used when KEFU_APPSECRET is set.")
+    var wechatAPI: String?
     @Option(name: .customLong("header-timeout"), help: "Seconds a request head may take to arrive; then the connection is closed (default 10).")
     var headerTimeout: Double?
     @Option(name: .customLong("body-timeout"), help: "Seconds a request body may take after its head; then 408 and the connection is closed (default 10).")
@@ -98,6 +103,7 @@ struct Serve: AsyncParsableCommand {
         let format = try setting(logFormat, "log-format", { ServerConfiguration.LogFormat(rawValue: $0) == nil ? nil : $0 }) ?? "text"
         configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
+        configuration.api = try AccountEnvironment.apiConfiguration(baseURL: try setting(wechatAPI, "wechat-api", { $0 }) ?? WeChatAPI.defaultBaseURL)
         if let storeChoice { configuration.store = storeChoice }
         configuration.gate = try setting(gate, "gate", { $0 })
         func seconds(_ flag: Double?, _ key: String) throws -> Duration? {
@@ -153,6 +159,12 @@ struct Serve: AsyncParsableCommand {
         if wechat.accepted == .compatible {
             logger.warning("--mode compatible accepts plaintext pushes, which only a body-less signature protects; use it only while switching the console")
         }
+        if let api = configuration.api {
+            logger.notice("WeChat's API is on: late answers, later parts of replies and scheduled messages go out through it",
+                          metadata: ["api": .string(api.baseURL), "appid": .string(api.appID)])
+        } else if server.rules.engine.rules.flows.contains(where: { !$0.schedule.isEmpty }) {
+            logger.warning("the rule set schedules messages, but KEFU_APPSECRET is not set: nothing is sent after the passive reply (they wait in the outbox)")
+        }
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
         let startupLogger = logger
         try await server.run { port in
@@ -179,12 +191,12 @@ struct Serve: AsyncParsableCommand {
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
         let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
-                     "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections"]
+                     "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections", "wechat-api"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
-            if ["token", "aes-key", "aes_key", "encoding-aes-key", "appsecret"].contains(name.lowercased()) {
-                throw ValidationError("\(path): '\(name)' is a secret; put it in the environment (KEFU_TOKEN, KEFU_AES_KEY) instead of a file that may be committed.")
+            if ["token", "aes-key", "aes_key", "encoding-aes-key", "appsecret", "app-secret", "app_secret", "secret"].contains(name.lowercased()) {
+                throw ValidationError("\(path): '\(name)' is a secret; put it in the environment (KEFU_TOKEN, KEFU_AES_KEY, KEFU_APPSECRET, or their *_FILE forms) instead of a file that may be committed.")
             }
             guard known.contains(name) else { throw ValidationError("\(path): unknown setting '\(name)'; known: \(known.joined(separator: ", "))") }
             result[name] = value.scalar?.string

@@ -17,6 +17,8 @@ public struct OutboxDispatcher: Sendable {
     public let sender: any OutboxSender
     /// Messages per round (the rest wait for the next).
     public let batch: Int
+    /// Tries before a message that keeps being put off (WeChat busy, not reachable) is given up.
+    public static let maxAttempts = 8
 
     public init(store: any ConversationStore, sender: any OutboxSender, batch: Int = 100) {
         self.store = store; self.sender = sender; self.batch = batch
@@ -51,8 +53,14 @@ public struct OutboxDispatcher: Sendable {
                 continue
             }
             guard try await store.beginSending(entry.id, at: now) else { continue }  // cancelled meanwhile
-            let result = await sender.send(entry.message, at: now)
-            if case .retry(let at, _) = result { waiting[user] = at }
+            var result = await sender.send(entry.message, at: now)
+            if case .retry(let at, let why) = result {
+                if entry.attempts + 1 >= Self.maxAttempts {
+                    result = .failed("gave up after \(Self.maxAttempts) tries: \(why)")
+                } else {
+                    waiting[user] = at
+                }
+            }
             try await finish(&entry, result, now, &round)
         }
         return round
