@@ -159,6 +159,7 @@ public final class SQLiteStore: ConversationStore {
                 t.column("until", .integer).indexed()  // when the window closes (clean-up)
             }
         }
+        registerQRCodeMigration(&migrator)  // "v6: QR codes made by kefu qr create" (SQLiteStore+QRCodes.swift)
         return migrator
     }
 

@@ -12,9 +12,10 @@ struct Kefu: AsyncParsableCommand {
               KEFU_TOKEN             the Token (令牌) from the console
               KEFU_AES_KEY           the EncodingAESKey (secure and compatible mode)
               KEFU_PREVIOUS_AES_KEY  the EncodingAESKey before the last change
-              KEFU_APPID             the AppID (wx…), needed with an EncodingAESKey
+              KEFU_APPID             the AppID (wx…), needed with an EncodingAESKey and for the API
+              KEFU_APPSECRET         the AppSecret (开发者密码): WeChat's API (late answers, reminders, menus, QR codes)
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self]
+        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self, QRCommand.self]
     )
 }

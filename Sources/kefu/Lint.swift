@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KefuRules
+import KefuStore
 
 struct Lint: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,7 @@ struct Lint: ParsableCommand {
             or warnings with --strict.
               kefu lint Rules/shop
               kefu lint Rules/shop --strict --format json
+              kefu lint Rules/shop --store sqlite:kefu-data/kefu.sqlite   # also: subscribe/scan scenes without a QR code
             """
     )
 
@@ -18,6 +20,8 @@ struct Lint: ParsableCommand {
     @OptionGroup var rules: RuleSetArgument
     @Option(help: "text (for people) or json (for editors and scripts).") var format = Format.text
     @Flag(help: "Fail (exit 1) on warnings too.") var strict = false
+    @Option(help: "The store kefu qr create recorded QR codes in (sqlite:PATH): warn about subscribe:/scan: scenes no live code has.")
+    var store: String?
 
     struct Output: Encodable {
         struct Item: Encodable {
@@ -31,7 +35,13 @@ struct Lint: ParsableCommand {
     }
 
     func run() throws {
-        let report = Linter.lint(directory: rules.directory)
+        var report = Linter.lint(directory: rules.directory)
+        if let store, let compiled = report.compiled {
+            guard store.hasPrefix("sqlite:") else { throw ValidationError("--store \(store): QR codes are recorded in a sqlite:PATH store.") }
+            let sqlite = try SQLiteStore(path: String(store.dropFirst("sqlite:".count)), exclusive: false)
+            let scenes = try sqlite.liveQRScenes(at: Int64(Date().timeIntervalSince1970))
+            report.diagnostics = (report.diagnostics + SceneCheck.run(compiled, liveScenes: scenes)).sorted()
+        }
         let ruleCount = report.compiled?.rules.count ?? 0
         switch format {
         case .json:
