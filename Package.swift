@@ -138,6 +138,7 @@ let package = Package(
                 "KefuWeChat",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/WeChatStandIn"
         ),
@@ -189,6 +190,11 @@ let package = Package(
         .testTarget(
             name: "CPCRE2Tests",
             dependencies: ["CPCRE2"]
+        ),
+        // The stand-in WeChat itself, over real HTTP on loopback (tokens, windows, validation, faults, pushes).
+        .testTarget(
+            name: "WeChatStandInTests",
+            dependencies: ["wechat-standin", "KefuTestSupport", "KefuWeChat"]
         ),
     ],
     swiftLanguageModes: [.v6]
