@@ -15,6 +15,6 @@ struct Kefu: AsyncParsableCommand {
               KEFU_APPID             the AppID (wx…), needed with an EncodingAESKey
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self]
+        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self, MenuCommand.self]
     )
 }
