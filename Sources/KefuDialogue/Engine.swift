@@ -244,6 +244,14 @@ public struct Engine: Sendable {
                 Reply.Article(title: $0.title, description: $0.description, picURL: $0.picURL, url: $0.url)
             })
         case .transfer(let account): .transferCustomerService(kfAccount: account)
+        // media file: resolved by the adapter (lead). Until it uploads the file and puts the media_id
+        // here, the path stands in for it, so `kefu test` and `kefu chat` show "[image media/x.png]".
+        case .mediaFile(let file):
+            switch file.kind {
+            case .image: .image(mediaId: file.path)
+            case .voice: .voice(mediaId: file.path)
+            case .video: .video(.init(mediaId: file.path, title: file.title, description: file.description))
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ struct DiagnosticsTests {
         var severity: Diagnostic.Severity = .error
         /// A second file, b.yaml, for problems across files.
         var other: String? = nil
+        /// Media files are looked for in ``MediaFixture/folder``.
+        var media = false
         var testDescription: String { code }
     }
 
@@ -135,7 +137,48 @@ struct DiagnosticsTests {
              line: 13, column: 9, says: "a date without a time: it counts from midnight", severity: .warning),
         Case(code: "schedule-outside-window", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 3d, text: 回访}\n",
              line: 13, column: 9, says: "past WeChat's 48-hour window for customer-service messages", severity: .warning),
+        // Menu (MenuReader.swift, MenuChecks.swift): a click rule on lines 2–5, menu: on line 6, buttons from line 7
+        Case(code: "duplicate-menu", yaml: MenuCase.menu + "  - {name: a, click: K1}\n", line: 1, column: 1, says: "the menu is already given in rules.yaml:6:1",
+             other: "menu:\n  - {name: b, click: K2}\n"),
+        Case(code: "menu-unknown-action", yaml: MenuCase.menu + "  - {name: a, CLICK: K1}\n", line: 7, column: 15, says: "WeChat's button types are lowercase"),
+        Case(code: "menu-several-actions", yaml: MenuCase.menu + "  - {name: a, click: K1, view: x}\n", line: 7, column: 5, says: "has 2 actions (click, view)"),
+        Case(code: "menu-too-deep", yaml: MenuCase.menu + "  - name: a\n    sub_buttons:\n      - name: b\n        sub_buttons: []\n", line: 10, column: 9,
+             says: "a sub-button cannot have sub-buttons"),
+        Case(code: "menu-button-count", yaml: MenuCase.menu + String(repeating: "  - {name: a, click: K1}\n", count: 4), line: 10, column: 5,
+             says: "the menu has 4 buttons; WeChat's menu has 1 to 3"),
+        Case(code: "menu-sub-button-count", yaml: MenuCase.menu + "  - name: a\n    sub_buttons: []\n", line: 8, column: 5, says: "has 0 sub-buttons; WeChat allows 1 to 5"),
+        Case(code: "menu-name-too-long", yaml: MenuCase.menu + "  - {name: 我的订单查询, click: K1}\n", line: 7, column: 12,
+             says: "is 18 bytes; WeChat allows 16 bytes for a button (5 Chinese characters"),
+        Case(code: "menu-key-too-long", yaml: MenuCase.menu + "  - {name: a, click: K\(String(repeating: "x", count: 128))}\n", line: 7, column: 22,
+             says: "is 129 bytes; WeChat allows 128"),
+        Case(code: "menu-url-too-long", yaml: MenuCase.menu + "  - name: a\n    view: https://shop.example.com/\(String(repeating: "a", count: 1000))\n", line: 8, column: 11,
+             says: "is 1025 bytes; WeChat allows 1024"),
+        Case(code: "menu-url-scheme", yaml: MenuCase.menu + "  - name: a\n    view: www.example.com\n", line: 8, column: 11, says: "WeChat opens only http:// and https:// addresses"),
+        Case(code: "menu-action-and-sub-buttons", yaml: MenuCase.menu + "  - name: a\n    click: K1\n    sub_buttons:\n      - {name: b, click: K2}\n", line: 8, column: 12,
+             says: "has both an action (click) and sub_buttons"),
+        Case(code: "menu-no-action", yaml: MenuCase.menu + "  - {name: a}\n", line: 7, column: 5, says: "button 1 “a” does nothing"),
+        Case(code: "menu-click-unanswered", yaml: MenuCase.menu + "  - {name: 联系我们, click: MENU_CONTACT}\n", line: 7, column: 25,
+             says: "the button “联系我们” sends click key MENU_CONTACT, but no rule answers it"),
+        Case(code: "menu-duplicate-key", yaml: MenuCase.menu + "  - {name: a, click: K1}\n  - {name: b, click: K1}\n", line: 8, column: 22,
+             says: "both send key K1", severity: .warning),
+        Case(code: "menu-event-unanswered", yaml: MenuCase.menu + "  - {name: 扫一扫, scancode_push: SCAN_1}\n  - {name: a, click: K1}\n", line: 7, column: 32,
+             says: "sends key SCAN_1, and no rule answers it", severity: .warning),
+        Case(code: "click-not-in-menu", yaml: MenuCase.menu + "  - {name: a, article_id: A1}\n", line: 4, column: 20,
+             says: "rule 'c' answers click K*, but no button of the menu (rules.yaml:6:1) sends it", severity: .warning),
+        // Media files in replies (MediaFileChecks.swift), in MediaFixture.folder
+        Case(code: "media-file-outside", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {image: {file: ../x.png}}\n", line: 5, column: 27,
+             says: "the image file '../x.png' is outside the rule-set folder"),
+        Case(code: "media-file-missing", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {image: {file: media/none.png}}\n", line: 5, column: 27,
+             says: "the image file 'media/none.png' is not in the rule-set folder", media: true),
+        Case(code: "media-file-format", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {voice: {file: media/chart.png}}\n", line: 5, column: 27,
+             says: "the voice file 'media/chart.png' is a PNG file; WeChat takes voice as AMR or MP3", media: true),
+        Case(code: "media-file-too-large", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {image: {file: media/big.jpg}}\n", line: 5, column: 27,
+             says: "is 2.0 MB (2097153 bytes); WeChat takes images of at most 2 MB", media: true),
     ]
+
+    enum MenuCase {
+        static let menu = "default: 抱歉\nrules:\n  - id: c\n    when: {click: 'K*'}\n    reply: 好\nmenu:\n"
+    }
 
     enum FlowCase {
         static let enter = "rules:\n  - id: go\n    when: {contains: [退货]}\n    flow: f\n"
@@ -143,7 +186,7 @@ struct DiagnosticsTests {
 
     @Test("each diagnostic: code, file:line:col, message", arguments: cases)
     func diagnostic(c: Case) {
-        let found = diagnostics(c.yaml, other: c.other)
+        let found = diagnostics(c.yaml, other: c.other, directory: c.media ? MediaFixture.folder : nil)
         let match = found.first { $0.code == c.code }
         #expect(match != nil, "no \(c.code) among \(found.map { "\($0.code) \($0.location) \($0.message)" })")
         guard let match else { return }

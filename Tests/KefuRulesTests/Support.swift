@@ -10,11 +10,12 @@ func compileRules(_ yaml: String) throws(RuleSetError) -> CompiledRules {
 }
 
 /// The diagnostics a rule set produces: errors if it does not compile, else lint warnings.
-func diagnostics(_ yaml: String, other: String? = nil) -> [Diagnostic] {
+/// With `directory`, media files in replies are looked for there.
+func diagnostics(_ yaml: String, other: String? = nil, directory: String? = nil) -> [Diagnostic] {
     do {
         var files = [(path: "rules.yaml", text: yaml)]
         if let other { files.append((path: "b.yaml", text: other)) }
-        let spec = try RuleSetLoader.parse(files: files)
+        let spec = try RuleSetLoader.parse(files: files, directory: directory)
         return Linter.lint(spec).diagnostics
     } catch {
         return error.diagnostics

@@ -35,6 +35,8 @@ public struct CompiledRules: Sendable {
     public var flows: [FlowSpec] { spec.flows }
     public var settings: Settings { spec.settings }
     public var facts: Facts { spec.facts }
+    /// `menu:` the account's custom menu, checked against WeChat's limits and the rules (MenuChecks).
+    public var menu: MenuSpec? { spec.menu }
     /// `hours:` tables by name.
     public var hours: [String: OpeningHours] { hoursByName }
 

@@ -8,6 +8,9 @@ public enum RenderedReply: Sendable, Equatable, Codable {
     case music(title: String?, description: String?, url: String?, hqURL: String?, thumbMediaId: String)
     case news([Article])
     case transfer(kfAccount: String?)
+    /// A file of the rule set to send as image, voice or video: the adapter uploads it (temporary
+    /// media) and sends the media_id it gets.
+    case mediaFile(MediaFile)
 
     public struct Article: Sendable, Equatable, Codable {
         public var title: String
@@ -26,8 +29,33 @@ public enum RenderedReply: Sendable, Equatable, Codable {
         case .music(let title, _, _, _, let thumb): "[music \(title ?? thumb)]"
         case .news(let articles): "[news: " + articles.map(\.title).joined(separator: " | ") + "]"
         case .transfer(let account): "[transfer to customer service\(account.map { " (\($0))" } ?? "")]"
+        case .mediaFile(let file): file.preview
         }
     }
+}
+
+/// A media file of the rule set, named in a reply: its kind, its path relative to the rule-set
+/// folder, and (videos) a title and description.
+public struct MediaFile: Sendable, Equatable, Hashable {
+    public enum Kind: String, Sendable, CaseIterable, Hashable {
+        case image, voice, video
+    }
+
+    public var kind: Kind
+    /// Relative to the rule-set folder, as written (`media/size-chart.png`).
+    public var path: String
+    public var title: String?
+    public var description: String?
+
+    public init(kind: Kind, path: String, title: String? = nil, description: String? = nil) {
+        self.kind = kind
+        self.path = path
+        self.title = title
+        self.description = description
+    }
+
+    /// `[image media/size-chart.png]`: what `kefu chat` shows and `kefu test` compares.
+    public var preview: String { "[\(kind.rawValue) \(path)]" }
 }
 
 extension RuleReply {
@@ -48,6 +76,9 @@ extension RuleReply {
             return .news(articles.map { .init(title: $0.title.render(captures, facts: facts), description: $0.description?.render(captures, facts: facts) ?? "",
                                               url: $0.url ?? "", picURL: $0.picURL ?? "") })
         case .transfer(let account): return .transfer(kfAccount: account)
+        case .mediaFile(let file):
+            return .mediaFile(MediaFile(kind: file.kind, path: file.path.value, title: file.title?.render(captures, facts: facts),
+                                        description: file.description?.render(captures, facts: facts)))
         }
     }
 

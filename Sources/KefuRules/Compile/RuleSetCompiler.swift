@@ -123,6 +123,7 @@ public enum RuleSetCompiler {
             }
         }
         diagnostics += flowDiagnostics(spec)
+        diagnostics += MenuChecks.errors(spec) + MediaFileChecks.errors(spec)
         if !diagnostics.isEmpty { throw RuleSetError(diagnostics) }
 
         var classifier: IntentClassifier?

@@ -20,6 +20,7 @@ public enum Linter {
     static let checks: [any LintCheck] = [
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
         FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(), ScheduledTextWindowCheck(),
+        MenuDuplicateKeyCheck(), MenuEventUnansweredCheck(), ClickNotInMenuCheck(),
     ]
 
     /// The files of `directory`: load errors, or compile errors, or lint warnings; and, with any of

@@ -20,6 +20,12 @@ package struct PartialRuleSet: Sendable {
         var startedFlows: Set<String> = [], usedIntents: Set<String> = []
         var hasDefault = false
         var complete = true
+        /// The keys and patterns of every `when: {click: …}` written, loaded or not.
+        var clickPatterns: [String] = []
+
+        func answersClick(_ key: String) -> Bool {
+            clickPatterns.contains { CompiledRules.matchKey(key, [Located($0, at: SourceLocation(file: "", line: 0, column: 0))]) != nil }
+        }
     }
 
     func declared() -> Declared {
@@ -42,6 +48,10 @@ package struct PartialRuleSet: Sendable {
                             if k.scalar?.string == "when", case .mapping(let when) = v {
                                 for (ck, cv) in when where ck.scalar?.string == "intent" {
                                     if let name = cv.scalar?.string { declared.usedIntents.insert(name) }
+                                }
+                                for (ck, cv) in when where ck.scalar?.string == "click" {
+                                    if let key = cv.scalar?.string { declared.clickPatterns.append(key) }
+                                    if case .sequence(let keys) = cv { declared.clickPatterns += keys.compactMap { $0.scalar?.string } }
                                 }
                             }
                         }
@@ -79,9 +89,16 @@ package struct PartialRuleSet: Sendable {
                 if case .intent(let name) = rule.condition, name.location == d.location { name } else { nil }
             }).first else { return false }
             return !declared.complete || declared.intents.contains(name.value)
+        case "menu-click-unanswered":
+            return !declared.complete || menuKey(at: d.location).map(declared.answersClick) ?? false
         default:
             return false
         }
+    }
+
+    /// The key of the menu button whose action is written at `location`.
+    func menuKey(at location: SourceLocation) -> String? {
+        spec.menu?.keys.first { $0.button.actionLocation == location }?.key
     }
 
     /// The lint warnings of the part that compiles: rules and flows with a compile error are left
@@ -100,6 +117,8 @@ package struct PartialRuleSet: Sendable {
                 return declared.complete && !declared.usedIntents.contains(intent.name)
             case "no-default":
                 return declared.complete && !declared.hasDefault
+            case "menu-event-unanswered":
+                return declared.complete && !(menuKey(at: warning.location).map(declared.answersClick) ?? false)
             default:
                 return true
             }
@@ -123,9 +142,14 @@ package struct PartialRuleSet: Sendable {
                     errors.contains { Self.span(of: rule).contains($0.location) }
                         || rule.flow.map { name in !spec.flows.contains { $0.name == name.value } } ?? false
                 }
-                if let reply = spec.defaultReply, errors.contains(where: { $0.location == reply.location }) { spec.defaultReply = nil }
-                if let reply = spec.subscribeReply, errors.contains(where: { $0.location == reply.location }) { spec.subscribeReply = nil }
-                if spec.rules.count == rules, spec.flows.count == flows { return nil }
+                func replyBroken(_ reply: Located<RuleReply>) -> Bool {
+                    errors.contains { e in e.location == reply.location || reply.value.mediaFiles.contains { $0.path.location == e.location } }
+                }
+                if let reply = spec.defaultReply, replyBroken(reply) { spec.defaultReply = nil }
+                if let reply = spec.subscribeReply, replyBroken(reply) { spec.subscribeReply = nil }
+                let menuBroken = spec.menu != nil && errors.contains { $0.code.hasPrefix("menu-") }
+                if menuBroken { spec.menu = nil }
+                if spec.rules.count == rules, spec.flows.count == flows, !menuBroken { return nil }
             }
         }
         return nil
@@ -140,6 +164,7 @@ package struct PartialRuleSet: Sendable {
 
     static func span(of rule: RuleSpec) -> Span {
         var locations = [rule.location, rule.replyLocation] + (rule.flow.map { [$0.location] } ?? [])
+            + (rule.reply?.mediaFiles ?? []).map(\.path.location)
         switch rule.condition {
         case .exact(let l), .contains(let l), .regex(let l), .click(let l), .view(let l): locations += l.map(\.location)
         case .subscribe(let l), .scan(let l): locations += (l ?? []).map(\.location)

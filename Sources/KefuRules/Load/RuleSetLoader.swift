@@ -7,7 +7,7 @@ import Yams
 /// loader throws ``RuleSetError`` with all of them and returns nothing, so a broken file never
 /// yields a partial rule set.
 public enum RuleSetLoader {
-    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default", "hours", "facts"]
+    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default", "hours", "facts", "menu"]
     static let ruleKeys = ["id", "when", "reply", "flow", "priority", "note"]
     static let interruptKeys = ["id", "when", "action", "reply", "priority", "note"]
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
@@ -80,7 +80,7 @@ public enum RuleSetLoader {
                                        "the folder has no .yaml files", hint: "rule files end in .yaml or .yml"))
         }
         // The other files are read even when one cannot be, so that every error shows at once.
-        let (spec, diagnostics) = read(files: files)
+        let (spec, diagnostics) = read(files: files, directory: directory)
         if !problems.isEmpty || !diagnostics.isEmpty {
             throw RuleSetError.partial(spec, problems + unfinishedFiles + diagnostics, complete: problems.isEmpty)
         }
@@ -130,16 +130,18 @@ public enum RuleSetLoader {
         return path
     }
 
-    /// Parses rule files given as (path, text), in this order.
-    public static func parse(files: [(path: String, text: String)]) throws(RuleSetError) -> RuleSetSpec {
-        let (spec, diagnostics) = read(files: files)
+    /// Parses rule files given as (path, text), in this order. Media files named in replies are
+    /// looked for under `directory`; without one, only their paths are checked (not the files).
+    public static func parse(files: [(path: String, text: String)], directory: String? = nil) throws(RuleSetError) -> RuleSetSpec {
+        let (spec, diagnostics) = read(files: files, directory: directory)
         if !diagnostics.isEmpty { throw RuleSetError.partial(spec, diagnostics, complete: true) }
         return spec
     }
 
     /// The rules, intents and flows of the files that read without an error, and the errors.
-    static func read(files: [(path: String, text: String)]) -> (RuleSetSpec, [Diagnostic]) {
+    static func read(files: [(path: String, text: String)], directory: String? = nil) -> (RuleSetSpec, [Diagnostic]) {
         var spec = RuleSetSpec()
+        spec.directory = directory
         var diagnostics: [Diagnostic] = []
         var ruleIDs: [String: SourceLocation] = [:]
         var intentNames: [String: SourceLocation] = [:]
@@ -243,6 +245,14 @@ package struct RuleFileReader {
                     } else if let reply = readReply(body) {
                         spec.subscribeReply = Located(reply, at: reader.location(eventNode))
                     }
+                }
+            case "menu":
+                if let previous = spec.menuDeclaredAt {
+                    reader.error("duplicate-menu", keyNode, "the menu is already given in \(previous)",
+                                 hint: "an account has one menu: keep one menu: section in the rule set")
+                } else {
+                    spec.menuDeclaredAt = reader.location(keyNode)
+                    spec.menu = readMenu(value, at: keyNode)
                 }
             case "hours": readHours(value, into: &spec)
             case "facts": readFacts(value, into: &spec.facts)
@@ -562,22 +572,35 @@ package struct RuleFileReader {
         case "image", "voice":
             var idNode = value
             if case .mapping = value {
-                guard let fields = reader.mapping(value, key, allowed: ["media_id"]) else { return nil }
-                guard let field = fields.first else {
-                    reader.error("missing-key", value, "\(key) needs media_id", hint: "upload it under 素材管理 and paste its media_id")
+                guard let fields = reader.mapping(value, key, allowed: ["media_id", "file"]) else { return nil }
+                guard fields.count == 1, let field = fields.first else {
+                    reader.error("missing-key", value, fields.isEmpty ? "\(key) needs media_id or file" : "\(key) has both media_id and file; it sends one of them",
+                                 hint: "name a file of the rule set, {file: media/\(key == "image" ? "size-chart.png" : "guide.mp3")}, or paste a media_id from 素材管理")
                     return nil
+                }
+                if field.key == "file" {
+                    guard let path = mediaFilePath(field.value, key) else { return nil }
+                    return .mediaFile(.init(kind: key == "image" ? .image : .voice, path: path))
                 }
                 idNode = field.value
             }
             guard let id = mediaId(idNode, key) else { return nil }
             return key == "image" ? .image(mediaId: id) : .voice(mediaId: id)
         case "video":
-            guard let fields = reader.mapping(value, "video", allowed: ["media_id", "title", "description"]) else { return nil }
-            guard let idNode = fields.first(where: { $0.key == "media_id" })?.value, let id = mediaId(idNode, "video") else {
-                if !fields.contains(where: { $0.key == "media_id" }) { reader.error("missing-key", value, "video needs media_id", hint: "upload the video under 素材管理 and paste its media_id") }
+            guard let fields = reader.mapping(value, "video", allowed: ["media_id", "file", "title", "description"]) else { return nil }
+            let sources = fields.filter { $0.key == "media_id" || $0.key == "file" }
+            guard sources.count == 1, let source = sources.first else {
+                reader.error("missing-key", value, sources.isEmpty ? "video needs media_id or file" : "video has both media_id and file; it sends one of them",
+                             hint: "name a file of the rule set, file: media/install.mp4, or paste the media_id from 素材管理")
                 return nil
             }
-            return .video(mediaId: id, title: optionalTemplate(fields, "title"), description: optionalTemplate(fields, "description"))
+            let title = optionalTemplate(fields, "title"), description = optionalTemplate(fields, "description")
+            if source.key == "file" {
+                guard let path = mediaFilePath(source.value, "video") else { return nil }
+                return .mediaFile(.init(kind: .video, path: path, title: title, description: description))
+            }
+            guard let id = mediaId(source.value, "video") else { return nil }
+            return .video(mediaId: id, title: title, description: description)
         case "music":
             guard let fields = reader.mapping(value, "music", allowed: ["title", "description", "url", "hq_url", "thumb_media_id"]) else { return nil }
             guard let thumbNode = fields.first(where: { $0.key == "thumb_media_id" })?.value else {
@@ -629,6 +652,17 @@ package struct RuleFileReader {
 
     mutating func optionalTemplate(_ fields: [(key: String, keyNode: Node, value: Node)], _ key: String) -> Template? {
         fields.first { $0.key == key }.flatMap { reader.string($0.value, key) }.map(Template.init)
+    }
+
+    /// `file:` of an image, voice or video reply: a path inside the rule-set folder (whether the
+    /// file is there, and what it holds, is checked when the rule set is compiled: MediaFileChecks).
+    mutating func mediaFilePath(_ node: Node, _ what: String) -> Located<String>? {
+        guard let path = reader.string(node, "the \(what) file") else { return nil }
+        if path.trimmingSpaces().isEmpty {
+            reader.error("empty-value", node, "the \(what) file is empty", hint: "write the file's path from the rule-set folder, e.g. media/size-chart.png")
+            return nil
+        }
+        return Located(path, at: reader.location(node))
     }
 
     mutating func mediaId(_ node: Node, _ what: String) -> String? {

@@ -14,6 +14,24 @@ public indirect enum RuleReply: Sendable, Equatable {
     case news([NewsArticle])
     /// Hand the conversation to a human agent (transfer_customer_service), optionally a given one.
     case transfer(kfAccount: String?)
+    /// An image, voice or video file of the rule set (`image: {file: media/size-chart.png}`),
+    /// uploaded as temporary media when it is sent.
+    case mediaFile(MediaFileReply)
+
+    public struct MediaFileReply: Sendable, Equatable {
+        public var kind: MediaFile.Kind
+        /// As written: relative to the rule-set folder; where, for lint.
+        public var path: Located<String>
+        /// Videos only.
+        public var title: Template?
+        public var description: Template?
+        public init(kind: MediaFile.Kind, path: Located<String>, title: Template? = nil, description: Template? = nil) {
+            self.kind = kind
+            self.path = path
+            self.title = title
+            self.description = description
+        }
+    }
 
     public struct Music: Sendable, Equatable {
         public var title: Template?
@@ -48,7 +66,17 @@ public indirect enum RuleReply: Sendable, Equatable {
         case .video(_, let title, let description): [title, description].compactMap { $0 }
         case .music(let m): [m.title, m.description].compactMap { $0 }
         case .news(let articles): articles.flatMap { [$0.title] + ($0.description.map { [$0] } ?? []) }
+        case .mediaFile(let file): [file.title, file.description].compactMap { $0 }
         case .image, .voice, .transfer: []
+        }
+    }
+
+    /// Every media file the reply names (for lint).
+    public var mediaFiles: [MediaFileReply] {
+        switch self {
+        case .mediaFile(let file): [file]
+        case .random(let replies): replies.flatMap(\.mediaFiles)
+        default: []
         }
     }
 }

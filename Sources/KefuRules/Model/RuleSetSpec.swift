@@ -20,6 +20,13 @@ public struct RuleSetSpec: Sendable {
     public var sources: [String: String]
     /// `intents: none:` messages no intent may answer (the classifier's "none of them" class).
     public var noneExamples: [Located<String>] = []
+    /// `menu:` the account's custom menu (in one file of the rule set), if the rule set has one.
+    public var menu: MenuSpec?
+    /// Where `menu:` was written, also when it did not read (so that a second one is still reported).
+    package var menuDeclaredAt: SourceLocation?
+    /// The rule-set folder the files were read from (nil for files given in memory): media files
+    /// in replies (`image: {file: …}`) are relative to it.
+    public var directory: String?
 
     public init(settings: Settings = Settings(), rules: [RuleSpec] = [], intents: [IntentSpec] = [], flows: [FlowSpec] = [],
                 subscribeReply: Located<RuleReply>? = nil, defaultReply: Located<RuleReply>? = nil, sources: [String: String] = [:]) {
