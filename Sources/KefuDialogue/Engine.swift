@@ -16,9 +16,12 @@ import KefuWeChat
 ///    (their answer, then the question again), else a re-prompt; outside: the rules.
 public struct Engine: Sendable {
     public let rules: CompiledRules
+    /// The media_ids of the rule set's files (`image: {file: …}`).
+    public let media: any MediaResolver
 
-    public init(rules: CompiledRules) {
+    public init(rules: CompiledRules, media: any MediaResolver = PathAsMediaID()) {
         self.rules = rules
+        self.media = media
     }
 
     /// What happened to one message, for the reply, the conversation log and the metrics.
@@ -137,7 +140,7 @@ public struct Engine: Sendable {
         var outcome = state.outcome
         var later: [RenderedReply] = []
         if !outcome.parts.isEmpty {
-            let delivery = ReplyAdapter.deliver(outcome.parts, answering: message, at: now)
+            let delivery = ReplyAdapter.deliver(outcome.parts, answering: message, at: now, media: media)
             outcome.response = delivery.passive
             later = delivery.later
             if let refused = delivery.refused {
@@ -244,14 +247,9 @@ public struct Engine: Sendable {
                 Reply.Article(title: $0.title, description: $0.description, picURL: $0.picURL, url: $0.url)
             })
         case .transfer(let account): .transferCustomerService(kfAccount: account)
-        // media file: resolved by the adapter (lead). Until it uploads the file and puts the media_id
-        // here, the path stands in for it, so `kefu test` and `kefu chat` show "[image media/x.png]".
-        case .mediaFile(let file):
-            switch file.kind {
-            case .image: .image(mediaId: file.path)
-            case .voice: .voice(mediaId: file.path)
-            case .video: .video(.init(mediaId: file.path, title: file.title, description: file.description))
-            }
+        // A file part is given its media_id by the adapter (MediaFile.withMediaID); if one reaches
+        // here, the path stands for it, as `kefu test` and `kefu chat` show it.
+        case .mediaFile(let file): body(file.withMediaID(file.path), answeringEvent: answeringEvent)
         }
     }
 }

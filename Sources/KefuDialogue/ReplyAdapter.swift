@@ -38,16 +38,50 @@ public enum ReplyAdapter {
         return messages
     }
 
-    public static func deliver(_ parts: [RenderedReply], answering message: InboundMessage, at now: Int64) -> Delivery {
+    /// `media`: the media_id of each rule-set file part (nil: not uploaded yet — then that message,
+    /// and what follows it, go out through the API once the file is uploaded).
+    public static func deliver(_ parts: [RenderedReply], answering message: InboundMessage, at now: Int64,
+                               media: any MediaResolver = PathAsMediaID()) -> Delivery {
         let messages = messages(parts)
         guard let first = messages.first else {
             return Delivery(passive: .success, later: [], refused: parts.isEmpty ? nil : "it is empty")
         }
+        var passive = first
+        if case .mediaFile(let file) = first {
+            guard let id = media.mediaID(for: file) else {
+                return Delivery(passive: .success, later: messages, refused: nil)
+            }
+            passive = file.withMediaID(id)
+        }
         do {
-            let reply = try Reply.answering(message, with: Engine.body(first, answeringEvent: message.isEvent), at: now)
+            let reply = try Reply.answering(message, with: Engine.body(passive, answeringEvent: message.isEvent), at: now)
             return Delivery(passive: .reply(reply), later: Array(messages.dropFirst()), refused: nil)
         } catch {
             return Delivery(passive: .success, later: Array(messages.dropFirst()), refused: "\(error)")
+        }
+    }
+}
+
+/// Where the media_id of a rule-set file comes from: the server's uploads (`MediaLibrary`), or, in
+/// `kefu test` and `kefu chat`, the path itself (so they show `[image media/size-chart.png]`).
+public protocol MediaResolver: Sendable {
+    /// The media_id to send the file with now; nil when none is (still) valid.
+    func mediaID(for file: MediaFile) -> String?
+}
+
+/// The path as its own media_id: what tests and the simulator show.
+public struct PathAsMediaID: MediaResolver {
+    public init() {}
+    public func mediaID(for file: MediaFile) -> String? { file.path }
+}
+
+extension MediaFile {
+    /// The reply part that sends this file by its uploaded media_id.
+    public func withMediaID(_ id: String) -> RenderedReply {
+        switch kind {
+        case .image: .image(mediaId: id)
+        case .voice: .voice(mediaId: id)
+        case .video: .video(mediaId: id, title: title, description: description)
         }
     }
 }

@@ -37,11 +37,12 @@ public struct KefuServer: Sendable {
     public let apiClient: WeChatAPIClient?
     /// WeChat API errors the operator must act on, for /status.
     public let alerts = OperatorAlerts()
+    /// The uploaded media of the rule set (with the API).
+    let media: MediaLibrary?
 
     public init(_ configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        rules = try LiveRules(directory: configuration.rulesDirectory)
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
         let window = configuration.deduplicationWindowSeconds
         var queries: [(query: String, messageKey: String, time: Int64)] = []
@@ -68,11 +69,16 @@ public struct KefuServer: Sendable {
                     logger.log(level: first ? .error : .warning, "WeChat's API needs the operator: \(error.whatToDo)",
                                metadata: ["errcode": .string("\(code)"), "api": .string(error.api), "errmsg": .string(error.errmsg)])
                 })
+            let library = MediaLibrary(client: client, store: store as? SQLiteStore, logger: logger, now: { Webhook.now() })
             apiClient = client
-            outboxSender = WeChatOutboxSender(client: client)
+            media = library
+            rules = try LiveRules(directory: configuration.rulesDirectory, media: library)
+            outboxSender = WeChatOutboxSender(client: client, media: library, rules: rules)
             alerts.setConfigured(true)
         } else {
             apiClient = nil
+            media = nil
+            rules = try LiveRules(directory: configuration.rulesDirectory, media: NoMedia())
             outboxSender = nil
         }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
@@ -257,6 +263,11 @@ public struct KefuServer: Sendable {
                 let now = rules.fingerprint()
                 if last.withLock({ old in defer { old = now }; return old != now }) { await reload(reason: "files changed") }
             })
+        }
+        if let media {
+            // At start, then every few minutes (a reload's new files, ids nearing their 3 days).
+            let rules = self.rules
+            services.append(PeriodicService(interval: .seconds(300), immediately: true) { await media.refresh(rules.engine.rules) })
         }
         if let sender = outboxSender {
             services.append(OutboxWorker(dispatcher: OutboxDispatcher(store: store, sender: sender), wake: webhook.outboxWaiting,

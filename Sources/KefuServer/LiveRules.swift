@@ -51,17 +51,20 @@ public final class LiveRules: Sendable {
     }
 
     public let directory: String
+    let media: any MediaResolver
     /// How long a suspicious reload waits before reading the files again.
     public let settle: Duration
     private let state: Mutex<State>
     private let oneAtATime = OneAtATime()
 
     /// Compiles the rule set; throws its diagnostics if it does not compile (the server does not start).
-    public init(directory: String, settle: Duration = .milliseconds(500)) throws(RuleSetError) {
+    /// `media`: where the engines find the media_ids of the rule set's files.
+    public init(directory: String, settle: Duration = .milliseconds(500), media: any MediaResolver = PathAsMediaID()) throws(RuleSetError) {
         self.directory = directory
         self.settle = settle
+        self.media = media
         let rules = try RuleSetCompiler.compile(directory: directory)
-        state = Mutex(State(engine: Engine(rules: rules),
+        state = Mutex(State(engine: Engine(rules: rules, media: media),
                             status: Status(loadedAt: Date(), ruleCount: rules.rules.count, reloads: 0, census: RuleSetCensus(rules.spec))))
     }
 
@@ -142,7 +145,7 @@ public final class LiveRules: Sendable {
         if let gate, let reason = await gate.check(candidate.compiled) { return refuse(.gate(reason)) }
         let now = Date()
         state.withLock {
-            $0.engine = Engine(rules: candidate.compiled)
+            $0.engine = Engine(rules: candidate.compiled, media: media)
             $0.pendingSources = nil
             $0.status = Status(loadedAt: now, ruleCount: candidate.compiled.rules.count, reloads: $0.status.reloads + 1,
                                lastReloadError: nil, lastReloadAt: now, lastReloadResult: "ok", lastChange: candidate.change.summary,

@@ -64,10 +64,17 @@ struct OutboxWorker: Service {
 /// `interval` until the server shuts down.
 struct PeriodicService: Service {
     let interval: Duration
+    /// Run once at start too.
+    var immediately = false
     let body: @Sendable () async -> Void
+
+    init(interval: Duration, immediately: Bool = false, body: @escaping @Sendable () async -> Void) {
+        self.interval = interval; self.immediately = immediately; self.body = body
+    }
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            if immediately { await body() }
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { return }
                 await body()

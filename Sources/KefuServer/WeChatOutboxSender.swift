@@ -15,12 +15,28 @@ import KefuWeChatAPI
 /// | 40164, 40125, 48001 … (the operator must act) | `failed`, and an alert (/status, log, metric) |
 struct WeChatOutboxSender: OutboxSender {
     let client: WeChatAPIClient
+    let media: MediaLibrary
+    let rules: LiveRules
     /// Tries before a message that keeps failing to get through is given up.
     static let maxAttempts = 8
 
     func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult {
         do {
             switch message.content {
+            case .message(.mediaFile(let file)):
+                // A rule-set file: its id, uploading it first if it has none; once more if WeChat forgot it (40007).
+                for attempt in 0..<2 {
+                    var id = media.mediaID(for: file)
+                    if id == nil { id = try await media.upload(file, from: rules.engine.rules) }
+                    guard let id else { break }
+                    do {
+                        try await client.send(Self.customerService(file.withMediaID(id))!, to: message.user)
+                        return .sent(msgid: nil)
+                    } catch let error as WeChatAPIError where error.errcode == 40007 && attempt == 0 {
+                        media.forget(file)
+                    }
+                }
+                return .failed("WeChat refused the media_id of \(file.path) twice (40007)")
             case .message(let reply):
                 guard let outbound = Self.customerService(reply) else {
                     return .skipped("a \(reply.preview) cannot be sent as a customer-service message")
@@ -38,6 +54,8 @@ struct WeChatOutboxSender: OutboxSender {
             }
         } catch let error as WeChatAPIError {
             return Self.result(of: error, message: message, at: time)
+        } catch let error as MediaLibrary.MissingFile {
+            return .failed(error.description)
         } catch {
             return .unknown("\(error)")
         }
@@ -70,7 +88,7 @@ struct WeChatOutboxSender: OutboxSender {
             .music(.init(title: title, description: description, musicURL: url ?? "", hqMusicURL: hqURL ?? url ?? "", thumbMediaID: thumb))
         case .news(let articles):
             articles.first.map { .news(.init(title: $0.title, description: $0.description, url: $0.url, pictureURL: $0.picURL)) }
-        case .transfer: nil
+        case .transfer, .mediaFile: nil
         }
     }
 }

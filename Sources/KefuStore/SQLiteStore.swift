@@ -160,6 +160,7 @@ public final class SQLiteStore: ConversationStore {
             }
         }
         registerQRCodeMigration(&migrator)  // "v6: QR codes made by kefu qr create" (SQLiteStore+QRCodes.swift)
+        registerMediaMigration(&migrator)  // "v7: uploaded media of the rule set" (SQLiteStore+Media.swift)
         return migrator
     }
 

@@ -162,8 +162,8 @@ struct Serve: AsyncParsableCommand {
         if let api = configuration.api {
             logger.notice("WeChat's API is on: late answers, later parts of replies and scheduled messages go out through it",
                           metadata: ["api": .string(api.baseURL), "appid": .string(api.appID)])
-        } else if server.rules.engine.rules.flows.contains(where: { !$0.schedule.isEmpty }) {
-            logger.warning("the rule set schedules messages, but KEFU_APPSECRET is not set: nothing is sent after the passive reply (they wait in the outbox)")
+        } else if server.rules.engine.rules.flows.contains(where: { !$0.schedule.isEmpty }) || !server.rules.engine.rules.mediaFiles.isEmpty {
+            logger.warning("the rule set schedules messages or replies with media files, but KEFU_APPSECRET is not set: those need WeChat's API, so they wait in the outbox and are not sent")
         }
         let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
         let startupLogger = logger

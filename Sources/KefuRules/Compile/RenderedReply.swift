@@ -36,8 +36,8 @@ public enum RenderedReply: Sendable, Equatable, Codable {
 
 /// A media file of the rule set, named in a reply: its kind, its path relative to the rule-set
 /// folder, and (videos) a title and description.
-public struct MediaFile: Sendable, Equatable, Hashable {
-    public enum Kind: String, Sendable, CaseIterable, Hashable {
+public struct MediaFile: Sendable, Equatable, Hashable, Codable {
+    public enum Kind: String, Sendable, CaseIterable, Hashable, Codable {
         case image, voice, video
     }
 

@@ -122,3 +122,21 @@ enum MediaFileChecks {
         return "\(tenths / 10).\(tenths % 10) MB (\(bytes) bytes)"
     }
 }
+
+extension CompiledRules {
+    /// The media files the rule set's replies name (each once), which `kefu serve` uploads.
+    public var mediaFiles: [MediaFile] {
+        var seen: Set<String> = []
+        return MediaFileChecks.files(spec).compactMap { file in
+            guard seen.insert(file.path.value).inserted else { return nil }
+            return MediaFile(kind: file.kind, path: file.path.value)
+        }
+    }
+
+    /// The file's bytes, from the rule-set folder (nil: not there, or outside it).
+    public func contents(of file: MediaFile) -> [UInt8]? {
+        guard let directory = spec.directory, let relative = MediaFileChecks.insidePath(file.path) else { return nil }
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(relative)
+        return FileManager.default.contents(atPath: url.path).map { Array($0) }
+    }
+}
