@@ -175,7 +175,7 @@ let package = Package(
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(
             name: "KefuServerTests",
-            dependencies: ["kefu", "KefuServer", "KefuTestSupport"]
+            dependencies: ["kefu", "KefuServer", "KefuTestSupport", "KefuStore", "wechat-standin"]
         ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(

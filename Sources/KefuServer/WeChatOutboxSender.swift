@@ -20,6 +20,27 @@ struct WeChatOutboxSender: OutboxSender {
     /// Tries before a message that keeps failing to get through is given up.
     static let maxAttempts = 8
 
+    /// The access token (and a rule-set file's upload) before the message is marked `sending`: a
+    /// crash or a slow token leaves the message pending, to be sent after a restart — only the
+    /// message's own request can have an unknown outcome.
+    func prepare(_ message: OutboxMessage, at time: Int64) async -> OutboxResult? {
+        do {
+            _ = try await client.tokens.token()
+            if case .message(.mediaFile(let file)) = message.content, media.mediaID(for: file) == nil {
+                try await media.upload(file, from: rules.engine.rules)
+            }
+            return nil
+        } catch let error as WeChatAPIError {
+            // Nothing of the message went out: whatever the failure, it is safe to try again.
+            if error.disposition == .outcomeUnknown || error.disposition == .notSent || error.disposition == .busy {
+                return .retry(at: time + 30, "\(error.errcode.map { "errcode \($0): " } ?? "")\(error.errmsg) — before sending; tried again in 30 s")
+            }
+            return Self.result(of: error, message: message, at: time)
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
     func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult {
         do {
             switch message.content {

@@ -18,12 +18,12 @@ struct ServeTests {
 
         /// A fresh SQLite store in a temporary folder unless `arguments` names a store. `mode`: these tests
         /// speak all three wire modes to one server, so `compatible` unless told (nil: the server's default).
-        init(rules: String, arguments: [String] = [], mode: String? = "compatible", secrets: [String: String] = ServeTests.secrets) throws {
+        init(rules: String, arguments: [String] = [], mode: String? = "compatible", secrets: [String: String] = ServeTests.secrets, port: Int = 0) throws {
             process.executableURL = TestSupport.kefu
             let store = arguments.contains("--store") ? [] : ["--store", "sqlite:" + FileManager.default.temporaryDirectory
                 .appendingPathComponent("kefu-test-\(UInt32.random(in: 0...UInt32.max))/kefu.sqlite").path]
             let modeArguments = mode.map { ["--mode", $0] } ?? []
-            process.arguments = ["serve", "--rules", rules, "--port", "0"] + store + modeArguments + arguments
+            process.arguments = ["serve", "--rules", rules, "--port", String(port)] + store + modeArguments + arguments
             process.environment = secrets.merging(["PATH": "/usr/bin:/bin"]) { $1 }
             log = Pipe()
             process.standardError = log
@@ -41,7 +41,7 @@ struct ServeTests {
                 }
             }
             guard let found else { throw ServerError(log: seen) }
-            port = found
+            self.port = found
         }
 
         struct ServerError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
 /// Customer-service windows, typing, template and subscribe messages (spec §§3-4).

@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
 /// The token authority on the stand-in's clock (spec §2, §10).

@@ -1,7 +1,15 @@
 /// Sends one outbox message through WeChat's API (the server's API client; the simulator's record).
 public protocol OutboxSender: Sendable {
+    /// Everything the send needs before the message itself goes out (an access token, an upload):
+    /// nil when ready, else what to do with the message instead (try again later, give up). The
+    /// message is marked `sending` only after this, so a crash while preparing leaves it pending.
+    func prepare(_ message: OutboxMessage, at time: Int64) async -> OutboxResult?
     /// What came of it: sent, failed for good, outcome unknown, or try again at a time.
     func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult
+}
+
+extension OutboxSender {
+    public func prepare(_ message: OutboxMessage, at time: Int64) async -> OutboxResult? { nil }
 }
 
 /// One round of the outbox worker: every due message, oldest first, checked, marked `sending`,
@@ -52,8 +60,13 @@ public struct OutboxDispatcher: Sendable {
                 try await finish(&entry, .skipped("the customer's window is closed (WeChat allows customer-service messages only within 48 h of their last message, at most 5)"), now, &round)
                 continue
             }
-            guard try await store.beginSending(entry.id, at: now) else { continue }  // cancelled meanwhile
-            var result = await sender.send(entry.message, at: now)
+            var result: OutboxResult
+            if let instead = await sender.prepare(entry.message, at: now) {
+                result = instead
+            } else {
+                guard try await store.beginSending(entry.id, at: now) else { continue }  // cancelled meanwhile
+                result = await sender.send(entry.message, at: now)
+            }
             if case .retry(let at, let why) = result {
                 if entry.attempts + 1 >= Self.maxAttempts {
                     result = .failed("gave up after \(Self.maxAttempts) tries: \(why)")

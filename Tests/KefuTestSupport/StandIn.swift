@@ -1,18 +1,23 @@
 import Foundation
-import KefuTestSupport
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The stand-in WeChat (`wechat-standin`) and the tools tests drive it with: shared by the stand-in's own
+/// tests, the API client's and the server's.
 
 /// Collects what a child process writes to a pipe, on a background handler, so that tests can wait
 /// for a line with a deadline instead of blocking on a read.
-final class PipeCollector {
-    final class Buffer: Sendable {
-        let data = Mutex(Data())
+public final class PipeCollector {
+    public final class Buffer: Sendable {
+        public let data = Mutex(Data())
     }
 
-    let pipe = Pipe()
+    public let pipe = Pipe()
     private let buffer = Buffer()
 
-    init() {
+    public init() {
         pipe.fileHandleForReading.readabilityHandler = { [buffer] handle in
             let chunk = handle.availableData
             if chunk.isEmpty { handle.readabilityHandler = nil; return }
@@ -20,10 +25,10 @@ final class PipeCollector {
         }
     }
 
-    var text: String { buffer.data.withLock { String(decoding: $0, as: UTF8.self) } }
+    public var text: String { buffer.data.withLock { String(decoding: $0, as: UTF8.self) } }
 
     /// Polls until `predicate` finds something in the text so far, or the deadline passes.
-    func wait<T>(seconds: Double = 10, for predicate: (String) -> T?) -> T? {
+    public func wait<T>(seconds: Double = 10, for predicate: (String) -> T?) -> T? {
         let deadline = Date().addingTimeInterval(seconds)
         repeat {
             if let found = predicate(text) { return found }
@@ -34,22 +39,22 @@ final class PipeCollector {
 }
 
 /// The answer of one HTTP call made with curl.
-struct HTTPAnswer {
-    var curlStatus: Int32
-    var status: Int
-    var contentType: String
-    var data: Data
-    var text: String { String(decoding: data, as: UTF8.self) }
+public struct HTTPAnswer {
+    public var curlStatus: Int32
+    public var status: Int
+    public var contentType: String
+    public var data: Data
+    public var text: String { String(decoding: data, as: UTF8.self) }
     /// The body as a JSON object (empty when it is not one).
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:] }
-    var errcode: Int? { json["errcode"] as? Int }
+    public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:] }
+    public var errcode: Int? { json["errcode"] as? Int }
 }
 
 /// Curl over loopback (no HTTP client dependency in the tests).
-enum Curl {
-    static let marker = "\n@@curl@@"
+public enum Curl {
+    public static let marker = "\n@@curl@@"
 
-    static func call(_ method: String, _ url: String, body: Data? = nil, contentType: String = "application/json",
+    public static func call(_ method: String, _ url: String, body: Data? = nil, contentType: String = "application/json",
                      extra: [String] = [], timeout: Int = 20) throws -> HTTPAnswer {
         var arguments = ["-sS", "--max-time", String(timeout), "-X", method, "-o", "-", "-w", marker + "%{http_code} %{content_type}"]
         if body != nil { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
@@ -67,29 +72,30 @@ enum Curl {
 }
 
 /// A running `wechat-standin` on a free loopback port; stopped when released.
-final class StandInServer {
-    static let appID = "wxSTANDIN0000000001"
-    static let secret = "standin-app-secret-0123456789abcdef"
-    static let start: Int64 = 1_767_225_600  // 2026-01-01 00:00:00 UTC, 08:00 in Beijing
+public final class StandInServer {
+    public static let appID = "wxSTANDIN0000000001"
+    public static let secret = "standin-app-secret-0123456789abcdef"
+    public static let start: Int64 = 1_767_225_600  // 2026-01-01 00:00:00 UTC, 08:00 in Beijing
 
     /// The binary built beside the test bundle, as TestSupport.kefu finds `kefu`.
-    static var binary: URL {
+    public static var binary: URL {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let beside = directory.appendingPathComponent("wechat-standin")
         return FileManager.default.isExecutableFile(atPath: beside.path) ? beside : directory.deletingLastPathComponent().appendingPathComponent("wechat-standin")
     }
 
-    let process = Process()
-    let out = PipeCollector()
-    let err = PipeCollector()
-    let base: String
+    public let process = Process()
+    public let out = PipeCollector()
+    public let err = PipeCollector()
+    public let base: String
 
-    struct StartFailure: Error, CustomStringConvertible {
-        let description: String
+    public struct StartFailure: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
     }
 
     /// `--now` is the fixed start unless `arguments` sets it; the AppSecret comes from the environment.
-    init(_ arguments: [String] = [], environment: [String: String] = [:], now: Int64? = StandInServer.start) throws {
+    public init(_ arguments: [String] = [], environment: [String: String] = [:], now: Int64? = StandInServer.start) throws {
         process.executableURL = Self.binary
         process.arguments = ["--port", "0"] + (now.map { ["--now", String($0)] } ?? []) + arguments
         process.environment = ["PATH": "/usr/bin:/bin", "KEFU_APPSECRET": Self.secret].merging(environment) { $1 }
@@ -111,60 +117,60 @@ final class StandInServer {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
     }
 
-    func get(_ path: String) throws -> HTTPAnswer { try Curl.call("GET", base + path) }
+    public func get(_ path: String) throws -> HTTPAnswer { try Curl.call("GET", base + path) }
 
-    func post(_ path: String, _ body: String, contentType: String = "application/json") throws -> HTTPAnswer {
+    public func post(_ path: String, _ body: String, contentType: String = "application/json") throws -> HTTPAnswer {
         try Curl.call("POST", base + path, body: Data(body.utf8), contentType: contentType)
     }
 
     /// POSTs a JSON object (serialised by Foundation, which writes non-ASCII raw).
-    func post(_ path: String, json object: [String: Any]) throws -> HTTPAnswer {
+    public func post(_ path: String, json object: [String: Any]) throws -> HTTPAnswer {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return try Curl.call("POST", base + path, body: data)
     }
 
     // Conveniences for the WeChat side.
 
-    func token() throws -> String {
+    public func token() throws -> String {
         let answer = try get("/cgi-bin/token?grant_type=client_credential&appid=\(Self.appID)&secret=\(Self.secret)")
         guard let token = answer.json["access_token"] as? String else { throw StartFailure(description: "no token: \(answer.text)") }
         return token
     }
 
-    func stable(force: Bool = false) throws -> HTTPAnswer {
+    public func stable(force: Bool = false) throws -> HTTPAnswer {
         try post("/cgi-bin/stable_token", json: ["grant_type": "client_credential", "appid": Self.appID, "secret": Self.secret, "force_refresh": force])
     }
 
-    func advance(_ seconds: Int64) throws {
+    public func advance(_ seconds: Int64) throws {
         _ = try post("/standin/clock", json: ["advance": seconds])
     }
 
-    func interaction(_ openid: String, _ kind: String) throws {
+    public func interaction(_ openid: String, _ kind: String) throws {
         let answer = try post("/standin/interaction", json: ["openid": openid, "kind": kind])
         guard answer.status == 200 else { throw StartFailure(description: "interaction: \(answer.text)") }
     }
 
-    func sendText(_ token: String, to openid: String, _ text: String = "您好") throws -> HTTPAnswer {
+    public func sendText(_ token: String, to openid: String, _ text: String = "您好") throws -> HTTPAnswer {
         try post("/cgi-bin/message/custom/send?access_token=\(token)", json: ["touser": openid, "msgtype": "text", "text": ["content": text]])
     }
 
     /// The errcode a token gets on a cheap authenticated call (menu/get: 46003 means the token worked).
-    func probe(_ token: String) throws -> Int? { try get("/cgi-bin/menu/get?access_token=\(token)").errcode }
+    public func probe(_ token: String) throws -> Int? { try get("/cgi-bin/menu/get?access_token=\(token)").errcode }
 
-    func sent(_ openid: String? = nil) throws -> [[String: Any]] {
+    public func sent(_ openid: String? = nil) throws -> [[String: Any]] {
         try get("/standin/sent" + (openid.map { "?touser=\($0)" } ?? "")).json["messages"] as? [[String: Any]] ?? []
     }
 }
 
 /// A webhook that records what it is sent: Python's http.server on a free loopback port, answering
 /// `success`. Each request arrives as one JSON line {"path", "body" (base64)}.
-final class WebhookListener {
-    let process = Process()
-    let out = PipeCollector()
-    let err = PipeCollector()
-    let url: String
+public final class WebhookListener {
+    public let process = Process()
+    public let out = PipeCollector()
+    public let err = PipeCollector()
+    public let url: String
 
-    static let script = #"""
+    public static let script = #"""
     import base64, http.server, json, sys
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
@@ -182,7 +188,7 @@ final class WebhookListener {
     server.serve_forever()
     """#
 
-    init() throws {
+    public init() throws {
         process.executableURL = try TestSupport.python()
         process.arguments = ["-c", Self.script]
         process.standardOutput = out.pipe
@@ -197,13 +203,13 @@ final class WebhookListener {
 
     deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
 
-    struct Received {
-        var query: [String: String]
-        var body: [UInt8]
+    public struct Received {
+        public var query: [String: String]
+        public var body: [UInt8]
     }
 
     /// The requests received so far.
-    var received: [Received] {
+    public var received: [Received] {
         out.text.split(separator: "\n").compactMap { line -> Received? in
             guard line.hasPrefix("{"), let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let path = object["path"] as? String, let body = (object["body"] as? String).flatMap({ Data(base64Encoded: $0) }) else { return nil }
@@ -214,7 +220,37 @@ final class WebhookListener {
     }
 
     /// Waits (with a deadline) until `count` requests have arrived.
-    func waitFor(_ count: Int, seconds: Double = 10) -> [Received] {
+    public func waitFor(_ count: Int, seconds: Double = 10) -> [Received] {
         out.wait(seconds: seconds) { _ in received.count >= count ? received : nil } ?? received
+    }
+}
+
+extension TestSupport {
+    /// A loopback port nobody listens on right now (bound, read and closed: for a process that must
+    /// know another's address before either starts).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw StandInServer.StartFailure(description: "no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Polls `condition` until it holds or `seconds` pass; returns whether it held.
+    @discardableResult
+    public static func eventually(within seconds: Double = 15, every interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: interval)
+        } while Date() < deadline
+        return try condition()
     }
 }
