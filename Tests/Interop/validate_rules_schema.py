@@ -136,6 +136,7 @@ def violations(check: jsonschema.Draft7Validator, text: str) -> list[tuple[int, 
 # --- Documents the schema must reject or accept ------------------------------------------------
 
 RULE = "rules:\n  - id: r\n"
+MENU = "rules:\n  - {id: m, when: {click: 'K*'}, reply: 好}\n  - {id: n, when: {click: '1001'}, reply: 好}\nmenu:\n"
 FLOW = "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 好的\n"
 
 
@@ -283,6 +284,38 @@ CASES: list[tuple[str, str, bool, bool]] = [
      "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{before: 2h, of: t}]}\n", True, True),
     ("a template without data", "default: x\nrules:\n  - {id: b, when: {contains: [订]}, flow: f}\n"
      "flows:\n  f: {steps: [{slot: t, ask: q, expect: datetime}], done: ok, schedule: [{after: 1h, template: {id: TM1}}]}\n", True, True),
+    # Menus (docs/rules.md, section 12). MENU answers the click keys used below.
+    ("menu with 4 buttons", MENU + "".join(f"  - {{name: b{i}, click: K{i}}}\n" for i in range(4)), True, True),
+    ("menu button with click and sub_buttons", MENU + "  - name: a\n    click: K1\n    sub_buttons: [{name: b, click: K2}]\n", True, True),
+    ("menu button with neither action nor sub_buttons", MENU + "  - {name: a}\n", True, True),
+    ("menu button with two actions", MENU + "  - {name: a, click: K1, view: 'https://example.com'}\n", True, True),
+    ("menu type in capitals (CLICK)", MENU + "  - {name: a, CLICK: K1}\n", True, True),
+    ("menu in WeChat's JSON form (type/key)", MENU + "  - {name: a, type: click, key: K1}\n", True, True),
+    ("menu view without http(s)", MENU + "  - {name: a, view: www.example.com}\n", True, True),
+    ("menu with empty sub_buttons", MENU + "  - {name: a, sub_buttons: []}\n", True, True),
+    ("menu with 6 sub-buttons", MENU + "  - name: a\n    sub_buttons:\n" + "".join(f"      - {{name: s{i}, click: K{i}}}\n" for i in range(6)), True, True),
+    ("menu sub-button with sub_buttons", MENU + "  - name: a\n    sub_buttons:\n      - {name: b, sub_buttons: [{name: c, click: K1}]}\n", True, True),
+    ("menu miniprogram without url", MENU + "  - {name: a, miniprogram: {appid: wx1, pagepath: pages/index}}\n", True, True),
+    ("menu name of 17 letters", MENU + "  - {name: abcdefghijklmnopq, click: K1}\n", True, True),
+    ("menu as a mapping", "menu:\n  name: a\n  click: K1\n", True, True),
+    # Knowingly looser: the schema counts characters, not UTF-8 bytes, and cannot see the rules.
+    ("menu name of 6 Chinese characters (18 bytes)", MENU + "  - {name: 我的订单查询, click: K1}\n", False, True),
+    ("menu click no rule answers", MENU + "  - {name: a, click: NOBODY}\n", False, True),
+    ("menu with every action", MENU + "  - name: 订单\n    sub_buttons:\n      - {name: 状态, click: K1}\n"
+     "      - {name: 全部, view: 'https://shop.example.com/orders'}\n"
+     "      - {name: 小程序, miniprogram: {appid: wx1, pagepath: pages/index, url: 'http://mp.weixin.qq.com'}}\n"
+     "      - {name: 文章, article_id: ARTICLE_1}\n      - {name: 扫码, scancode_waitmsg: K2}\n"
+     "  - name: 拍照\n    sub_buttons:\n      - {name: 拍照, pic_sysphoto: K3}\n      - {name: 相册, pic_photo_or_album: K4}\n"
+     "      - {name: 微信相册, pic_weixin: K5}\n      - {name: 位置, location_select: K6}\n      - {name: 扫一扫, scancode_push: K7}\n"
+     "  - {name: 客服, click: 1001}\n", False, False),
+    # Media files in replies (docs/rules.md, 规则集里的文件). The one-file rule set here has no media/
+    # folder, so kefu lint reports the file missing; the schema cannot see files.
+    ("image file and media_id together", RULE + "    when: {contains: 尺码}\n    reply: {image: {file: media/a.png, media_id: M}}\n", True, True),
+    ("image file with a leading /", RULE + "    when: {contains: 尺码}\n    reply: {image: {file: /etc/a.png}}\n", True, True),
+    ("video with an empty file", RULE + "    when: {contains: 视频}\n    reply: {video: {file: '', title: 教程}}\n", True, True),
+    ("image file not in the folder", RULE + "    when: {contains: 尺码}\n    reply: {image: {file: media/size-chart.png}}\n", False, True),
+    ("video file with a title", RULE + "    when: {contains: 视频}\n    reply: {video: {file: media/install.mp4, title: 教程}}\n", False, True),
+    ("image as {media_id: …}", RULE + "    when: {contains: 尺码}\n    reply: {image: {media_id: MEDIA_1}}\n", False, False),
 ]
 
 

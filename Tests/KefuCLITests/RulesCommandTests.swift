@@ -133,3 +133,45 @@ struct RulesCommandTests {
         #expect(match.err.contains("\(b):7:27: error:") && match.err.contains("\(a):13:28: error:"))
     }
 }
+
+/// `kefu menu show`: the sample shop's menu as a tree and as WeChat's create body; a rule set
+/// without a menu, or with a broken one, exits 1 saying why.
+@Suite("kefu menu")
+struct MenuCommandTests {
+    @Test("show: the tree, and --json the exact create body with raw UTF-8")
+    func show() throws {
+        let tree = try kefu(["menu", "show", "Rules/shop"], workingDirectory: RulesCommandTests.root)
+        #expect(tree.status == 0, "\(tree.err)")
+        #expect(tree.out == """
+            Rules/shop menu (3 buttons)
+            ├─ 我的订单
+            │  ├─ 订单状态  click MENU_ORDER_STATUS
+            │  ├─ 物流进度  click MENU_ORDER_TRACKING
+            │  └─ 全部订单  view https://shop.example.com/orders
+            ├─ 尺码表       click MENU_SIZE_CHART
+            └─ 联系客服
+               ├─ 联系我们  click MENU_CONTACT
+               └─ 逛逛商城  view https://shop.example.com
+
+            """)
+        let json = try kefu(["menu", "show", "Rules/shop", "--json"], workingDirectory: RulesCommandTests.root)
+        #expect(json.status == 0)
+        #expect(json.out.hasPrefix(#"{"button":[{"name":"我的订单","sub_button":[{"type":"click","name":"订单状态","key":"MENU_ORDER_STATUS"},"#))
+        #expect(!json.out.contains("\\u") && !json.out.contains("\\/"))
+        let object = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any]
+        #expect((object?["button"] as? [Any])?.count == 3)
+    }
+
+    @Test("show: no menu, or a menu lint refuses, exits 1 with the reason")
+    func refused() throws {
+        let none = try kefu(["menu", "show", "Rules/clinic"], workingDirectory: RulesCommandTests.root)
+        #expect(none.status == 1)
+        #expect(none.err.contains("Rules/clinic has no menu: section"))
+        let dir = try RulesCommandTests.temporaryRuleSet(["menu.yaml": "default: 好\nmenu:\n  - {name: 联系我们, click: MENU_CONTACT}\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let broken = try kefu(["menu", "show", dir.path])
+        #expect(broken.status == 1)
+        #expect(broken.err.contains("menu.yaml:3:25: error: the button “联系我们” sends click key MENU_CONTACT, but no rule answers it"), "\(broken.err)")
+        #expect(broken.out.isEmpty)
+    }
+}

@@ -310,7 +310,7 @@ struct ServeTests {
     func health() throws {
         let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path)
         #expect(try server.get("/healthz") == "ok\n")
-        #expect(try server.get("/readyz").hasPrefix("ready: 17 rules"))
+        #expect(try server.get("/readyz").hasPrefix("ready: 19 rules"))
         _ = server.stop()
     }
 }
