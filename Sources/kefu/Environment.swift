@@ -53,7 +53,9 @@ extension AccountEnvironment {
         guard baseURL.hasPrefix("https://") || baseURL.hasPrefix("http://") else {
             throw ValidationError("--wechat-api \(baseURL): give an http(s) address, e.g. https://api.weixin.qq.com")
         }
-        return WeChatAPIConfiguration(baseURL: baseURL, appID: appID, secret: AppSecret(appSecret))
+        // A stand-in serves the QR images itself; WeChat serves them from mp.weixin.qq.com.
+        let images = baseURL == WeChatAPI.defaultBaseURL ? WeChatAPI.defaultQRImageBaseURL : baseURL + "/cgi-bin/showqrcode"
+        return WeChatAPIConfiguration(baseURL: baseURL, appID: appID, secret: AppSecret(appSecret), qrImageBaseURL: images)
     }
 }
 
