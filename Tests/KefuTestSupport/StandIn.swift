@@ -113,8 +113,9 @@ public final class StandInServer {
         base = found
     }
 
+    /// SIGKILL: there is nothing to flush, and a child spawned from a test thread may have SIGTERM blocked.
     deinit {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
     }
 
     public func get(_ path: String) throws -> HTTPAnswer { try Curl.call("GET", base + path) }
@@ -201,7 +202,7 @@ public final class WebhookListener {
         url = "http://127.0.0.1:\(port)/wechat"
     }
 
-    deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
 
     public struct Received {
         public var query: [String: String]

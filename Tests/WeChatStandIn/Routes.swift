@@ -65,12 +65,18 @@ struct Routes: Sendable {
             call.bodyTooLarge = true
         }
         let (answer, push) = await state.handle(call)
-        if let push, let webhook {
-            // As WeChat does, the job's result arrives later, on its own request.
-            Task { _ = try? await webhook.deliver(push) }
+        if case .reset(after: true)? = fault {
+            if let push, let webhook { Task { _ = try? await webhook.deliver(push) } }
+            try await drop(context)
         }
-        if case .reset(after: true)? = fault { try await drop(context) }
-        return Self.answer(answer)
+        guard let push, let webhook, case .json(let json) = answer else { return Self.answer(answer) }
+        // As WeChat does, the job's result (TEMPLATESENDJOBFINISH) comes after the answer, on its own request.
+        let bytes = json.bytes
+        return Response(status: .ok, headers: [.contentType: Self.jsonType], body: ResponseBody(contentLength: bytes.count) { writer in
+            try await writer.write(ByteBuffer(bytes: bytes))
+            try await writer.finish(nil)
+            Task { _ = try? await webhook.deliver(push) }
+        })
     }
 
     /// Closes the connection without an answer.

@@ -283,9 +283,8 @@ actor StandIn {
         return ["media": .array(list)]
     }
 
-    /// Forgets all state; the clock goes back to where it started.
+    /// Forgets all state but the clock (tokens, windows, sent, faults, counters, menu, media, tickets).
     func reset() {
-        clock = Clock(frozenAt: settings.startNow)
         tokens = TokenAuthority()
         windows = Windows()
         quotas = Quotas(daily: settings.dailyQuotas, minute: settings.minuteQuotas)

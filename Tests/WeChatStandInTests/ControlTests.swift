@@ -211,7 +211,10 @@ struct ControlTests {
         #expect(click.content == .event(.click(key: "V1001")))
         #expect(try server.post("/standin/push", json: ["openid": "oLee", "event": "VIEW"]).status == 400)
 
+        try server.advance(5)
         _ = try server.post("/standin/reset", "")
+        #expect(try server.get("/standin/clock").json["now"] as? Int == Int(StandInServer.start) + 5, "reset keeps the clock")
+        #expect(try server.get("/standin/stats").json["tokensMinted"] as? Int == 0)
         #expect(try server.get("/standin/sent").json["messages"] as? [Any] != nil)
         #expect((try server.get("/standin/sent").json["messages"] as? [Any])?.isEmpty == true)
         #expect(try server.probe(token) == 40014, "reset forgets the tokens")

@@ -115,7 +115,7 @@ struct TokenTests {
 
         #expect(try server2.post("/standin/rotate", "").status == 200)
         #expect(try server2.probe(b2) == 40001)
-        let current = try #require(try server2.stable().json)
+        let current = try server2.stable().json
         let fresh = try #require(current["access_token"] as? String)
         #expect(current["expires_in"] as? Int == 7200)
         #expect(try server2.probe(fresh) == 46003)
