@@ -180,7 +180,7 @@ let package = Package(
         // Runs the built `kefu` binary as a user would.
         .testTarget(
             name: "KefuCLITests",
-            dependencies: ["kefu", "KefuTestSupport"]
+            dependencies: ["kefu", "KefuTestSupport", "wechat-standin"]
         ),
         // The API client against the stand-in over real HTTP on loopback.
         .testTarget(

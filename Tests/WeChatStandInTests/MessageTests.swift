@@ -32,11 +32,23 @@ struct MessageTests {
         try server.interaction("oBob", "unsubscribe")
         #expect(try server.sendText(fresh, to: "oBob").errcode == 45015)
 
+        // A click after a message does not take away what the message allowed: 3 for the click's
+        // minute, then the message's 5 until its 48 h end (as Kefu counts them, ServiceWindow).
+        try server.interaction("oCarol", "message")
+        try server.interaction("oCarol", "click")
+        for _ in 1...8 { #expect(try server.sendText(fresh, to: "oCarol").errcode == 0) }
+        #expect(try server.sendText(fresh, to: "oCarol").errcode == 45047)
+        try server.interaction("oDan", "message")
+        try server.interaction("oDan", "click")
+        try server.advance(61)
+        for _ in 1...5 { #expect(try server.sendText(fresh, to: "oDan").errcode == 0) }
+        #expect(try server.sendText(fresh, to: "oDan").errcode == 45047)
+
         let sent = try server.sent("oAlice")
         #expect(sent.count == 6)
         #expect(sent.first?["api"] as? String == "custom")
         #expect(((sent.first?["body"] as? [String: Any])?["text"] as? [String: Any])?["content"] as? String == "第1条")
-        #expect(try server.sent().count == 10)
+        #expect(try server.sent().count == 10 + 8 + 5)
     }
 
     @Test("message shapes: every msgtype of §3 is checked; news has exactly one article (45008); bad JSON 47001, empty 44002")
