@@ -31,6 +31,11 @@ extension TurnState {
         guard let next = Self.nextStep(flow, progress, facts: facts) else {
             session.flow = nil
             effects += scheduleEffects(flow, progress)
+            if case .messages = flow.done.value {
+                prefix += intro
+                return reply(with: flow.done.value.renderMessages(captures: progress.slots, facts: facts, using: &generator),
+                             .flow(name: flow.name, event: .done), separate: true)
+            }
             let rendered = flow.done.value.render(captures: progress.slots, facts: facts, using: &generator)
             if case .transfer = rendered { pause() }
             prefix += intro

@@ -107,6 +107,9 @@ struct TurnState {
     }
 
     mutating func say(_ reply: RuleReply, captures: [String: String], _ source: Source) {
+        if case .messages = reply {
+            return self.reply(with: reply.renderMessages(captures: captures, facts: facts, using: &generator), source, separate: true)
+        }
         let rendered = reply.render(captures: captures, facts: facts, using: &generator)
         if case .transfer = rendered, !message.isEvent { pause() }  // an event cannot be transferred (the reply is refused)
         respond(rendered, source)
@@ -140,10 +143,15 @@ struct TurnState {
     /// The turn's answer: its parts in order, neutral — ``ReplyAdapter`` (called by ``Engine/handle``)
     /// decides what goes into the passive reply. An owed notice comes first when the answer is text;
     /// an answer that is not text cannot carry it, so it stays owed.
-    mutating func reply(with parts: [RenderedReply], _ source: Source) {
+    /// `separate`: every part is a message of its own (a `messages:` reply); an owed notice is then
+    /// the first message.
+    mutating func reply(with parts: [RenderedReply], _ source: Source, separate: Bool = false) {
         var parts = parts
         if !prefix.isEmpty {
-            if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
+            if separate {
+                parts = [.text(prefix.joined(separator: "\n\n"))] + parts
+                prefix = []
+            } else if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
                 parts = prefix.map(RenderedReply.text) + parts
             } else {
                 keepNoticeForLater()
@@ -151,6 +159,7 @@ struct TurnState {
         }
         outcome = Engine.Outcome(response: .success, source: source, normalized: normalized, intent: intent)
         outcome.parts = parts
+        outcome.separateParts = separate
         outcome.trigger = trigger
     }
 

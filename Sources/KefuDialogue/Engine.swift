@@ -49,6 +49,10 @@ public struct Engine: Sendable {
         public var response: PassiveResponse
         /// What the turn says, in order, before it is a WeChat reply (empty: nothing to say).
         public var parts: [RenderedReply] = []
+        /// Each part is a message of its own (a `messages:` reply), rather than runs of text joined.
+        public var separateParts = false
+        /// ``parts`` as the messages they make.
+        public var messages: [RenderedReply] { ReplyAdapter.messages(parts, separate: separateParts) }
         public var source: Source
         /// The normalized text, for text messages.
         public var normalized: String?
@@ -140,7 +144,7 @@ public struct Engine: Sendable {
         var outcome = state.outcome
         var later: [RenderedReply] = []
         if !outcome.parts.isEmpty {
-            let delivery = ReplyAdapter.deliver(outcome.parts, answering: message, at: now, media: media)
+            let delivery = ReplyAdapter.deliver(outcome.messages, answering: message, at: now, media: media)
             outcome.response = delivery.passive
             later = delivery.later
             if let refused = delivery.refused {

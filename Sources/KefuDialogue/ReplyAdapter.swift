@@ -19,8 +19,10 @@ public enum ReplyAdapter {
         public var refused: String?
     }
 
-    /// The messages the parts make, in order: runs of text joined, every other part on its own.
-    public static func messages(_ parts: [RenderedReply]) -> [RenderedReply] {
+    /// The messages the parts make, in order: runs of text joined, every other part on its own
+    /// (`separate`: every part on its own; empty texts dropped either way).
+    public static func messages(_ parts: [RenderedReply], separate: Bool = false) -> [RenderedReply] {
+        if separate { return parts.filter { if case .text(let text) = $0 { !text.isEmpty } else { true } } }
         var messages: [RenderedReply] = []
         var texts: [String] = []
         func flush() {
@@ -40,9 +42,10 @@ public enum ReplyAdapter {
 
     /// `media`: the media_id of each rule-set file part (nil: not uploaded yet — then that message,
     /// and what follows it, go out through the API once the file is uploaded).
-    public static func deliver(_ parts: [RenderedReply], answering message: InboundMessage, at now: Int64,
+    /// `messages`: what ``messages(_:separate:)`` made of the turn's parts.
+    public static func deliver(_ messages: [RenderedReply], answering message: InboundMessage, at now: Int64,
                                media: any MediaResolver = PathAsMediaID()) -> Delivery {
-        let messages = messages(parts)
+        let parts = messages
         guard let first = messages.first else {
             return Delivery(passive: .success, later: [], refused: parts.isEmpty ? nil : "it is empty")
         }

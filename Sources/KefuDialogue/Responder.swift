@@ -51,7 +51,7 @@ public struct Responder: Sendable {
         var log = ConversationTurn(message, outcome, at: now, latency: latency)
         if let gate, !gate.claimPassive() {
             // The budget passed: the push was answered `success`; the answer goes through the API.
-            let messages = ReplyAdapter.messages(outcome.parts).filter { if case .transfer = $0 { false } else { true } }
+            let messages = outcome.messages.filter { if case .transfer = $0 { false } else { true } }
             let window = try await store.window(for: user).opened(by: interaction ?? .message, at: now)
             if !messages.isEmpty, interaction != nil, window.remaining(at: now) >= messages.count {
                 outbox.removeAll { $0.kind == .part }

@@ -316,6 +316,9 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("image file not in the folder", RULE + "    when: {contains: 尺码}\n    reply: {image: {file: media/size-chart.png}}\n", False, True),
     ("video file with a title", RULE + "    when: {contains: 视频}\n    reply: {video: {file: media/install.mp4, title: 教程}}\n", False, True),
     ("image as {media_id: …}", RULE + "    when: {contains: 尺码}\n    reply: {image: {media_id: MEDIA_1}}\n", False, False),
+    ("a reply of two messages, text then image", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [先看这段, {news: {title: t, url: 'https://a.example/'}}]}}\n", False, False),
+    ("messages with one item", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [只有一条]}}\n", True, True),
+    ("messages with six items", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [a, b, c, d, e, f]}}\n", True, True),
 ]
 
 

@@ -125,6 +125,10 @@ struct DiagnosticsTests {
              says: "is not strict, so a bare 嗯 or 好吧 confirms the cancellation", severity: .warning),
         Case(code: "unused-hours", yaml: ok + "hours:\n  h: {每天: 09:00-18:00}\n", line: 3, column: 3, says: "nothing uses hours 'h'", severity: .warning),
         Case(code: "bad-date", yaml: ok + "hours:\n  h: {每天: 09:00-18:00, closed: [12月25日]}\n", line: 3, column: 33, says: "'12月25日' is not a date"),
+        Case(code: "too-many-messages", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {messages: [a, b, c, d, e, f]}\n", line: 5, column: 23,
+             says: "messages has 6 replies; WeChat allows 5 customer-service messages"),
+        Case(code: "transfer-in-messages", yaml: ok + "rules:\n  - id: a\n    when: {contains: [x]}\n    reply: {messages: [先说一句, {transfer: true}]}\n", line: 5, column: 30,
+             says: "a transfer cannot be one of several messages"),
         Case(code: "bad-schedule", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {before: 2h, after: 1h, of: t, text: x}\n",
              line: 13, column: 9, says: "has one time, 'before:' or 'after:', not both"),
         Case(code: "bad-template", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 1h, template: {id: 'T 1', data: {a: b}}}\n",
@@ -208,6 +212,22 @@ struct DiagnosticsTests {
         #expect(warnings(["内科"]).contains("maybe-empty-slot"))
     }
 
+    @Test("subscribe:/scan: scenes without a live QR code are warned about, at the scene; wildcards and live ones are not")
+    func sceneWithoutCode() throws {
+        let compiled = try RuleSetCompiler.compile(RuleSetLoader.parse(files: [(path: "rules.yaml", text: Self.ok + """
+            rules:
+              - {id: a, when: {subscribe: [store_a, store_b]}, reply: 欢迎}
+              - {id: b, when: {scan: 'store_*'}, reply: 欢迎光临}
+              - {id: c, when: {scan: true}, reply: 您好}
+            """)]))
+        let found = SceneCheck.run(compiled, liveScenes: ["store_a"])
+        #expect(found.map(\.code) == ["scene-without-qr-code"])
+        #expect(found.first?.message.contains("scene 'store_b'") == true)
+        #expect(found.first?.location.line == 3)
+        #expect(found.first?.severity == .warning)
+        #expect(SceneCheck.run(compiled, liveScenes: ["store_a", "store_b"]).isEmpty)
+    }
+
     @Test("every code the tools can produce is covered by a case")
     func allCodesCovered() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -221,7 +241,8 @@ struct DiagnosticsTests {
         }
         // Codes about the file system are exercised by the loader tests below (unfinished-file by UnfinishedFileTests).
         let fileSystem: Set<String> = ["no-rule-set", "no-rule-files", "unreadable-file", "not-utf8", "duplicate-settings", "empty-value", "unfinished-file"]
-        let covered = Set(Self.cases.map(\.code)).union(fileSystem)
+        // scene-without-qr-code needs the store's QR codes: sceneWithoutCode below and the kefu qr CLI test.
+        let covered = Set(Self.cases.map(\.code)).union(fileSystem).union(["scene-without-qr-code"])
         #expect(codes.subtracting(covered).isEmpty, "untested codes: \(codes.subtracting(covered).sorted())")
         #expect(codes.count > 25)
     }

@@ -79,11 +79,20 @@ extension RuleReply {
         case .mediaFile(let file):
             return .mediaFile(MediaFile(kind: file.kind, path: file.path.value, title: file.title?.render(captures, facts: facts),
                                         description: file.description?.render(captures, facts: facts)))
+        case .messages(let replies):
+            // One reply stands for several only where one part is wanted (previews): the first.
+            return replies[0].render(captures: captures, facts: facts, using: &generator)
         }
     }
 
+    /// The messages the reply sends, in order: one for every form but `messages:`.
+    public func renderMessages(captures: [String: String], facts: Facts? = nil, using generator: inout some RandomNumberGenerator) -> [RenderedReply] {
+        if case .messages(let replies) = self { return replies.map { $0.render(captures: captures, facts: facts, using: &generator) } }
+        return [render(captures: captures, facts: facts, using: &generator)]
+    }
+
     public func preview(captures: [String: String], facts: Facts? = nil, using generator: inout some RandomNumberGenerator) -> String {
-        render(captures: captures, facts: facts, using: &generator).preview
+        renderMessages(captures: captures, facts: facts, using: &generator).map(\.preview).joined(separator: " ⏎ ")
     }
 }
 

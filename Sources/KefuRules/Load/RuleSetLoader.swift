@@ -13,7 +13,7 @@ public enum RuleSetLoader {
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
     /// Written beside a condition in `when:`; not conditions of their own.
     static let hoursConditionKeys = ["open", "after_hours"]
-    static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer"]
+    static let replyKeys = ["text", "random", "in_order", "image", "voice", "video", "music", "news", "transfer", "messages"]
 
     /// What to do with a rule file that looks unfinished: not empty, and its last line has no
     /// newline at its end. That is how a file looks while an editor or `cp` is still writing it
@@ -548,7 +548,7 @@ package struct RuleFileReader {
         guard pairs.count == 1 else {
             reader.error(pairs.isEmpty ? "missing-key" : "several-replies", node,
                          pairs.isEmpty ? "the reply is empty" : "a reply has one form, not \(pairs.map(\.key).joined(separator: " and "))",
-                         hint: "WeChat sends one passive reply; use random: or in_order: to combine texts")
+                         hint: "use random: to pick one, in_order: to join texts into one message, or messages: to send several messages")
             return nil
         }
         let (key, _, value) = pairs[0]
@@ -562,6 +562,30 @@ package struct RuleFileReader {
             }
             let replies = items.compactMap { readReply($0) }
             return replies.count == items.count ? .random(replies) : nil
+        case "messages":
+            guard case .sequence(let items) = value, items.count >= 2 else {
+                reader.error("wrong-type", value, "messages must be a list of at least two replies, each sent as a message of its own",
+                             hint: "e.g. messages: [这是尺码表：, {image: {file: media/size-chart.png}}]; for one message write the reply itself")
+                return nil
+            }
+            if items.count > 5 {
+                reader.error("too-many-messages", value, "messages has \(items.count) replies; WeChat allows 5 customer-service messages after a customer's message (3 after a menu click), and the first is the passive reply",
+                             hint: "keep at most 4 (or 3 for a menu button), or put texts together with in_order:")
+                return nil
+            }
+            var replies: [RuleReply] = []
+            for item in items {
+                guard let reply = readReply(item) else { continue }
+                switch reply {
+                case .messages:
+                    reader.error("wrong-type", item, "messages cannot hold another messages list", hint: "write its replies in this list")
+                case .transfer:
+                    reader.error("transfer-in-messages", item, "a transfer cannot be one of several messages: WeChat transfers only in the passive reply",
+                                 hint: "make the transfer the rule's whole reply, and say the text in the handoff rule's flow or beforehand")
+                default: replies.append(reply)
+                }
+            }
+            return replies.count == items.count ? .messages(replies) : nil
         case "in_order":
             guard case .sequence = value else {
                 reader.error("wrong-type", value, "in_order must be a list of texts", hint: "e.g. in_order: [第一段, 第二段]")

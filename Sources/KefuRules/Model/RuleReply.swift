@@ -17,6 +17,10 @@ public indirect enum RuleReply: Sendable, Equatable {
     /// An image, voice or video file of the rule set (`image: {file: media/size-chart.png}`),
     /// uploaded as temporary media when it is sent.
     case mediaFile(MediaFileReply)
+    /// Several messages, in order (`messages: [文字, {image: {file: …}}]`): the first is the passive
+    /// reply, the rest go out as customer-service messages right after it (WeChat's API). Each is
+    /// a message of its own, texts included.
+    case messages([RuleReply])
 
     public struct MediaFileReply: Sendable, Equatable {
         public var kind: MediaFile.Kind
@@ -67,6 +71,7 @@ public indirect enum RuleReply: Sendable, Equatable {
         case .music(let m): [m.title, m.description].compactMap { $0 }
         case .news(let articles): articles.flatMap { [$0.title] + ($0.description.map { [$0] } ?? []) }
         case .mediaFile(let file): [file.title, file.description].compactMap { $0 }
+        case .messages(let replies): replies.flatMap(\.templates)
         case .image, .voice, .transfer: []
         }
     }
@@ -75,7 +80,7 @@ public indirect enum RuleReply: Sendable, Equatable {
     public var mediaFiles: [MediaFileReply] {
         switch self {
         case .mediaFile(let file): [file]
-        case .random(let replies): replies.flatMap(\.mediaFiles)
+        case .random(let replies), .messages(let replies): replies.flatMap(\.mediaFiles)
         default: []
         }
     }
