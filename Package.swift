@@ -137,6 +137,7 @@ let package = Package(
                 "KefuWeChat",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/WeChatStandIn"
         ),
@@ -188,6 +189,11 @@ let package = Package(
         .testTarget(
             name: "CPCRE2Tests",
             dependencies: ["CPCRE2"]
+        ),
+        // The stand-in WeChat itself, over real HTTP on loopback (tokens, windows, validation, faults, pushes).
+        .testTarget(
+            name: "WeChatStandInTests",
+            dependencies: ["wechat-standin", "KefuTestSupport", "KefuWeChat"]
         ),
     ],
     swiftLanguageModes: [.v6]
