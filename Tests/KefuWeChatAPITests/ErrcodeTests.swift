@@ -117,9 +117,12 @@ struct ErrcodeTests {
         var standIn: StandIn? = try StandIn()
         let configuration = standIn!.configuration(timeoutMilliseconds: 800)
         standIn = nil
-        let client = WeChatAPIClient(configuration: configuration, tokenStore: MemoryAccessTokenStore())
+        let logs = LogCapture()
+        let client = WeChatAPIClient(configuration: configuration, tokenStore: MemoryAccessTokenStore(), logger: logs.logger)
         let error = try await #require(throws: WeChatAPIError.self) { try await client.send(.text("你好"), to: "oNobody") }
         #expect(error.disposition == .notSent)
         #expect(error.isSafeToRepeat)
+        #expect(error.errcode == nil)
+        #expect(logs.all.contains { $0.contains("not-sent") })
     }
 }
