@@ -9,7 +9,7 @@ import Logging
 struct WeChatCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wechat",
-        abstract: "Sign, simulate and inspect WeChat pushes (protocol tools for setting up an account).",
+        abstract: "Sign, simulate and inspect WeChat pushes, and check the API access token (tools for setting up an account).",
         subcommands: [Sign.self, Push.self, Open.self, Token.self]
     )
 }
