@@ -14,45 +14,16 @@ final class StandIn: Sendable {
     static let secret = "StandInSecret0123456789abcdefABCD"
     static let start: Int64 = 1_767_225_600  // 2026-01-01 00:00 UTC
 
-    private let process: Mutex<Process?>
+    /// The process, started and stopped by the shared harness (KefuTestSupport's StandInServer).
+    nonisolated(unsafe) private let server: StandInServer
     let url: String
     /// The stand-in's clock as last read, and when (our monotonic seconds) it was read.
     private let clockBase = Mutex<(standIn: Int64, local: Double)>((0, 0))
 
     init(arguments: [String] = [], secret: String = StandIn.secret) throws {
-        let process = Process()
-        let beside = TestSupport.kefu.deletingLastPathComponent().appendingPathComponent("wechat-standin")
-        process.executableURL = beside
-        process.arguments = ["--port", "0", "--appid", Self.appID, "--now", String(Self.start)] + arguments
-        process.environment = ["PATH": "/usr/bin:/bin", "KEFU_APPSECRET": secret]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var seen = ""
-        var found: String?
-        let deadline = Date().addingTimeInterval(20)
-        while found == nil, Date() < deadline, process.isRunning {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { continue }
-            seen += String(decoding: chunk, as: UTF8.self)
-            if let range = seen.range(of: #"listening on (http://[0-9.]+:\d+)"#, options: .regularExpression) {
-                found = String(seen[range].dropFirst("listening on ".count))
-            }
-        }
-        guard let found else {
-            process.terminate()
-            throw Failure("wechat-standin did not start (\(beside.path)): \(seen)")
-        }
-        url = found
-        self.process = Mutex(process)
+        server = try StandInServer(["--appid", Self.appID] + arguments, environment: ["KEFU_APPSECRET": secret], now: Self.start)
+        url = server.base
         clockBase.withLock { $0 = (Self.start, Self.monotonic) }
-    }
-
-    deinit {
-        process.withLock { p in
-            if let p, p.isRunning { p.terminate(); p.waitUntilExit() }
-        }
     }
 
     struct Failure: Error, CustomStringConvertible {
