@@ -144,7 +144,7 @@ public struct Engine: Sendable {
         var outcome = state.outcome
         var later: [RenderedReply] = []
         if !outcome.parts.isEmpty {
-            let delivery = ReplyAdapter.deliver(outcome.messages, answering: message, at: now, media: media)
+            let delivery = ReplyAdapter.deliver(outcome.parts, separate: outcome.separateParts, answering: message, at: now, media: media)
             outcome.response = delivery.passive
             later = delivery.later
             if let refused = delivery.refused {

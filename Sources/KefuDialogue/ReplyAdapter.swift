@@ -42,10 +42,10 @@ public enum ReplyAdapter {
 
     /// `media`: the media_id of each rule-set file part (nil: not uploaded yet — then that message,
     /// and what follows it, go out through the API once the file is uploaded).
-    /// `messages`: what ``messages(_:separate:)`` made of the turn's parts.
-    public static func deliver(_ messages: [RenderedReply], answering message: InboundMessage, at now: Int64,
+    /// `separate`: each part is a message of its own (see ``messages(_:separate:)``).
+    public static func deliver(_ parts: [RenderedReply], separate: Bool = false, answering message: InboundMessage, at now: Int64,
                                media: any MediaResolver = PathAsMediaID()) -> Delivery {
-        let parts = messages
+        let messages = messages(parts, separate: separate)
         guard let first = messages.first else {
             return Delivery(passive: .success, later: [], refused: parts.isEmpty ? nil : "it is empty")
         }

@@ -182,6 +182,22 @@ struct OutboxServeTests {
         #expect(answer.body.contains("<MsgType><![CDATA[image]]></MsgType>") && answer.body.contains(id), "\(answer.body)")
     }
 
+    @Test("an error only the operator can fix (40164: this IP is not whitelisted) reaches /status with the IP and what to do, a metric and the log; no secret shows")
+    func operatorAlert() throws {
+        let pair = try Pair(standInArguments: ["--allow-ip", "10.9.9.9"])
+        // The media upload at start asks for a token, which WeChat (the stand-in) refuses for this IP.
+        #expect(try TestSupport.eventually { try pair.server.get("/status").contains("40164") })
+        let status = try pair.server.get("/status")
+        #expect(status.contains("127.0.0.1") && status.contains("IP"), "\(status)")
+        #expect(try pair.metric(#"kefu_wechat_api_alerts_total{errcode="40164"}"#) ?? 0 >= 1)
+        _ = pair.server.stop()
+        let log = pair.server.remainingLog()
+        #expect(log.contains("40164"))
+        for secret in [StandInServer.secret, OutboxServeTests.aesKey, OutboxServeTests.secrets["KEFU_TOKEN"]!] {
+            #expect(!status.contains(secret) && !log.contains(secret), "a secret reached /status or the log")
+        }
+    }
+
     func syncEntries(_ store: SQLiteStore) throws -> [OutboxEntry] {
         let box = Box()
         let done = DispatchSemaphore(value: 0)
