@@ -39,6 +39,8 @@ public struct CaseResult: Sendable {
     /// The case could not run to its end (a protocol error with --wire, nothing to resend …).
     public var error: String?
     public var seconds: Double
+    /// The scheduled messages the case sent (`FLOW/ID`), for coverage.
+    public var scheduledSent: Set<String> = []
 
     public var passed: Bool { failures.isEmpty && error == nil }
 }
@@ -101,7 +103,9 @@ public struct CorpusRunner: Sendable {
                 case .wait(let seconds):
                     try await simulator.wait(seconds: seconds)
                     result.observations.append(nil)
-                    result.failures += Self.checkSent(step, index: index, simulator.takeSent())
+                    let sent = simulator.takeSent()
+                    result.scheduledSent.formUnion(Self.scheduled(sent.sent))
+                    result.failures += Self.checkSent(step, index: index, sent)
                     continue
                 case .resend:
                     guard let again = try await simulator.resend() else {
@@ -113,6 +117,7 @@ public struct CorpusRunner: Sendable {
                 var observation = Self.observe(outcome, session, rules: rules, now: clock.now())
                 let sent = simulator.takeSent()
                 observation.sent = sent.sent.map(\.message.content.preview)
+                result.scheduledSent.formUnion(Self.scheduled(sent.sent))
                 if outcome.source == .remembered, case .resend = step.action,
                    let previous = result.observations.last(where: { $0 != nil }) ?? nil {
                     observation.rules = previous.rules  // the retry is answered by whoever answered the message
@@ -189,6 +194,13 @@ public struct CorpusRunner: Sendable {
             }
         }
         return failures
+    }
+
+    static func scheduled(_ entries: [OutboxEntry]) -> [String] {
+        entries.compactMap { entry in
+            guard entry.message.kind == .scheduled, let flow = entry.message.flow, let name = entry.message.name else { return nil }
+            return "\(flow)/\(name)"
+        }
     }
 
     /// `sent:`: exactly these messages went out through the API during the step, in order. A message

@@ -5,7 +5,7 @@ import KefuRules
 /// flow step and re-prompt, and which of them no case reaches.
 public struct Coverage: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case rule, interrupt, reply, intent, step, reprompt, refusal
+        case rule, interrupt, reply, intent, step, reprompt, refusal, scheduled
 
         /// How a report names the group.
         public var plural: String {
@@ -17,6 +17,7 @@ public struct Coverage: Sendable {
             case .step: "flow steps"
             case .reprompt: "re-prompts"
             case .refusal: "refuse texts"
+            case .scheduled: "scheduled messages"
             }
         }
     }
@@ -53,6 +54,7 @@ public struct Coverage: Sendable {
                 if let step = rules.flow(named: flow)?.steps[safe: index], step.refusals[reason] == nil { reprompted.insert("\(flow)#\(index)#\(attempt)") }
             }
         }
+        let scheduledSent = results.reduce(into: Set<String>()) { $0.formUnion($1.scheduledSent) }
         var items: [Item] = []
         for rule in rules.rules {
             if rule.interrupt != nil {
@@ -88,6 +90,13 @@ public struct Coverage: Sendable {
                     let what = step.retry.isEmpty ? "re-prompt" : "retry \(k)"
                     items.append(Item(kind: .reprompt, name: "\(label) \(what)", location: step.location, reached: reached))
                 }
+            }
+        }
+        // A flow's scheduled messages: each one sent at its time in some case (`wait:` to it).
+        for flow in rules.flows {
+            for entry in flow.schedule {
+                items.append(Item(kind: .scheduled, name: "\(flow.name)/\(entry.id)", location: entry.location,
+                                  reached: scheduledSent.contains("\(flow.name)/\(entry.id)")))
             }
         }
         self.items = items

@@ -141,6 +141,48 @@ struct CorpusTests {
         #expect(Int(coverage.percent.rounded()) == 64)
     }
 
+    @Test("scheduled messages: sent: checks what went out during a wait, with why one was not; coverage counts each scheduled message sent")
+    func scheduled() async throws {
+        let rules = try RuleSetCompiler.compile(RuleSetLoader.parse(files: [(path: "rules.yaml", text: """
+            default: 抱歉
+            rules:
+              - {id: book, when: {contains: [预约]}, flow: book}
+            flows:
+              book:
+                steps:
+                  - {slot: time, ask: 几点？, expect: datetime}
+                done: 好的
+                schedule:
+                  - {id: soon, before: 2h, of: time, text: '快到了：{{time}}'}
+                  - {id: later, after: 3d, template: {id: TM1, data: {thing1: 回访}}}
+            """)]))
+        let cases = try Self.cases("""
+            cases:
+              - name: 约明天下午三点
+                steps:
+                  - say: 预约
+                  - say: 明天下午3点
+                    sent: []
+                  - wait: 1d
+                    sent: []
+                  - wait: 4h
+                    sent: [快到了：2026-11-26 周四 15:00]
+              - name: 期望错了
+                steps:
+                  - say: 预约
+                  - say: 12月5号下午3点
+                  - wait: 11d
+                    sent: [快到了：2026-12-05 周六 15:00]
+            """)
+        let results = await CorpusRunner(rules: rules).run(cases)
+        #expect(results[0].passed, "\(results[0].failures)")
+        let failure = try #require(results[1].failures.first)
+        #expect(failure.key == "sent" && failure.actual.contains("[template TM1: thing1=回访]") && failure.actual.contains("window is closed"), "\(failure.actual)")
+        let coverage = Coverage(rules: rules, results: [results[0]])
+        #expect(coverage.items.filter { $0.kind == .scheduled }.map(\.name) == ["book/soon", "book/later"])
+        #expect(coverage.missing.filter { $0.kind == .scheduled }.map(\.name) == ["book/later"])
+    }
+
     @Test("the comparison lists the conversations whose replies change between two rule sets, step by step")
     func against() async throws {
         let cases = try Self.cases(Self.passing)
