@@ -12,10 +12,14 @@ public struct Responder: Sendable {
     public let store: any ConversationStore
     /// Seconds an answer is remembered for WeChat's retries.
     public let window: Int64
+    /// Keep each customer's customer-service window (needed only where messages are sent through the
+    /// API: `kefu serve` with it, `kefu chat`, `kefu test`); without, a turn writes no window row.
+    public let tracksWindows: Bool
 
-    public init(store: any ConversationStore, window: Int64 = 60) {
+    public init(store: any ConversationStore, window: Int64 = 60, tracksWindows: Bool = true) {
         self.store = store
         self.window = window
+        self.tracksWindows = tracksWindows
     }
 
     /// `request`: the signed query that delivered the message, saved with the answer (see `TurnRecord.request`).
@@ -39,7 +43,7 @@ public struct Responder: Sendable {
         let latency = ContinuousClock.now - started
         var outcome = turn.outcome
         let user = message.fromUserName
-        let interaction = Interaction(message)
+        let interaction = tracksWindows ? Interaction(message) : nil
         var outbox = turn.later.map { OutboxMessage(user: user, kind: .part, due: now, content: .message($0)) }
         var cancelled: [String] = []
         for effect in turn.effects {

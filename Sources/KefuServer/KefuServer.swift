@@ -106,7 +106,11 @@ public struct KefuServer: Sendable {
                     if n < batch { break }
                 }
             }
+            // Finished outbox rows are kept as long as the conversation log (an audit of what was sent).
+            let keepOutbox = configuration.logRetention.map { $0.components.seconds } ?? 180 * 86_400
+            let sentRows = try await store.purgeOutbox(before: now - keepOutbox, limit: batch)
             let tidied = try await webhook.tidySessions()
+            metrics.cleanedUp("outbox", sentRows)
             metrics.cleanedUp("answers", answers)
             metrics.cleanedUp("log", lines)
             metrics.cleanedUp("sessions", tidied)

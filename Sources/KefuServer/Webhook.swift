@@ -45,7 +45,7 @@ public struct Webhook: Sendable {
                 logger: Logger) throws(WeChatError) {
         self.configuration = configuration
         self.store = store
-        responder = Responder(store: store, window: configuration.deduplicationWindowSeconds)
+        responder = Responder(store: store, window: configuration.deduplicationWindowSeconds, tracksWindows: configuration.api != nil)
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
         self.metrics = metrics

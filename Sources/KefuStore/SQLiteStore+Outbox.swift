@@ -118,4 +118,15 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE outbox SET delivery = ?, updated_at = ? WHERE msgid = ?", arguments: [status, time, msgid])
         }
     }
+
+    public func purgeOutbox(before time: Int64, limit: Int) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: """
+                DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE state NOT IN ('pending', 'sending') AND updated_at < ? ORDER BY id LIMIT ?)
+                """, arguments: [time, limit])
+            let gone = db.changesCount
+            try db.execute(sql: "DELETE FROM service_window WHERE user IN (SELECT user FROM service_window WHERE until < ? LIMIT ?)", arguments: [time, limit])
+            return gone
+        }
+    }
 }

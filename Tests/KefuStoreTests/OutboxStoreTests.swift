@@ -60,6 +60,22 @@ struct OutboxStoreTests {
         }
     }
 
+    @Test("clean-up deletes finished rows older than the retention, never pending ones, and closed windows")
+    func purge() async throws {
+        for (store, path) in try StoreTests.stores() {
+            defer { path.map(StoreTests.removeFolder) }
+            try await store.commit(TurnRecord(key: "k1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
+                                              outbox: [Self.message("u", "已发"), Self.message("u", "待发", due: 10_000)], interaction: .event))
+            let first = try #require(try await store.dueOutbox(at: 100, limit: 1).first)
+            #expect(try await store.beginSending(first.id, at: 100))
+            try await store.finishSending(first.id, .sent(msgid: nil), at: 100)
+            #expect(try await store.purgeOutbox(before: 100, limit: 10) == 0)  // not older yet
+            #expect(try await store.purgeOutbox(before: 500, limit: 10) == 1)
+            #expect(try await store.outboxEntries(for: "u").map(\.message.content.preview) == ["待发"])
+            #expect(try await store.window(for: "u") == ServiceWindow(), "the click's window closed at 160")
+        }
+    }
+
     @Test("a kill -9 between the turn and the send loses nothing: another process opening the file finds the message pending")
     func survivesReopen() async throws {
         let path = StoreTests.temporaryPath()

@@ -50,6 +50,9 @@ public protocol ConversationStore: Sendable {
     func outboxEntries(for user: String?) async throws -> [OutboxEntry]
     /// WeChat's TEMPLATESENDJOBFINISH for a template message sent with this msgid.
     func recordTemplateFinished(msgid: Int64, status: String, at time: Int64) async throws
+    /// Deletes at most `limit` finished outbox rows (sent, failed, unknown, skipped, cancelled) last
+    /// changed before `time`, and windows closed before it; returns how many rows went.
+    func purgeOutbox(before time: Int64, limit: Int) async throws -> Int
 }
 
 /// One row of the outbox.
@@ -296,6 +299,17 @@ public actor MemoryStore: ConversationStore {
 
     public func recordTemplateFinished(msgid: Int64, status: String, at time: Int64) {
         for i in outbox.indices where outbox[i].msgid == msgid { outbox[i].delivery = status; outbox[i].updatedAt = time }
+    }
+
+    public func purgeOutbox(before time: Int64, limit: Int) -> Int {
+        var gone = 0
+        outbox.removeAll { entry in
+            guard gone < limit, entry.state != .pending, entry.state != .sending, entry.updatedAt < time else { return false }
+            gone += 1
+            return true
+        }
+        windows = windows.filter { ($0.value.until ?? .min) >= time }
+        return gone
     }
 
     private func apply(_ change: TurnRecord.SessionChange, for user: String) {
