@@ -257,8 +257,11 @@ public struct KefuServer: Sendable {
     /// Runs until SIGTERM/SIGINT. `onRunning` gets the bound port (useful with port 0).
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let limits = ConnectionLimits(connectionSettings(), metrics: metrics, logger: logger)
+        // Trap SIGHUP before anything listens: a reload signal that came before the reloader ran
+        // would otherwise end the process (SIGHUP's default).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         var services: [any Service] = [
-            SignalReloader(server: self),
+            SignalReloader(server: self, signals: hangups),
             PeriodicService(interval: configuration.cleanupInterval) { [self] in await cleanUp() },
         ]
         if configuration.watch {
@@ -291,10 +294,11 @@ public struct KefuServer: Sendable {
 /// SIGHUP reloads the rule set, until the server shuts down.
 struct SignalReloader: Service {
     let server: KefuServer
+    let signals: UnixSignalsSequence
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) { await server.reload(reason: "SIGHUP") }
+            for await _ in signals { await server.reload(reason: "SIGHUP") }
         }
     }
 }
