@@ -139,6 +139,8 @@ struct DiagnosticsTests {
              line: 13, column: 9, says: "counts back from slot 'p', but its step does not expect a date"),
         Case(code: "schedule-date-only", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {before: 2h, of: d, text: x}\n",
              line: 13, column: 9, says: "a date without a time: it counts from midnight", severity: .warning),
+        Case(code: "template-value-too-long", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 1h, template: {id: T1, data: {thing1: 您预约的门诊就要开始了请提前十五分钟到一楼导诊台报到}}}\n",
+             line: 13, column: 9, says: "has 26 characters before any slot is filled", severity: .warning),
         Case(code: "schedule-outside-window", yaml: FlowCase.enter + "flows:\n  f:\n    steps:\n      - {slot: t, ask: 几点, expect: datetime}\n      - {slot: d, ask: 哪天, expect: date}\n      - {slot: p, ask: 手机号, expect: mobile}\n    done: ok\n    schedule:\n" + "      - {after: 3d, text: 回访}\n",
              line: 13, column: 9, says: "past WeChat's 48-hour window for customer-service messages", severity: .warning),
         // Menu (MenuReader.swift, MenuChecks.swift): a click rule on lines 2–5, menu: on line 6, buttons from line 7

@@ -132,3 +132,25 @@ struct ScheduledTextWindowCheck: LintCheck {
         }
     }
 }
+
+/// Since May 2023 WeChat shows at most 20 characters of each template field and no line breaks,
+/// and trims the rest without an error: a template value whose own words already pass that is cut.
+struct TemplateValueLengthCheck: LintCheck {
+    func run(_ rules: CompiledRules) -> [Diagnostic] {
+        rules.flows.flatMap { flow in
+            flow.schedule.flatMap { entry -> [Diagnostic] in
+                guard case .template(let template) = entry.message else { return [] }
+                return template.data.compactMap { field -> Diagnostic? in
+                    let literal = field.value.segments.map { if case .literal(let text) = $0 { text } else { "" } }.joined()
+                    let breaks = literal.contains("\n")
+                    guard breaks || literal.count > 20 else { return nil }
+                    return Diagnostic(.warning, "template-value-too-long", at: entry.location,
+                        "the value of \(field.key) in the template message '\(entry.id)' of flow '\(flow.name)' " +
+                        (breaks ? "has a line break" : "has \(literal.count) characters before any slot is filled") +
+                        "; WeChat shows at most 20 characters of a template field, on one line, and cuts the rest without telling",
+                        hint: "shorten it to the essentials (e.g. '{{department}}' rather than a sentence); say more in the page the template's url opens")
+                }
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ protocol LintCheck: Sendable {
 public enum Linter {
     static let checks: [any LintCheck] = [
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
-        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(), ScheduledTextWindowCheck(),
+        FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(), ScheduledTextWindowCheck(), TemplateValueLengthCheck(),
         MenuDuplicateKeyCheck(), MenuEventUnansweredCheck(), ClickNotInMenuCheck(),
     ]
 
