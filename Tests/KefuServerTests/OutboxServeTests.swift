@@ -146,6 +146,12 @@ struct OutboxServeTests {
         #expect(try pair.texts("o_reset").count == 1, "not sent again after a restart either")
         let status = try pair.server.get("/status")
         #expect(status.contains(#""unknown":1"#), "\(status)")
+        // The operator's view, beside the running server: which customer, what, and why it is unknown.
+        let listed = try TestSupport.run(TestSupport.kefu, ["outbox", "--state", "unknown", "--store", "sqlite:" + pair.storePath], mergeErrors: true)
+        #expect(listed.status == 0 && listed.out.contains("o_reset") && listed.out.contains("您好，请问有什么可以帮您？")
+                && listed.out.contains("may have delivered it"), "\(listed.out)")
+        let none = try TestSupport.run(TestSupport.kefu, ["outbox", "--state", "failed", "--store", "sqlite:" + pair.storePath], mergeErrors: true)
+        #expect(none.out.contains("no outbox messages in state failed"), "\(none.out)")
     }
 
     @Test("scheduled messages go at their time (text and template); a cancelled booking's do not; TEMPLATESENDJOBFINISH is recorded")
