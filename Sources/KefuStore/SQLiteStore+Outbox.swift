@@ -19,6 +19,26 @@ extension SQLiteStore {
             """).execute(arguments: [user, window.messageAt, window.messageSent, window.eventAt, window.eventSent, window.until])
     }
 
+    /// The window a push opens (or closes), in one statement: the per-message path reads nothing.
+    /// Same arithmetic as ``ServiceWindow/opened(by:at:)``.
+    static func open(_ interaction: Interaction, for user: String, at time: Int64, _ db: Database) throws {
+        let (message, event) = (ServiceWindow.messageLife, ServiceWindow.eventLife)
+        switch interaction {
+        case .unfollow:
+            try db.cachedStatement(sql: "DELETE FROM service_window WHERE user = ?").execute(arguments: [user])
+        case .message:
+            try db.cachedStatement(sql: """
+                INSERT INTO service_window (user, message_at, message_sent, event_at, event_sent, until) VALUES (?1, ?2, 0, NULL, 0, ?2 + \(message))
+                ON CONFLICT(user) DO UPDATE SET message_at = ?2, message_sent = 0, until = MAX(?2 + \(message), COALESCE(event_at + \(event), 0))
+                """).execute(arguments: [user, time])
+        case .event:
+            try db.cachedStatement(sql: """
+                INSERT INTO service_window (user, message_at, message_sent, event_at, event_sent, until) VALUES (?1, NULL, 0, ?2, 0, ?2 + \(event))
+                ON CONFLICT(user) DO UPDATE SET event_at = ?2, event_sent = 0, until = MAX(?2 + \(event), COALESCE(message_at + \(message), 0))
+                """).execute(arguments: [user, time])
+        }
+    }
+
     public func window(for user: String) async throws -> ServiceWindow {
         try await pool.read { db in try Self.window(user, db) }
     }

@@ -254,10 +254,7 @@ public final class SQLiteStore: ConversationStore {
         case .delete: try delete(record.user, db)
         }
         if let turn = record.log { try insert(turn, db) }
-        if let interaction = record.interaction {
-            let window = try window(record.user, db).opened(by: interaction, at: record.time)
-            try save(window, for: record.user, db)
-        }
+        if let interaction = record.interaction { try open(interaction, for: record.user, at: record.time, db) }
         for flow in record.cancelScheduled {
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE user = ? AND flow = ? AND kind = 'scheduled' AND state = 'pending'")
                 .execute(arguments: [record.time, record.user, flow])

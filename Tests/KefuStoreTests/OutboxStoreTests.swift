@@ -60,6 +60,23 @@ struct OutboxStoreTests {
         }
     }
 
+    @Test("the window SQLite writes in one statement is the one ServiceWindow computes, for any sequence of pushes")
+    func windowParity() async throws {
+        let path = StoreTests.temporaryPath()
+        defer { StoreTests.removeFolder(of: path) }
+        let store = try SQLiteStore(path: path)
+        var expected = ServiceWindow()
+        var generator = SeededGenerator(seed: 13)
+        var time: Int64 = 1_000
+        for i in 0..<60 {
+            let interaction = [Interaction.message, .event, .event, .unfollow, .message][Int(generator.next() % 5)]
+            time += Int64(generator.next() % 200_000)
+            try await store.commit(TurnRecord(key: "k\(i)", response: .success, time: time, user: "u", session: .unchanged, log: nil, interaction: interaction))
+            expected = expected.opened(by: interaction, at: time)
+            #expect(try await store.window(for: "u") == expected, "after \(interaction) at \(time)")
+        }
+    }
+
     @Test("clean-up deletes finished rows older than the retention, never pending ones, and closed windows")
     func purge() async throws {
         for (store, path) in try StoreTests.stores() {
