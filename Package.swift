@@ -65,7 +65,18 @@ let package = Package(
         // The engine: a push in, its passive reply out; flows, sessions, the store protocol.
         .target(
             name: "KefuDialogue",
-            dependencies: ["KefuRules", "KefuWeChat"]
+            dependencies: ["KefuRules", "KefuWeChat", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Calls to the company's own systems (`services:` / `call:`): signed HTTP requests with
+        // auth by secret name, one try at a time (the outbox and the engine decide about retries).
+        .target(
+            name: "KefuActions",
+            dependencies: [
+                "KefuRules", "KefuDialogue",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Durable stores: SQLite (embedded default) for answered messages, sessions and the conversation log.
         .target(
@@ -84,7 +95,7 @@ let package = Package(
         .target(
             name: "KefuServer",
             dependencies: [
-                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuWeChatAPI",
+                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuWeChatAPI", "KefuActions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -101,6 +112,7 @@ let package = Package(
                 "KefuServer",
                 "KefuStore",
                 "KefuWeChatAPI",
+                "KefuActions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -142,6 +154,17 @@ let package = Package(
             ],
             path: "Tests/WeChatStandIn"
         ),
+        // A sample company backend with FAKE data (orders, after-sales tickets, clinic appointments) for
+        // `make run` and the tests: verifies Kefu's signatures, honours idempotency keys, injects faults.
+        .executableTarget(
+            name: "sample-backend",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SampleBackend"
+        ),
         // Shared by the test targets that run real programs (kefu, the Python peers, curl).
         .target(
             name: "KefuTestSupport",
@@ -175,17 +198,22 @@ let package = Package(
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(
             name: "KefuServerTests",
-            dependencies: ["kefu", "KefuServer", "KefuTestSupport", "KefuStore", "wechat-standin"]
+            dependencies: ["kefu", "KefuServer", "KefuTestSupport", "KefuStore", "wechat-standin", "sample-backend"]
         ),
         // Runs the built `kefu` binary as a user would.
         .testTarget(
             name: "KefuCLITests",
-            dependencies: ["kefu", "KefuTestSupport", "wechat-standin"]
+            dependencies: ["kefu", "KefuTestSupport", "wechat-standin", "sample-backend"]
         ),
         // The API client against the stand-in over real HTTP on loopback.
         .testTarget(
             name: "KefuWeChatAPITests",
             dependencies: ["KefuWeChatAPI", "wechat-standin", "KefuTestSupport", "KefuStore", "kefu"]
+        ),
+        // Service calls over real HTTP on loopback: signing (checked by Python's hmac), auth, timeouts, the sample backend.
+        .testTarget(
+            name: "KefuActionsTests",
+            dependencies: ["KefuActions", "KefuRules", "KefuDialogue", "KefuTestSupport", "sample-backend"]
         ),
         .testTarget(
             name: "CPCRE2Tests",

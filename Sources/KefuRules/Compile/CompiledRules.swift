@@ -33,6 +33,9 @@ public struct CompiledRules: Sendable {
     public var subscribeReply: RuleReply? { spec.subscribeReply?.value }
     public var keywordAutomaton: KeywordAutomaton { automaton }
     public var flows: [FlowSpec] { spec.flows }
+    /// `services:` the systems `call:` steps call.
+    public var services: [ServiceSpec] { spec.services }
+    public func service(named name: String) -> ServiceSpec? { spec.services.first { $0.name == name } }
     public var settings: Settings { spec.settings }
     public var facts: Facts { spec.facts }
     /// `menu:` the account's custom menu, checked against WeChat's limits and the rules (MenuChecks).

@@ -43,6 +43,17 @@ public struct StepSpec: Sendable {
         case slot(String)
         /// Shows what was collected and asks 是/否; 否 offers to change a slot.
         case confirm
+        /// Calls a service (`- call: erp`) and goes on by the outcome's branch.
+        case call(CallSpec)
+
+        public static func == (a: Kind, b: Kind) -> Bool {
+            switch (a, b) {
+            case (.slot(let x), .slot(let y)): x == y
+            case (.confirm, .confirm): true
+            case (.call(let x), .call(let y)): x.id == y.id
+            default: false
+            }
+        }
     }
 
     /// What happens after `maxAttempts` wrong answers in a row.
@@ -81,6 +92,24 @@ public struct StepSpec: Sendable {
         if case .slot(let name) = kind { name } else { nil }
     }
 
+    /// A call step's call.
+    public var call: CallSpec? {
+        if case .call(let spec) = kind { spec } else { nil }
+    }
+
+    public var isConfirm: Bool {
+        if case .confirm = kind { true } else { false }
+    }
+
+    /// How logs, coverage and `kefu chat` name the step: its slot, `confirm`, or `call:<id>`.
+    public var name: String {
+        switch kind {
+        case .slot(let slot): slot
+        case .confirm: "confirm"
+        case .call(let spec): "call:\(spec.id)"
+        }
+    }
+
     /// Whether the step applies, given the slots filled so far (and the facts, for `if:` on `table.field`).
     public func applies(to slots: [String: String], facts: Facts? = nil) -> Bool {
         condition.allSatisfy { slot, values in
@@ -95,7 +124,8 @@ public struct StepSpec: Sendable {
 
     /// Every template of the step, with where it was written (for variable checks).
     public var templates: [Template] {
-        [ask.value] + retry + (change.map { [$0] } ?? []) + { if case .reply(let t) = onFail { [t] } else { [] } }()
+        if let call { return call.templates }
+        return [ask.value] + retry + (change.map { [$0] } ?? []) + { if case .reply(let t) = onFail { [t] } else { [] } }()
             + refusals.sorted { $0.key < $1.key }.map(\.value)
     }
 }

@@ -6,8 +6,10 @@ public struct RuleSetSpec: Sendable {
     /// In declaration order: files sorted by name, then top to bottom.
     public var rules: [RuleSpec]
     public var intents: [IntentSpec]
-    /// `flows:` by name, in declaration order.
+    /// `flows:` by name, in declaration order. A rule's `call:` is a flow of its own, named `rule:<id>`.
     public var flows: [FlowSpec]
+    /// `services:` the company systems `call:` steps may call, in declaration order.
+    public var services: [ServiceSpec] = []
     /// `events: {subscribe: …}`: the reply to a follow that no `subscribe` rule answers.
     public var subscribeReply: Located<RuleReply>?
     /// `default: …`: the reply when nothing matches a text message.

@@ -1,0 +1,1 @@
+// placeholder: the service client is built here (helper slice).
