@@ -77,6 +77,7 @@ extension TurnState {
         guard let slot = step.slot else { return }
         progress.slots[slot] = nil
         progress.confirmed = []
+        progress.called = []  // what the calls found depended on it: they run again
         var changed = true
         while changed {
             changed = false

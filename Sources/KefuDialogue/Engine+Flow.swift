@@ -6,6 +6,7 @@ extension TurnState {
     mutating func start(_ flow: FlowSpec, by rule: RuleSpec, captures: [String: String]) {
         trigger = rule.id
         var progress = FlowProgress(name: flow.name, startedAt: now, lastActivity: now, expiresAt: now + flow.expires)
+        progress.instance = message.deduplicationKey
         for (name, value) in captures.sorted(by: { $0.key < $1.key }) {
             guard let step = flow.steps.first(where: { $0.slot == name }), let filled = check(step.expectation, text: value, slots: progress.slots).value else { continue }
             progress.slots[name] = filled
@@ -31,6 +32,9 @@ extension TurnState {
         guard let next = Self.nextStep(flow, progress, facts: facts) else {
             session.flow = nil
             effects += scheduleEffects(flow, progress)
+            if case .text(let done) = flow.done.value, done.source.isEmpty {  // a rule's call: nothing more to say
+                return respond(text: intro, .flow(name: flow.name, event: .done))
+            }
             if case .messages = flow.done.value {
                 prefix += intro
                 return reply(with: flow.done.value.renderMessages(captures: progress.slots, facts: facts, using: &generator),
@@ -41,6 +45,7 @@ extension TurnState {
             prefix += intro
             return respond(rendered, .flow(name: flow.name, event: .done))
         }
+        if let call = flow.steps[next].call { return startCall(flow, &progress, next, call, saying: intro) }
         progress.step = next
         session.flow = progress
         respond(text: intro + [ask(flow, next, progress.slots)], .flow(name: flow.name, event: event))
@@ -52,6 +57,7 @@ extension TurnState {
             let step = flow.steps[i]
             guard step.applies(to: progress.slots, facts: facts) else { return false }
             if let slot = step.slot { return progress.slots[slot] == nil }
+            if step.call != nil { return !progress.called.contains(i) }
             return !progress.confirmed.contains(i)
         }
     }
@@ -79,6 +85,7 @@ extension TurnState {
         if let hit = result.interrupt, let action = hit.interrupt, !(message.isEvent && action == .handoff) {
             let rule = rules.rules[hit.rule]
             session.flow = nil
+            if progress.pending != nil, let instance = progress.instance { effects.append(.cancelCalls(instance: instance)) }
             switch action {
             case .cancel:
                 if let reply = rule.reply { return say(reply, captures: hit.captures, .flow(name: flow.name, event: .cancelled(by: rule.id))) }
@@ -87,6 +94,7 @@ extension TurnState {
                 return handoff(rule.reply, .flow(name: flow.name, event: .handedOff(by: rule.id)))
             }
         }
+        if let pending = progress.pending { return whileWaiting(flow, progress, pending, result) }
         if case .event = input {
             // Menu clicks and other events are answered by their rules; the step keeps waiting.
             session.flow = progress
@@ -102,7 +110,10 @@ extension TurnState {
             }
             return finish(.success, .noReply(reason: "no rule answers it; flow '\(flow.name)' still waits for \(step.slot ?? "confirm")"))
         }
-        if step.kind == .confirm { return confirm(flow, &progress, step, input, result) }
+        if step.isConfirm { return confirm(flow, &progress, step, input, result) }
+        if let call = step.call {  // a call step without a pending call (a session from before a reload): make it now
+            return startCall(flow, &progress, progress.step, call, saying: [])
+        }
         let freeText = if case .text = step.expectation { true } else { false }
         if freeText, digress(flow, progress, result, freeText: true) { return }
         let given = answer(step.expectation, input, slots: progress.slots)

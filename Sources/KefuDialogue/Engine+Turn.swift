@@ -21,6 +21,8 @@ struct TurnState {
     var trigger: String?
     /// Scheduled messages and cancellations (a flow's `schedule:` and `cancel_schedule:`).
     var effects: [Effect] = []
+    /// The call outcome branch taken (flow, step id, outcome).
+    var callOutcome: (flow: String, step: String, outcome: CallOutcome)?
 
     init(engine: Engine, message: InboundMessage, now: Int64, session: Session) {
         self.engine = engine

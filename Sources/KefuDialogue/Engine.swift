@@ -68,6 +68,8 @@ public struct Engine: Sendable {
         public var late = false
         /// What the turn put in the outbox (later parts, a late answer, scheduled messages).
         public var queued: [OutboxMessage] = []
+        /// The call outcome branch this turn took (for coverage and the log).
+        public var call: CallTaken?
 
         public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
                     flow: String? = nil, step: String? = nil) {
@@ -98,7 +100,14 @@ public struct Engine: Sendable {
         }
     }
 
-    /// What a flow did with a message.
+    /// A call outcome branch a turn took: `booking` `book` `409`.
+public struct CallTaken: Sendable, Equatable, Codable {
+    public var flow: String
+    public var step: String
+    public var outcome: String
+}
+
+/// What a flow did with a message.
     public enum FlowEvent: Sendable, Equatable {
         /// A rule started the flow (slots its captures filled are skipped).
         case started(rule: String)
@@ -122,6 +131,12 @@ public struct Engine: Sendable {
         case failed(step: String)
         /// The flow was idle past `expires` and has been dropped (reported by clean-up).
         case expired
+        /// A call step's request went out; the flow waits for its result.
+        case calling(step: String)
+        /// A call's result came: the branch of this outcome was taken.
+        case called(step: String, outcome: String)
+        /// A message while the flow waits for a call's result.
+        case waiting(step: String)
     }
 
     /// The answer and the session to keep (nil: nothing to keep).
@@ -138,24 +153,36 @@ public struct Engine: Sendable {
         var state = TurnState(engine: self, message: message, now: now,
                               session: stored ?? Session(user: message.fromUserName, updatedAt: now))
         state.run()
+        return finishTurn(state, stored: stored, message: message, now: now)
+    }
+
+    /// The turn's session, its passive reply made by ``ReplyAdapter`` (when it answers `message`;
+    /// without one every part is a later message), where the flow stands.
+    func finishTurn(_ state: TurnState, stored: Session?, message: InboundMessage?, now: Int64) -> Turn {
         var session: Session? = state.session
         if let s = session, s.isEmpty { session = nil }
         if session != nil, session != stored { session?.updatedAt = now }
         var outcome = state.outcome
         var later: [RenderedReply] = []
         if !outcome.parts.isEmpty {
-            let delivery = ReplyAdapter.deliver(outcome.parts, separate: outcome.separateParts, answering: message, at: now, media: media)
-            outcome.response = delivery.passive
-            later = delivery.later
-            if let refused = delivery.refused {
-                outcome.source = .noReply(reason: "the reply of \(outcome.source) cannot be sent: \(refused)")
-                outcome.trigger = nil
+            if let message {
+                let delivery = ReplyAdapter.deliver(outcome.parts, separate: outcome.separateParts, answering: message, at: now, media: media)
+                outcome.response = delivery.passive
+                later = delivery.later
+                if let refused = delivery.refused {
+                    outcome.source = .noReply(reason: "the reply of \(outcome.source) cannot be sent: \(refused)")
+                    outcome.trigger = nil
+                }
+            } else {
+                outcome.response = .success
+                later = outcome.messages.filter { if case .transfer = $0 { false } else { true } }
             }
         }
         outcome.flow = session?.flow?.name
         if let progress = session?.flow, let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
-            outcome.step = flow.steps[progress.step].slot ?? "confirm"
+            outcome.step = flow.steps[progress.step].name
         }
+        outcome.call = state.callOutcome.map { CallTaken(flow: $0.flow, step: $0.step, outcome: $0.outcome.description) }
         return Turn(outcome: outcome, session: session, later: later, effects: state.effects)
     }
 
@@ -273,6 +300,9 @@ extension Engine.FlowEvent {
         case .handedOff(let by): by == "on_fail" ? "handed to a human after too many wrong answers" : "handed to a human by '\(by)'"
         case .failed(let step): "\(step): on_fail reply after too many wrong answers"
         case .expired: "expired"
+        case .calling(let step): "calling \(step); waiting for the result"
+        case .called(let step, let outcome): "\(step) answered: \(outcome)"
+        case .waiting(let step): "still waiting for \(step)"
         }
     }
 }

@@ -15,12 +15,24 @@ public struct Responder: Sendable {
     /// Keep each customer's customer-service window (needed only where messages are sent through the
     /// API: `kefu serve` with it, `kefu chat`, `kefu test`); without, a turn writes no window row.
     public let tracksWindows: Bool
+    /// Makes the calls turns start (nil: a call has no way out and takes its `error` branch).
+    public let calls: (any CallRunner)?
+    /// Where a result that missed its turn's wait goes: the server runs it in the customer's order
+    /// (``finishCall(_:result:attempt:attempts:engine:now:jitter:)`` inside the user's queue).
+    public let onLateResult: (@Sendable (ServiceRequest, CallResult, _ attempt: Int, _ attempts: Int) async -> Void)?
 
-    public init(store: any ConversationStore, window: Int64 = 60, tracksWindows: Bool = true) {
+    public init(store: any ConversationStore, window: Int64 = 60, tracksWindows: Bool = true, calls: (any CallRunner)? = nil,
+                onLateResult: (@Sendable (ServiceRequest, CallResult, Int, Int) async -> Void)? = nil) {
         self.store = store
         self.window = window
         self.tracksWindows = tracksWindows
+        self.calls = calls
+        self.onLateResult = onLateResult
     }
+
+    /// How long a call's row is left alone while a try of it runs (its timeout plus this): after
+    /// a crash, the outbox worker takes it up again then, with the same idempotency key.
+    public static let callLease: Int64 = 30
 
     /// `request`: the signed query that delivered the message, saved with the answer (see `TurnRecord.request`).
     /// `gate`: the webhook's race between the answer and its budget (nil: the answer is always passive).
@@ -39,37 +51,149 @@ public struct Responder: Sendable {
         }
         let session = try await store.session(for: message.fromUserName)
         let started = ContinuousClock.now
-        let turn = engine.handle(message, session: session, now: now)
-        let latency = ContinuousClock.now - started
-        var outcome = turn.outcome
+        var turn = engine.handle(message, session: session, now: now)
         let user = message.fromUserName
         let interaction = tracksWindows ? Interaction(message) : nil
-        var outbox = turn.later.map { OutboxMessage(user: user, kind: .part, due: now, content: .message($0)) }
-        var cancelled: [String] = []
-        for effect in turn.effects {
-            switch effect {
-            case .schedule(let scheduled): outbox.append(scheduled)
-            case .cancelScheduled(let flow): cancelled.append(flow)
+        var record = TurnRecord(key: key, response: .success, time: now, user: user, session: .unchanged, log: nil,
+                                request: request, interaction: interaction)
+        if let effect = turn.effects.lazy.compactMap(\.call).first {
+            turn.effects.removeAll { $0.call != nil }
+            let wait = Duration.milliseconds(effect.waitMs)
+            if effect.isWrite {
+                // A write is kept before it goes out: a crash from here on loses nothing, and every try carries the key.
+                var first = turn
+                first.effects.append(.call(effect))
+                record = self.record(first, key: key, now: now, user: user, request: request, interaction: interaction,
+                                     latency: ContinuousClock.now - started, message: message, stored: session)
+                try await store.commit(record)
+                if let calls, let result = await calls.attempt(effect.request, attempt: 1, wait: wait, at: now, late: late(effect, attempt: 1)),
+                   let answered = try await finishCall(effect.request, result: result, attempt: 1, attempts: effect.attempts, engine: engine, now: now,
+                                                       jitter: Self.jitter(effect.request), answering: (message, key, effect.intro)) {
+                    return answered
+                }
+                var outcome = first.outcome
+                outcome.queued = record.outbox
+                return outcome
+            }
+            if let calls, let result = await calls.attempt(effect.request, attempt: 1, wait: wait, at: now, late: late(effect, attempt: 1)) {
+                var resumed = engine.resume(effect.request, result: result, session: turn.session, now: now, answering: message, intro: effect.intro)
+                resumed.effects = turn.effects + resumed.effects
+                resumed.outcome.normalized = turn.outcome.normalized
+                resumed.outcome.intent = turn.outcome.intent
+                resumed.outcome.trigger = turn.outcome.trigger
+                turn = resumed
+            } else if calls == nil {
+                turn = engine.resume(effect.request, result: CallResult(.network("no service calls here")), session: turn.session, now: now,
+                                     answering: message, intro: effect.intro)
+            } else {
+                turn.effects.append(.call(effect))  // its row: taken up again after a crash
             }
         }
-        var log = ConversationTurn(message, outcome, at: now, latency: latency)
+        record = self.record(turn, key: key, now: now, user: user, request: request, interaction: interaction,
+                             latency: ContinuousClock.now - started, message: message, stored: session)
+        var outcome = turn.outcome
         if let gate, !gate.claimPassive() {
             // The budget passed: the push was answered `success`; the answer goes through the API.
             let messages = outcome.messages.filter { if case .transfer = $0 { false } else { true } }
             let window = try await store.window(for: user).opened(by: interaction ?? .message, at: now)
             if !messages.isEmpty, interaction != nil, window.remaining(at: now) >= messages.count {
-                outbox.removeAll { $0.kind == .part }
-                outbox.insert(contentsOf: messages.map { OutboxMessage(user: user, kind: .late, due: now, content: .message($0)) }, at: 0)
+                record.outbox.removeAll { $0.kind == .part }
+                record.outbox.insert(contentsOf: messages.map { OutboxMessage(user: user, kind: .late, due: now, content: .message($0)) }, at: 0)
                 outcome.response = .success
                 outcome.late = true
-                log.reply = "[sent later] " + log.reply
+                record.response = .success
+                let said = record.log?.reply ?? ""
+                record.log?.reply = "[sent later] " + said
             }
         }
-        let change: TurnRecord.SessionChange = if turn.session == session { .unchanged } else if let next = turn.session { .save(next) } else { .delete }
-        try await store.commit(TurnRecord(key: key, response: outcome.response, time: now, user: user, session: change, log: log,
-                                          request: request, outbox: outbox, cancelScheduled: cancelled, interaction: interaction))
-        outcome.queued = outbox
+        try await store.commit(record)
+        outcome.queued = record.outbox
         return outcome
+    }
+
+    /// The record of a turn: its answer, session change, log line, and outbox rows (later parts,
+    /// scheduled messages, a call) with the cancellations before them.
+    func record(_ turn: Engine.Turn, key: String, now: Int64, user: String, request: String?, interaction: Interaction?,
+                latency: Duration, message: InboundMessage?, stored: Session?) -> TurnRecord {
+        var outbox = turn.later.map { OutboxMessage(user: user, kind: message == nil ? .late : .part, due: now, content: .message($0)) }
+        var cancelled: [String] = [], cancelledCalls: [String] = []
+        for effect in turn.effects {
+            switch effect {
+            case .schedule(let scheduled): outbox.append(scheduled)
+            case .cancelScheduled(let flow): cancelled.append(flow)
+            case .call(let call):
+                // Due when a try of it would have to have finished: the worker takes it up only then (or, queued from a
+                // result, at once).
+                let due = message == nil ? now : now + (call.timeoutMs + 999) / 1000 + Self.callLease
+                outbox.append(OutboxMessage(user: user, kind: .call, due: due, flow: call.request.call.flow, name: call.request.idempotencyKey,
+                                            content: .call(call.request)))
+            case .cancelCalls:
+                if let flow = stored?.flow?.name { cancelledCalls.append(flow) }
+            }
+        }
+        let change: TurnRecord.SessionChange = if turn.session == stored { .unchanged } else if let next = turn.session { .save(next) } else { .delete }
+        let log = message.map { ConversationTurn($0, turn.outcome, at: now, latency: latency) }
+        var record = TurnRecord(key: key, response: turn.outcome.response, time: now, user: user, session: change, log: log,
+                                request: request, outbox: outbox, cancelScheduled: cancelled, interaction: interaction)
+        record.cancelCalls = cancelledCalls
+        return record
+    }
+
+    /// The hand-off of a result that missed the wait (nil without ``onLateResult``: it is lost, and the row takes it up after its lease).
+    func late(_ effect: CallEffect, attempt: Int) -> @Sendable (CallResult) async -> Void {
+        let handler = onLateResult
+        let request = effect.request, attempts = effect.attempts
+        return { result in await handler?(request, result, attempt, attempts) }
+    }
+
+    /// -1…1, the same for a request (so a test sees the same pauses), different between requests.
+    static func jitter(_ request: ServiceRequest) -> Double {
+        Double(request.idempotencyKey.hashValueStable % 2001) / 1000 - 1
+    }
+
+    /// What came of one try of a call: a write that may be tried again is put off (its row due
+    /// at the next try); otherwise the engine takes the result (``Engine/resume``) and the turn it
+    /// makes is committed with the row marked done — its messages go out through the outbox, or,
+    /// when `answering` names the message still waiting for its passive reply, they are that
+    /// reply (the stored answer is replaced, so WeChat's retry gets it too).
+    /// Returns the outcome when it answers `answering`.
+    @discardableResult
+    public func finishCall(_ request: ServiceRequest, result: CallResult, attempt: Int, attempts: Int, engine: Engine, now: Int64,
+                           jitter: Double, answering: (message: InboundMessage, key: String, intro: [String])? = nil) async throws -> Engine.Outcome? {
+        var result = result
+        let user = request.call.user
+        if request.method.isWrite, result.isRetryable {
+            if attempt < attempts {
+                let next = now + CallRetry.delay(after: attempt, jitter: jitter)
+                var record = TurnRecord(key: "call|\(request.idempotencyKey)|\(attempt)", response: .success, time: now, user: user, session: .unchanged, log: nil)
+                record.calls = [CallUpdate(key: request.idempotencyKey, result: .retry(at: next, "try \(attempt) of \(attempts): \(result.summary)"))]
+                try await store.commit(record)
+                return nil
+            }
+            result = CallResult(.gaveUp(attempts: attempt, last: result.summary), latencyMs: result.latencyMs)
+        }
+        let session = try await store.session(for: user)
+        let turn = engine.resume(request, result: result, session: session, now: now, answering: answering?.message, intro: answering?.intro ?? [])
+        var record = self.record(turn, key: answering?.key ?? "call|\(request.idempotencyKey)|\(attempt)", now: now, user: user, request: nil,
+                                 interaction: nil, latency: .zero, message: answering?.message, stored: session)
+        record.replacesAnswer = answering != nil
+        let detail = result.summary
+        record.calls = [CallUpdate(key: request.idempotencyKey, result: {
+            if case .gaveUp = result.kind { return .failed(detail) }
+            return .sent(msgid: nil)
+        }(), detail: detail)]
+        record.log = ConversationTurn(time: now, user: user, msgType: "call", message: "[call \(request.summary) → \(detail)]",
+                                      normalized: nil, rule: turn.outcome.answeredBy, intent: nil, flow: turn.outcome.flow,
+                                      step: turn.outcome.step, reply: Self.logReply(turn), latencyMicroseconds: result.latencyMs * 1000)
+        try await store.commit(record)
+        var outcome = turn.outcome
+        outcome.queued = record.outbox
+        return answering == nil ? nil : outcome
+    }
+
+    static func logReply(_ turn: Engine.Turn) -> String {
+        let said = (turn.outcome.messages).map(\.preview)
+        return said.isEmpty ? "" : said.joined(separator: " | ")
     }
 
     /// Cleans up sessions that are due (expired flows become their notices, ended pauses and old

@@ -49,11 +49,28 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
         public let description: String
     }
 
-    public init(rules: CompiledRules, store: any ConversationStore = MemoryStore(), clock: VirtualClock) {
-        engine = Engine(rules: rules)
+    /// The calls the rule set makes: mocks on the virtual clock (`kefu test`), or a real runner (`kefu chat --service`).
+    public let calls: any CallRunner
+    /// ``calls`` when they are the mocks.
+    public var mocks: SimulatedCalls? { calls as? SimulatedCalls }
+    private let delivery: CallDelivery
+
+    public init(rules: CompiledRules, store: any ConversationStore = MemoryStore(), clock: VirtualClock, calls: (any CallRunner)? = nil) {
+        let engine = Engine(rules: rules)
+        self.engine = engine
         self.store = store
         self.clock = clock
-        responder = Responder(store: store, window: 60)
+        let calls = calls ?? SimulatedCalls(rules: rules)
+        self.calls = calls
+        let limits = CallDelivery.limits(of: rules)
+        // The simulator is sequential: a late result is taken as soon as its (virtual) time comes.
+        let late = Responder(store: store, window: 60)
+        let finish: @Sendable (ServiceRequest, CallResult, Int, Int) async throws -> Void = { request, result, attempt, attempts in
+            try await late.finishCall(request, result: result, attempt: attempt, attempts: attempts, engine: engine, now: clock.now(),
+                                      jitter: 0)
+        }
+        responder = Responder(store: store, window: 60, calls: calls, onLateResult: { try? await finish($0, $1, $2, $3) })
+        delivery = CallDelivery(runner: calls, limits: limits, finish: finish)
     }
 
     /// Sends `content` from `user` now and returns the outcome.
@@ -76,7 +93,7 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
 
     /// The outbox worker's round at the current time (the simulated API accepts every message).
     private func runOutbox() async throws {
-        let round = try await OutboxDispatcher(store: store, sender: AcceptingSender()).run(at: clock.now())
+        let round = try await OutboxDispatcher(store: store, sender: AcceptingSender(), calls: delivery).run(at: clock.now())
         sentSinceTaken += round.sent
         skippedSinceTaken += round.skipped + round.failed
     }
@@ -125,9 +142,13 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     public func wait(seconds: Int64) async throws {
         let end = clock.now() + seconds
         var rounds = 0
-        while rounds < 10_000, let next = try await store.outboxEntries(for: nil).filter({ $0.state == .pending && $0.message.due <= end }).map(\.message.due).min() {
+        while rounds < 10_000 {
+            let due = try await store.outboxEntries(for: nil).filter({ $0.state == .pending && $0.message.due <= end }).map(\.message.due).min()
+            let late = mocks?.nextLate.flatMap { $0 <= end ? $0 : nil }
+            guard let next = [due, late].compactMap({ $0 }).min() else { break }
             rounds += 1
             clock.set(max(next, clock.now()))
+            await mocks?.deliverLate(at: clock.now())
             try await responder.tidy(engine: engine, now: clock.now())
             try await runOutbox()
         }

@@ -44,6 +44,8 @@ struct WeChatOutboxSender: OutboxSender {
     func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult {
         do {
             switch message.content {
+            case .call(let request):
+                return .failed("\(request.summary) is a call, not a WeChat message (the outbox worker makes calls itself)")
             case .message(.mediaFile(let file)):
                 // A rule-set file: its id, uploading it first if it has none; once more if WeChat forgot it (40007).
                 for attempt in 0..<2 {

@@ -66,6 +66,29 @@ extension SQLiteStore {
         }
     }
 
+    public func claimCall(_ id: Int64, until: Int64, at time: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE outbox SET due = ?, updated_at = ? WHERE id = ? AND kind = 'call' AND state = 'pending' AND due <= ?",
+                           arguments: [until, time, id, time])
+            return db.changesCount == 1
+        }
+    }
+
+    /// What came of a call's try, in the turn's transaction: its row (by idempotency key) done, given up or due again.
+    static func apply(_ update: CallUpdate, for user: String, at time: Int64, _ db: Database) throws {
+        let (state, due, detail): (String, Int64?, String?) = switch update.result {
+        case .retry(let at, let why): ("pending", at, why)
+        case .sent: ("sent", nil, update.detail)
+        case .failed(let why): ("failed", nil, why)
+        case .unknown(let why): ("unknown", nil, why)
+        case .skipped(let why): ("skipped", nil, why)
+        }
+        try db.cachedStatement(sql: """
+            UPDATE outbox SET state = ?, due = COALESCE(?, due), detail = ?, attempts = attempts + 1, updated_at = ?
+            WHERE user = ? AND kind = 'call' AND name = ? AND state = 'pending'
+            """).execute(arguments: [state, due, detail, time, user, update.key])
+    }
+
     public func finishSending(_ id: Int64, _ result: OutboxResult, at time: Int64) async throws {
         try await pool.write { db in
             switch result {

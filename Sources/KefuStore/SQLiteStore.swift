@@ -245,8 +245,14 @@ public final class SQLiteStore: ConversationStore {
     }
 
     static func write(_ record: TurnRecord, _ state: Data?, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at, request) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING")
-            .execute(arguments: [record.key, Data(record.response.storedForm), record.time, record.request])
+        if record.replacesAnswer {
+            // A call's result came within the wait after the turn was kept with its slow: text: it is the answer now.
+            try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at, request) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET response = excluded.response")
+                .execute(arguments: [record.key, Data(record.response.storedForm), record.time, record.request])
+        } else {
+            try db.cachedStatement(sql: "INSERT INTO answered (key, response, answered_at, request) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING")
+                .execute(arguments: [record.key, Data(record.response.storedForm), record.time, record.request])
+        }
         switch record.session {
         case .unchanged: break
         case .save(let session):
@@ -259,6 +265,13 @@ public final class SQLiteStore: ConversationStore {
             try db.cachedStatement(sql: "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE user = ? AND flow = ? AND kind = 'scheduled' AND state = 'pending'")
                 .execute(arguments: [record.time, record.user, flow])
         }
+        for flow in record.cancelCalls {
+            try db.cachedStatement(sql: """
+                UPDATE outbox SET state = 'cancelled', detail = 'the customer cancelled before it went out', updated_at = ?
+                WHERE user = ? AND flow = ? AND kind = 'call' AND state = 'pending'
+                """).execute(arguments: [record.time, record.user, flow])
+        }
+        for update in record.calls { try Self.apply(update, for: record.user, at: record.time, db) }
         for message in record.outbox {
             try db.cachedStatement(sql: """
                 INSERT INTO outbox (user, kind, due, not_after, flow, name, content, state, created_at, updated_at)

@@ -13,6 +13,8 @@ public struct OutboxMessage: Sendable, Equatable, Codable {
         case late
         /// A flow's `schedule:` entry.
         case scheduled
+        /// A request to a company system (`call:`): a write, or a read whose result outlived the wait.
+        case call
     }
 
     public var user: String
@@ -34,6 +36,11 @@ public struct OutboxMessage: Sendable, Equatable, Codable {
     public var needsWindow: Bool {
         if case .message = content { true } else { false }
     }
+
+    /// The service request of a ``Kind/call`` row.
+    public var request: ServiceRequest? {
+        if case .call(let request) = content { request } else { nil }
+    }
 }
 
 /// What an outbox message says.
@@ -42,12 +49,15 @@ public enum OutboundContent: Sendable, Equatable, Codable {
     case message(RenderedReply)
     /// A template message (模板消息).
     case template(RenderedTemplate)
+    /// A request to one of the rule set's services (not a WeChat message).
+    case call(ServiceRequest)
 
     /// One line for people and logs.
     public var preview: String {
         switch self {
         case .message(let reply): reply.preview
         case .template(let template): template.preview
+        case .call(let request): "[call \(request.summary)]"
         }
     }
 }
@@ -86,6 +96,35 @@ public enum Effect: Sendable, Equatable {
     case schedule(OutboxMessage)
     /// Cancel the customer's scheduled messages of this flow that are not sent yet.
     case cancelScheduled(flow: String)
+    /// Call a service; the flow waits for the result (``Engine/resume(_:result:session:now:)``).
+    case call(CallEffect)
+    /// Cancel this flow instance's calls that have not gone out yet (the customer cancelled).
+    case cancelCalls(instance: String)
+}
+
+extension Effect {
+    public var call: CallEffect? {
+        if case .call(let effect) = self { effect } else { nil }
+    }
+}
+
+/// A call the turn starts: the request, how long the passive reply waits for it, and the turn's
+/// reply while it waits (its `slow:` text; nil: `success`).
+public struct CallEffect: Sendable, Equatable {
+    public var request: ServiceRequest
+    /// How long this answer waits for the result (ms), within the webhook's budget.
+    public var waitMs: Int64
+    /// The service's timeout for one try (ms).
+    public var timeoutMs: Int64
+    /// Tries a write gets before `failed` (reads: one).
+    public var attempts: Int
+    /// What was said before the call in this turn (a start text, a branch's reply), kept for the result's answer.
+    public var intro: [String]
+    public var isWrite: Bool { request.method.isWrite }
+
+    public init(request: ServiceRequest, waitMs: Int64, timeoutMs: Int64, attempts: Int, intro: [String]) {
+        self.request = request; self.waitMs = waitMs; self.timeoutMs = timeoutMs; self.attempts = attempts; self.intro = intro
+    }
 }
 
 /// A customer's customer-service window (客服消息的下发窗口), as Kefu sees it from the pushes it

@@ -37,6 +37,10 @@ public protocol ConversationStore: Sendable {
     /// the call leaves it `sending`, never pending: it is not sent again blindly). False when it is
     /// no longer pending (cancelled meanwhile).
     func beginSending(_ id: Int64, at time: Int64) async throws -> Bool
+    /// Takes a due call row for one try: it stays pending, due again at `until` (if this process
+    /// stops mid-try, the worker tries again then, with the same key). False when it is no longer
+    /// pending or someone else took it.
+    func claimCall(_ id: Int64, until: Int64, at time: Int64) async throws -> Bool
     /// Records what came of sending: sent (counted against the window), failed, unknown, skipped,
     /// or pending again at a later time.
     func finishSending(_ id: Int64, _ result: OutboxResult, at time: Int64) async throws
@@ -140,12 +144,27 @@ public struct TurnRecord: Sendable, Equatable {
     public var cancelScheduled: [String] = []
     /// How the push changes the customer's window.
     public var interaction: Interaction?
+    /// The answer replaces the one stored for `key` (a call's result came within the wait after
+    /// the turn was committed with its `slow:` text).
+    public var replacesAnswer = false
+    /// What came of calls (their outbox rows, by idempotency key).
+    public var calls: [CallUpdate] = []
+    /// Flows whose calls for this user that have not gone out are cancelled (the customer cancelled).
+    public var cancelCalls: [String] = []
 
     public init(key: String, response: PassiveResponse, time: Int64, user: String, session: SessionChange, log: ConversationTurn?,
                 request: String? = nil, outbox: [OutboxMessage] = [], cancelScheduled: [String] = [], interaction: Interaction? = nil) {
         self.key = key; self.response = response; self.time = time; self.user = user; self.session = session; self.log = log
         self.request = request; self.outbox = outbox; self.cancelScheduled = cancelScheduled; self.interaction = interaction
     }
+}
+
+/// What came of a call's row: done (`sent`), given up (`failed`), or due again (`retry`).
+public struct CallUpdate: Sendable, Equatable {
+    public var key: String
+    public var result: OutboxResult
+    public var detail: String?
+    public init(key: String, result: OutboxResult, detail: String? = nil) { self.key = key; self.result = result; self.detail = detail }
 }
 
 /// One message and what answered it: a line of the conversation log.
@@ -209,13 +228,34 @@ public actor MemoryStore: ConversationStore {
     public func session(for user: String) -> Session? { sessions[user] }
 
     public func commit(_ record: TurnRecord) {
-        if answered.value(for: record.key, since: .min) == nil { answered.insert(record.key, (record.response, record.time), at: record.time) }
+        if record.replacesAnswer || answered.value(for: record.key, since: .min) == nil {
+            answered.insert(record.key, (record.response, record.time), at: record.time)
+        }
         apply(record.session, for: record.user)
         if let interaction = record.interaction { windows[record.user] = (windows[record.user] ?? ServiceWindow()).opened(by: interaction, at: record.time) }
         for flow in record.cancelScheduled {
             for i in outbox.indices where outbox[i].message.user == record.user && outbox[i].message.flow == flow && outbox[i].message.kind == .scheduled && outbox[i].state == .pending {
                 outbox[i].state = .cancelled
                 outbox[i].updatedAt = record.time
+            }
+        }
+        for flow in record.cancelCalls {
+            for i in outbox.indices where outbox[i].message.user == record.user && outbox[i].message.flow == flow && outbox[i].message.kind == .call && outbox[i].state == .pending {
+                outbox[i].state = .cancelled
+                outbox[i].detail = "the customer cancelled before it went out"
+                outbox[i].updatedAt = record.time
+            }
+        }
+        for update in record.calls {
+            guard let i = outbox.firstIndex(where: { $0.message.kind == .call && $0.message.name == update.key && $0.state == .pending }) else { continue }
+            outbox[i].updatedAt = record.time
+            outbox[i].attempts += 1
+            switch update.result {
+            case .retry(let due, let why): outbox[i].message.due = due; outbox[i].detail = why
+            case .sent: outbox[i].state = .sent; outbox[i].detail = update.detail
+            case .failed(let why): outbox[i].state = .failed; outbox[i].detail = why
+            case .unknown(let why): outbox[i].state = .unknown; outbox[i].detail = why
+            case .skipped(let why): outbox[i].state = .skipped; outbox[i].detail = why
             }
         }
         for message in record.outbox {
@@ -258,6 +298,13 @@ public actor MemoryStore: ConversationStore {
         guard let i = outbox.firstIndex(where: { $0.id == id }), outbox[i].state == .pending else { return false }
         outbox[i].state = .sending
         outbox[i].attempts += 1
+        outbox[i].updatedAt = time
+        return true
+    }
+
+    public func claimCall(_ id: Int64, until: Int64, at time: Int64) -> Bool {
+        guard let i = outbox.firstIndex(where: { $0.id == id }), outbox[i].state == .pending, outbox[i].message.due <= time else { return false }
+        outbox[i].message.due = until
         outbox[i].updatedAt = time
         return true
     }

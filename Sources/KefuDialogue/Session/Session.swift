@@ -1,3 +1,5 @@
+import KefuRules
+
 /// What the bot remembers about one user between messages: where they are in a flow, whether a
 /// human agent has them, and a notice owed to them (a flow that expired while they were away).
 ///
@@ -50,10 +52,38 @@ public struct FlowProgress: Sendable, Codable, Equatable {
     public var startedAt: Int64
     public var lastActivity: Int64
     public var expiresAt: Int64
+    /// The flow instance: the de-duplication key of the message that started it (part of every
+    /// call's idempotency key, so a retry of that message starts the same instance).
+    public var instance: String?
+    /// Call steps done in this pass (indices); emptied when a slot changes, so the calls run again.
+    public var calledSteps: [Int]?
+    /// Call step id → how many times it ran in this instance (a new run gets a new idempotency key).
+    public var callRuns: [String: Int]?
+    /// A call whose result the flow waits for.
+    public var pending: PendingCall?
 
     public init(name: String, slots: [String: String] = [:], step: Int = 0, attempts: Int = 0, confirmed: [Int] = [],
                 choosingChange: Bool = false, startedAt: Int64, lastActivity: Int64, expiresAt: Int64) {
         self.name = name; self.slots = slots; self.step = step; self.attempts = attempts; self.confirmed = confirmed
         self.choosingChange = choosingChange; self.startedAt = startedAt; self.lastActivity = lastActivity; self.expiresAt = expiresAt
+    }
+
+    var called: [Int] {
+        get { calledSteps ?? [] }
+        set { calledSteps = newValue.isEmpty ? nil : newValue }
+    }
+}
+
+/// A call the flow waits for: which step, by which key, since when, and until when the result may come.
+public struct PendingCall: Sendable, Codable, Equatable {
+    public var step: Int
+    public var request: ServiceRequest
+    public var since: Int64
+    /// After this the result is not waited for any more (the service's timeout for a read, its
+    /// retries for a write, plus a margin): the next message finds the flow free again.
+    public var until: Int64
+
+    public init(step: Int, request: ServiceRequest, since: Int64, until: Int64) {
+        self.step = step; self.request = request; self.since = since; self.until = until
     }
 }
