@@ -147,7 +147,7 @@ public struct Responder: Sendable {
     }
 
     /// -1…1, the same for a request (so a test sees the same pauses), different between requests.
-    static func jitter(_ request: ServiceRequest) -> Double {
+    public static func jitter(_ request: ServiceRequest) -> Double {
         Double(request.idempotencyKey.hashValueStable % 2001) / 1000 - 1
     }
 

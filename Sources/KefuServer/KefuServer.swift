@@ -81,7 +81,9 @@ public struct KefuServer: Sendable {
             rules = try LiveRules(directory: configuration.rulesDirectory, media: NoMedia())
             outboxSender = nil
         }
-        webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger)
+        let services = ServiceCalls(make: configuration.serviceTransport ?? Self.defaultServiceTransport, metrics: metrics)
+        if let why = services.accept(rules.engine.rules) { throw ServicesUnavailable(description: why) }
+        webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger, services: services)
         webhook.replayGuard.warmUp(queries)
     }
 
@@ -170,7 +172,7 @@ public struct KefuServer: Sendable {
     /// Compiles the rule set again; keeps the old one if the new one has errors, has a file that
     /// looks half-written, shrinks suspiciously (see ``LiveRules``) or fails the gate. Logs what changed.
     public func reload(reason: String) async {
-        switch await rules.reload(gate: gate) {
+        switch await rules.reload(gate: gate, services: webhook.services) {
         case .success(let change):
             metrics.reload(result: "ok")
             logger.info("rule set reloaded: \(change.summary)", metadata: ["reason": .string(reason), "rules": .string("\(rules.status.ruleCount)")])
@@ -184,6 +186,9 @@ public struct KefuServer: Sendable {
             case .gate(let why):
                 logger.error("reload refused by the corpus gate; still serving the previous rule set", metadata: [
                     "reason": .string(reason), "gate": .string(why)])
+            case .services(let why):
+                logger.error("reload refused: the new rule set's services cannot be called; still serving the previous rule set", metadata: [
+                    "reason": .string(reason), "services": .string(why)])
             case .shrink(let change):
                 logger.warning("""
                     reload refused: \(change.suspicious.joined(separator: "; ")); still serving the previous rule set. \
@@ -231,6 +236,14 @@ public struct KefuServer: Sendable {
                                     "byState": Dictionary(uniqueKeysWithValues: outbox.counts.map { ($0.key.rawValue, $0.value) }),
                                     "sending": sends ? "through WeChat's API" : "off: no API client (set KEFU_APPSECRET); nothing is sent after the passive reply"] as [String: Any]
             }
+            if let calls = try? await store.callStatus(at: Webhook.now()), !rules.engine.rules.services.isEmpty || !calls.isEmpty {
+                // A call due for more than five minutes is stuck: the service is down or refuses it; see `kefu outbox --state pending`.
+                object["services"] = Dictionary(uniqueKeysWithValues: Set(rules.engine.rules.services.map(\.name)).union(calls.keys).map { name in
+                    let c = calls[name] ?? OutboxStatus(depth: 0, oldestAge: 0, scheduled: 0, counts: [:])
+                    return (name, ["depth": c.depth, "oldestAgeSeconds": c.oldestAge, "waiting": c.scheduled, "stuck": c.oldestAge > 300,
+                                   "byState": Dictionary(uniqueKeysWithValues: c.counts.map { ($0.key.rawValue, $0.value) })] as [String: Any])
+                })
+            }
             object["wechatAPI"] = alerts.status()
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -276,10 +289,14 @@ public struct KefuServer: Sendable {
             let rules = self.rules
             services.append(PeriodicService(interval: .seconds(300), immediately: true) { await media.refresh(rules.engine.rules) })
         }
-        if let sender = outboxSender {
-            services.append(OutboxWorker(dispatcher: OutboxDispatcher(store: store, sender: sender), wake: webhook.outboxWaiting,
-                                         interval: configuration.outboxInterval, metrics: metrics, logger: logger, now: { Webhook.now() }))
-        }
+        // The worker sends the outbox through WeChat's API and makes the calls kept there (writes, and
+        // reads a stopped process left): with calls but without the API, messages are skipped.
+        let webhook = self.webhook
+        let delivery = CallDelivery(runner: LiveCallRunner(transport: webhook.services), limits: { [rules] in CallDelivery.limits(of: rules.engine.rules)($0) },
+                                    finish: { request, result, attempt, attempts in await webhook.finishCall(request, result, attempt, attempts) })
+        services.append(OutboxWorker(dispatcher: OutboxDispatcher(store: store, sender: outboxSender ?? NoAPISender(), calls: delivery),
+                                     wake: webhook.outboxWaiting, interval: configuration.outboxInterval, metrics: metrics, logger: logger,
+                                     now: { Webhook.now() }))
         let app = Application(
             router: router(),
             server: limits.http1(),
@@ -288,6 +305,25 @@ public struct KefuServer: Sendable {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService()
+    }
+}
+
+extension KefuServer {
+    /// The HTTP client for the rule set's services, with the secrets of the environment.
+    static let defaultServiceTransport: ServiceCalls.Make = { services in
+        throw ServicesUnavailable(description: "service calls are not built into this binary yet (\(services.map(\.name).joined(separator: ", ")))")
+    }
+}
+
+/// The rule set declares services but they cannot be called (a secret is missing …): the server does not start.
+public struct ServicesUnavailable: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The outbox's messages without WeChat's API (`--wechat-api` not given): none can be sent.
+struct NoAPISender: OutboxSender {
+    func send(_ message: OutboxMessage, at time: Int64) async -> OutboxResult {
+        .skipped("no WeChat API is configured (kefu serve --wechat-api), so nothing can be sent after the passive reply")
     }
 }
 

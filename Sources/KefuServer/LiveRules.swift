@@ -78,10 +78,13 @@ public final class LiveRules: Sendable {
         case gate(String)
         /// The new rule set would remove more than half of a file's rules (or intents, or flows), still after the settle delay.
         case shrink(RuleSetChange)
+        /// Its services cannot be called (a secret is missing): ``ServiceCalls/accept(_:)``.
+        case services(String)
 
         public var description: String {
             switch self {
             case .compile(let error): error.description
+            case .services(let why): "its services cannot be called: \(why)"
             case .gate(let reason): "refused by the corpus gate: \(reason)"
             case .shrink(let change):
                 "refused: \(change.suspicious.joined(separator: "; ")). If a file was still being written, publish it again "
@@ -96,6 +99,7 @@ public final class LiveRules: Sendable {
             case .compile: "failed"
             case .gate: "refused-gate"
             case .shrink: "refused-shrink"
+            case .services: "refused-services"
             }
         }
     }
@@ -111,11 +115,11 @@ public final class LiveRules: Sendable {
     /// shrink suspiciously (or is the pending shrink, confirmed) and, with a gate, passes its corpus.
     /// Returns what changed, or why not; on failure the live rule set keeps serving.
     @discardableResult
-    public func reload(gate: CorpusGate? = nil) async -> Result<RuleSetChange, ReloadFailure> {
-        await oneAtATime.run { await self.reloadNow(gate: gate) }
+    public func reload(gate: CorpusGate? = nil, services: ServiceCalls? = nil) async -> Result<RuleSetChange, ReloadFailure> {
+        await oneAtATime.run { await self.reloadNow(gate: gate, services: services) }
     }
 
-    private func reloadNow(gate: CorpusGate?) async -> Result<RuleSetChange, ReloadFailure> {
+    private func reloadNow(gate: CorpusGate?, services: ServiceCalls?) async -> Result<RuleSetChange, ReloadFailure> {
         var candidate: Candidate
         switch read() {
         case .failure(let failure): return refuse(failure)
@@ -143,6 +147,7 @@ public final class LiveRules: Sendable {
             return refuse(.shrink(change))
         }
         if let gate, let reason = await gate.check(candidate.compiled) { return refuse(.gate(reason)) }
+        if let services, let why = services.accept(candidate.compiled) { return refuse(.services(why)) }
         let now = Date()
         state.withLock {
             $0.engine = Engine(rules: candidate.compiled, media: media)

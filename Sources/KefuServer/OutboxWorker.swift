@@ -35,6 +35,7 @@ struct OutboxWorker: Service {
                     busy = !round.isEmpty && round.deferred == 0
                     report(round)
                     metrics.outbox(try await dispatcher.store.outboxStatus(at: now()))
+                    metrics.serviceOutbox(try await dispatcher.store.callStatus(at: now()))
                 } catch {
                     logger.error("the outbox round failed; it is tried again", metadata: ["error": .string("\(error)")])
                 }

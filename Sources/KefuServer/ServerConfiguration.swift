@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// --wechat-api): the outbox, late answers and scheduled messages go through it. Nil: no API —
     /// only passive replies, and what the outbox holds waits.
     public var api: WeChatAPIConfiguration?
+    /// Builds the client for the rule set's `services:` (nil: the HTTP client with the secrets of
+    /// the environment, `KEFU_SECRET_<NAME>`; tests and `kefu chat` give their own).
+    public var serviceTransport: ServiceCalls.Make?
     /// With the API client: an answer that misses the budget is sent as customer-service messages.
     public var sendsLateAnswers: Bool { api != nil }
     /// How often the outbox worker looks for due messages (it is also woken when a turn queues one).

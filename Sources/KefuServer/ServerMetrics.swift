@@ -1,4 +1,5 @@
 import KefuDialogue
+import KefuRules
 import Prometheus
 import Synchronization
 
@@ -18,7 +19,7 @@ public final class ServerMetrics: Sendable {
                       .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)])
     }
 
-    private func counter(_ key: String, _ make: () -> Counter) -> Counter {
+    func counter(_ key: String, _ make: () -> Counter) -> Counter {
         if let known = counters.withLock({ $0[key] }) { return known }
         let made = make()
         counters.withLock { $0[key] = made }
@@ -162,4 +163,38 @@ public final class ServerMetrics: Sendable {
         }.increment()
     }
 
+}
+
+extension ServerMetrics {
+    /// One try of a call: its latency by service, and its outcome (`2xx`, `404`, `5xx`, `timeout`, `network`).
+    public func serviceCall(_ service: String, _ result: CallResult) {
+        let outcome: String = switch result.kind {
+        case .response(let status, _): (200...299).contains(status) ? "2xx" : (500...599).contains(status) ? "5xx" : String(status)
+        case .timeout: "timeout"
+        case .network: "network"
+        case .gaveUp: "gave-up"
+        }
+        counter("service_calls|\(service)|\(outcome)") {
+            registry.makeCounter(descriptor: Self.serviceName("service_calls", "total", "Tries of calls to the rule set's services, by service and outcome"),
+                                 labels: [("service", service), ("outcome", outcome)])
+        }.increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.serviceName("service_call_duration", "seconds", "Time of one try of a call, by service"), labels: [("service", service)],
+            buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(3),
+                      .seconds(5), .seconds(15)]).record(.milliseconds(result.latencyMs))
+    }
+
+    /// The call rows of the outbox, by service: due and waiting, and how long the oldest has waited.
+    public func serviceOutbox(_ status: [String: OutboxStatus]) {
+        for (service, s) in status {
+            registry.makeGauge(descriptor: Self.serviceName("service_outbox_depth", "calls", "Calls due and not yet done, by service"),
+                               labels: [("service", service)]).set(Double(s.depth))
+            registry.makeGauge(descriptor: Self.serviceName("service_outbox_oldest_age", "seconds", "How long the oldest due call has waited, by service"),
+                               labels: [("service", service)]).set(Double(s.oldestAge))
+        }
+    }
+
+    fileprivate static func serviceName(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "kefu", metricName: metric, unitName: unit, helpText: help)
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KefuDialogue
+import KefuRules
 import KefuStore
 import KefuWeChat
 import Logging
@@ -34,23 +35,59 @@ public struct Webhook: Sendable {
     /// Work in flight by message; nil result: the store failed and nothing of the turn was applied.
     let deduplicator = Deduplicator<Engine.Outcome?>()
     let replayGuard: ReplayGuard
-    let users = UserQueue()
+    let users: UserQueue
     let store: any ConversationStore
     let responder: Responder
     let logger: Logger
     /// Wakes the outbox worker when a turn queued something.
-    let outboxWaiting = Signal()
+    let outboxWaiting: Signal
+    /// The rule set's services.
+    let services: ServiceCalls
+    /// Takes call results outside a message's turn (no calls of its own).
+    let finisher: Responder
 
     public init(configuration: ServerConfiguration, rules: LiveRules, metrics: ServerMetrics, store: any ConversationStore,
-                logger: Logger) throws(WeChatError) {
+                logger: Logger, services: ServiceCalls) throws(WeChatError) {
         self.configuration = configuration
         self.store = store
-        responder = Responder(store: store, window: configuration.deduplicationWindowSeconds, tracksWindows: configuration.api != nil)
+        self.services = services
+        let users = UserQueue(), waiting = Signal(), window = configuration.deduplicationWindowSeconds
+        self.users = users
+        outboxWaiting = waiting
+        let finisher = Responder(store: store, window: window, tracksWindows: configuration.api != nil)
+        self.finisher = finisher
+        responder = Responder(store: store, window: window, tracksWindows: configuration.api != nil, calls: LiveCallRunner(transport: services),
+                              onLateResult: { request, result, attempt, attempts in
+            await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: waiting, logger: logger)
+        })
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
         self.metrics = metrics
         replayGuard = ReplayGuard(window: configuration.deduplicationWindowSeconds, maxEntries: configuration.memoryBudget.replayEntries)
         self.logger = logger
+    }
+
+    /// A call's result outside the turn that made it (it missed the wait; the outbox worker's try):
+    /// taken in the customer's order; what it says goes out through the outbox.
+    func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int) async {
+        await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: outboxWaiting, logger: logger)
+    }
+
+    static func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int, users: UserQueue, finisher: Responder,
+                           rules: LiveRules, waiting: Signal, logger: Logger) async {
+        await users.run(for: request.call.user) {
+            do {
+                try await finisher.finishCall(request, result: result, attempt: attempt, attempts: attempts, engine: rules.engine, now: Webhook.now(),
+                                              jitter: Responder.jitter(request))
+                waiting.signal()
+                logger.info("call result", metadata: ["call": .string(request.summary), "attempt": .string("\(attempt)"), "result": .string(result.summary),
+                                                      "flow": .string(request.call.flow), "step": .string(request.call.step)])
+            } catch {
+                // Nothing of it was kept: the call's row is taken up again after its lease.
+                logger.error("the store did not keep a call's result; the call is tried again later with the same key",
+                             metadata: ["call": .string(request.summary), "error": .string("\(error)")])
+            }
+        }
     }
 
     /// GET: URL verification. The echo is sent back byte for byte.

@@ -147,6 +147,15 @@ extension SQLiteStore {
         }
     }
 
+    public func callStatus(at time: Int64) async throws -> [String: OutboxStatus] {
+        // Calls are few next to messages; the open ones and the recent finished ones tell the state.
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM outbox WHERE kind = 'call' AND (state = 'pending' OR updated_at >= ?) ORDER BY id",
+                             arguments: [time - 86_400]).map(Self.entry)
+        }
+        return OutboxStatus.byService(rows, at: time)
+    }
+
     public func outboxEntries(for user: String?) async throws -> [OutboxEntry] {
         try await pool.read { db in
             if let user {

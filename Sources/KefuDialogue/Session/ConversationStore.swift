@@ -50,6 +50,8 @@ public protocol ConversationStore: Sendable {
     func recoverOutbox(at time: Int64, resendTemplatesWithin: Int64) async throws -> (unknown: Int, resent: Int)
     /// Depth and age of the outbox, for /status and /metrics.
     func outboxStatus(at time: Int64) async throws -> OutboxStatus
+    /// The call rows of the outbox by service (depth and age of the due ones, `scheduled`: waiting for a later try, counts by state).
+    func callStatus(at time: Int64) async throws -> [String: OutboxStatus]
     /// Every message of the outbox for `user` (all users: nil), oldest first, for tools and tests.
     func outboxEntries(for user: String?) async throws -> [OutboxEntry]
     /// WeChat's TEMPLATESENDJOBFINISH for a template message sent with this msgid.
@@ -340,6 +342,10 @@ public actor MemoryStore: ConversationStore {
         OutboxStatus.of(outbox, at: time)
     }
 
+    public func callStatus(at time: Int64) -> [String: OutboxStatus] {
+        OutboxStatus.byService(outbox, at: time)
+    }
+
     public func outboxEntries(for user: String?) -> [OutboxEntry] {
         outbox.filter { user == nil || $0.message.user == user }
     }
@@ -369,6 +375,13 @@ public actor MemoryStore: ConversationStore {
 }
 
 extension OutboxStatus {
+    /// The status of the call rows among `entries`, by service.
+    public static func byService(_ entries: [OutboxEntry], at time: Int64) -> [String: OutboxStatus] {
+        var rows: [String: [OutboxEntry]] = [:]
+        for entry in entries { if let request = entry.message.request { rows[request.service, default: []].append(entry) } }
+        return rows.mapValues { of($0, at: time) }
+    }
+
     /// The status of a list of entries (the memory store; tests).
     public static func of(_ entries: [OutboxEntry], at time: Int64) -> OutboxStatus {
         var counts: [OutboxState: Int] = [:]
