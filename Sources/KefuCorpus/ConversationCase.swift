@@ -1,3 +1,4 @@
+import KefuDialogue
 import KefuRules
 import KefuWeChat
 
@@ -11,6 +12,8 @@ public struct ConversationCase: Sendable {
     /// Who speaks unless a step says otherwise.
     public var user: String
     public var steps: [CaseStep]
+    /// `mock:` how the rule set's services answer in this case (a call nothing answers fails the case).
+    public var mocks: [SimulatedCalls.Mock] = []
 
     public static let defaultUser = "o_test_user"
 }
@@ -60,6 +63,8 @@ public enum Expectation: Sendable, Equatable {
     /// What went out through WeChat's API during the step, in order (one line each, as `kefu chat`
     /// shows it): later parts of a reply, scheduled messages when a `wait` reaches their time. `[]`: nothing.
     case sent([String])
+    /// The calls made during the step, in order (`erp GET /orders/DD1`), each with the body fields it must carry. `[]`: none.
+    case calls([ExpectedCall])
 
     public enum ReplyType: String, Sendable, CaseIterable {
         case text, news, transfer, success, image, voice, video, music
@@ -80,6 +85,35 @@ public enum Expectation: Sendable, Equatable {
         case .slots: "slots"
         case .paused: "paused"
         case .sent: "sent"
+        case .calls: "calls"
+        }
+    }
+}
+
+/// One request a step expects: `erp POST /tickets` (the path as the customer's text, not
+/// percent-encoded), and fields its JSON body must have (others may be there too).
+public struct ExpectedCall: Sendable, Equatable, CustomStringConvertible {
+    public var summary: String
+    public var body: JSONValue?
+
+    public init(summary: String, body: JSONValue? = nil) { self.summary = summary; self.body = body }
+
+    public var description: String { body.map { "\(summary) \($0.json)" } ?? summary }
+
+    /// Whether a made request is this one.
+    public func matches(_ request: ServiceRequest) -> Bool {
+        guard URLEncoding.decoded(request.summary) == summary else { return false }
+        guard let body else { return true }
+        guard let text = request.body, let actual = JSONValue.parse(Array(text.utf8)) else { return false }
+        return Self.contains(actual, body)
+    }
+
+    /// `actual` has every field of `expected` with the same value (objects compared field by field, the rest exactly).
+    static func contains(_ actual: JSONValue, _ expected: JSONValue) -> Bool {
+        switch (actual, expected) {
+        case (.object(let a), .object(let e)): e.allSatisfy { key, value in a[key].map { contains($0, value) } ?? false }
+        case (.number(let a), .string(let e)), (.string(let e), .number(let a)): JSONValue.number(a).slotText == e
+        default: actual == expected
         }
     }
 }

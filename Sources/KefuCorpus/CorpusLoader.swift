@@ -1,4 +1,5 @@
 import Foundation
+import KefuDialogue
 import KefuRules
 import KefuWeChat
 import Yams
@@ -6,9 +7,9 @@ import Yams
 /// Reads conversation-test files: each a YAML document with `cases:`. Every problem is reported
 /// with its file:line:col and what to write instead; a broken file yields no cases at all.
 public enum CorpusLoader {
-    static let caseKeys = ["name", "start", "user", "steps", "note"]
+    static let caseKeys = ["name", "start", "user", "steps", "mock", "note"]
     static let actionKeys = ["say", "event", "wait", "resend"]
-    static let expectationKeys = ["reply", "contains", "not_contains", "regex", "type", "rule", "intent", "flow", "step", "slots", "paused", "sent"]
+    static let expectationKeys = ["reply", "contains", "not_contains", "regex", "type", "rule", "intent", "flow", "step", "slots", "paused", "sent", "calls"]
     static let eventWords = ["subscribe", "unsubscribe", "image", "voice", "video", "shortvideo", "location", "link", "file", "kf_close"]
     static let eventKeys = ["subscribe", "scan", "click", "view", "voice", "location", "link", "image"]
 
@@ -108,6 +109,7 @@ struct CaseFileReader {
                                  hint: "YYYY-MM-DD HH:MM in the rule set's time zone")
                 }
             case "user": result.user = reader.string(value, "user") ?? result.user
+            case "mock": result.mocks = readMocks(value)
             case "steps":
                 guard case .sequence(let steps) = value, !steps.isEmpty else {
                     reader.error("wrong-type", value, "steps must be a non-empty list", hint: "steps:\n  - say: 你好\n    contains: 您好")
@@ -120,6 +122,92 @@ struct CaseFileReader {
         if !pairs.contains(where: { $0.key == "name" }) { reader.error("missing-key", node, "a case needs a 'name'", hint: "name: 售后登记：质量问题带照片") }
         if !pairs.contains(where: { $0.key == "steps" }) { reader.error("missing-key", node, "case '\(result.name)' needs 'steps'", hint: "steps:\n  - say: 你好") }
         return reader.diagnostics.count == before ? result : nil
+    }
+
+    /// `mock: {erp: [{get: /orders/DD1, status: 200, body: {…}, delay: 6s}], his: […]}`.
+    mutating func readMocks(_ node: Node) -> [SimulatedCalls.Mock] {
+        guard let services = reader.mapping(node, "mock", allowed: Self.keys(of: node)) else { return [] }
+        var mocks: [SimulatedCalls.Mock] = []
+        let methods = CallSpec.Method.allCases.map(\.key)
+        for (service, _, list) in services {
+            let items: [Node]
+            if case .sequence(let s) = list { items = Array(s) } else if case .mapping = list { items = [list] } else {
+                reader.error("wrong-type", list, "mock.\(service) must list how the service answers, not \(YAMLReader.describe(list))",
+                             hint: "e.g. mock:\n  \(service):\n    - {get: /orders/DD202406110001, status: 200, body: {status: SHIPPED}}")
+                continue
+            }
+            for item in items {
+                guard let fields = reader.mapping(item, "a mock of \(service)", allowed: methods + ["status", "body", "delay", "unreachable", "note"]) else { continue }
+                let given = fields.filter { methods.contains($0.key) }
+                guard given.count == 1, let method = CallSpec.Method(rawValue: given[0].key.uppercased()), let path = reader.string(given[0].value, given[0].key) else {
+                    reader.error("missing-key", item, "a mock names one request: get:, post:, put:, patch: or delete: with its path",
+                                 hint: "e.g. - {get: /orders/DD202406110001, status: 200, body: {status: SHIPPED}}")
+                    continue
+                }
+                var mock = SimulatedCalls.Mock(service: service, method: method, path: path)
+                for (key, _, value) in fields where !methods.contains(key) {
+                    switch key {
+                    case "status":
+                        if let n = reader.int(value, "status") {
+                            if (100...599).contains(n) { mock.status = n } else {
+                                reader.error("bad-value", value, "status must be an HTTP status from 100 to 599, not \(n)", hint: "e.g. status: 404")
+                            }
+                        }
+                    case "body": mock.body = Self.json(value)
+                    case "delay":
+                        if let text = reader.string(value, "delay") {
+                            if let seconds = DurationText.seconds(text) { mock.delay = seconds } else {
+                                reader.error("bad-duration", value, "delay must be a duration such as 2s or 6s, not '\(text)'",
+                                             hint: "how long the service takes to answer, on the case's clock")
+                            }
+                        }
+                    case "unreachable": mock.unreachable = reader.bool(value, "unreachable") ?? false
+                    default: _ = reader.string(value, "note")
+                    }
+                }
+                mocks.append(mock)
+            }
+        }
+        return mocks
+    }
+
+    /// `calls: [erp GET /orders/DD1, {call: tickets POST /tickets, body: {order_no: DD1}}]`.
+    mutating func readExpectedCalls(_ node: Node) -> [ExpectedCall]? {
+        guard case .sequence(let items) = node else {
+            if let one = reader.string(node, "calls") { return [ExpectedCall(summary: one)] }
+            return nil
+        }
+        var calls: [ExpectedCall] = []
+        for item in items {
+            if case .mapping = item {
+                guard let fields = reader.mapping(item, "an expected call", allowed: ["call", "body"]) else { continue }
+                var call = ExpectedCall(summary: "")
+                for (key, _, value) in fields {
+                    if key == "call" { call.summary = reader.string(value, "call") ?? "" } else { call.body = Self.json(value) }
+                }
+                if call.summary.isEmpty { reader.error("missing-key", item, "an expected call needs 'call:'", hint: "e.g. {call: tickets POST /tickets, body: {order_no: DD202406110001}}") }
+                calls.append(call)
+            } else if let text = reader.string(item, "calls") {
+                calls.append(ExpectedCall(summary: text))
+            }
+        }
+        return calls
+    }
+
+    /// A YAML value as JSON (scalars: numbers and booleans as YAML reads them, the rest text).
+    static func json(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            if YAMLReader.isNull(node) { return .null }
+            if scalar.style == .plain {
+                if let b = Bool(scalar.string) { return .bool(b) }
+                if let n = Double(scalar.string), scalar.string.first.map({ $0.isNumber || $0 == "-" }) == true { return .number(n) }
+            }
+            return .string(scalar.string)
+        case .sequence(let items): return .array(items.map(json))
+        case .mapping(let pairs): return .object(Dictionary(pairs.map { (($0.key.scalar?.string ?? ""), json($0.value)) }, uniquingKeysWith: { _, b in b }))
+        case .alias: return .null
+        }
     }
 
     mutating func readStep(_ node: Node) -> CaseStep? {
@@ -162,9 +250,9 @@ struct CaseFileReader {
             step.action = .resend
             step.summary = "resend (WeChat's retry of the previous message)"
         }
-        if case .wait = step.action, let checked = pairs.first(where: { CorpusLoader.expectationKeys.contains($0.key) && $0.key != "sent" }) {
+        if case .wait = step.action, let checked = pairs.first(where: { CorpusLoader.expectationKeys.contains($0.key) && $0.key != "sent" && $0.key != "calls" }) {
             reader.error("wrong-type", checked.keyNode, "a wait step has no reply to check, so '\(checked.key)' would never be tested",
-                         hint: "put the expectation on the next step that says or does something; a wait step can check only sent: (what the API sent meanwhile)")
+                         hint: "put the expectation on the next step that says or does something; a wait step can check only sent: (what the API sent meanwhile) and calls: (the calls made meanwhile)")
             return nil
         }
         for (key, keyNode, value) in pairs where !CorpusLoader.actionKeys.contains(key) {
@@ -192,6 +280,8 @@ struct CaseFileReader {
                 var values: [String: String] = [:]
                 for (slot, _, v) in slots { if let text = reader.string(v, "slot \(slot)") { values[slot] = text } }
                 step.expectations.append(Located(.slots(values), at: at))
+            case "calls":
+                if let calls = readExpectedCalls(value) { step.expectations.append(Located(.calls(calls), at: at)) }
             case "sent":
                 if case .sequence(let items) = value, items.isEmpty { step.expectations.append(Located(.sent([]), at: at)); continue }
                 if let t = reader.strings(value, "sent", sentences: true) { step.expectations.append(Located(.sent(t.map(\.value)), at: at)) }

@@ -41,6 +41,8 @@ public struct CaseResult: Sendable {
     public var seconds: Double
     /// The scheduled messages the case sent (`FLOW/ID`), for coverage.
     public var scheduledSent: Set<String> = []
+    /// The call outcome branches the case took (and `slow` where a result missed its wait), for coverage.
+    public var callsTaken: Set<CallTaken> = []
 
     public var passed: Bool { failures.isEmpty && error == nil }
 }
@@ -90,7 +92,8 @@ public struct CorpusRunner: Sendable {
     public func run(_ testCase: ConversationCase) async -> CaseResult {
         let started = ContinuousClock.now
         let clock = VirtualClock(testCase.start.unixTime(utcOffset: rules.settings.utcOffset))
-        let simulator = Simulator(rules: rules, clock: clock)
+        let mocks = SimulatedCalls(mocks: testCase.mocks, rules: rules)
+        let simulator = Simulator(rules: rules, clock: clock, calls: mocks)
         if let wire { simulator.wire = .testAccount(wire) }
         var result = CaseResult(testCase: testCase, observations: [], failures: [], error: nil, seconds: 0)
         for (index, step) in testCase.steps.enumerated() {
@@ -106,6 +109,8 @@ public struct CorpusRunner: Sendable {
                     let sent = simulator.takeSent()
                     result.scheduledSent.formUnion(Self.scheduled(sent.sent))
                     result.failures += Self.checkSent(step, index: index, sent)
+                    result.callsTaken.formUnion(simulator.takeCallsTaken())
+                    result.failures += Self.checkCalls(step, index: index, mocks)
                     continue
                 case .resend:
                     guard let again = try await simulator.resend() else {
@@ -124,6 +129,8 @@ public struct CorpusRunner: Sendable {
                 }
                 result.observations.append(observation)
                 result.failures += Self.check(step, index: index, observation).filter { $0.key != "sent" } + Self.checkSent(step, index: index, sent)
+                result.callsTaken.formUnion(simulator.takeCallsTaken())
+                result.failures += Self.checkCalls(step, index: index, mocks)
             } catch {
                 result.error = "step \(index + 1) (\(step.location)) \(step.summary): \(error)"
                 break
@@ -190,7 +197,7 @@ public struct CorpusRunner: Sendable {
                          wrong.map { "\($0)=\(o.slots[$0] ?? "(empty)")" }.joined(separator: ", "))
                 }
             case .paused(let paused): if o.paused != paused { fail(e, paused ? "paused (handed to a human)" : "not paused", o.paused ? "paused" : "not paused") }
-            case .sent: break  // checkSent
+            case .sent, .calls: break  // checkSent, checkCalls
             }
         }
         return failures
@@ -201,6 +208,29 @@ public struct CorpusRunner: Sendable {
             guard entry.message.kind == .scheduled, let flow = entry.message.flow, let name = entry.message.name else { return nil }
             return "\(flow)/\(name)"
         }
+    }
+
+    /// `calls:`: exactly these requests were made during the step, in order (every try). A request
+    /// no mock answers fails the case whether or not the step checks calls: `kefu test` never calls out.
+    static func checkCalls(_ step: CaseStep, index: Int, _ mocks: SimulatedCalls) -> [StepFailure] {
+        let made = mocks.takeMade()
+        var failures = mocks.takeUnmocked().map { request in
+            StepFailure(step: index, location: step.location, key: "unmocked-call",
+                        expected: "a mock for \(URLEncoding.decoded(request.summary)) (kefu test never calls a real service)",
+                        actual: "no mock answers it; add to the case: mock: {\(request.service): [{\(request.method.key): \(URLEncoding.decoded(request.path)), status: 200, body: {…}}]}")
+        }
+        for e in step.expectations {
+            guard case .calls(let expected) = e.value else { continue }
+            let ok = expected.count == made.count && zip(expected, made).allSatisfy { $0.matches($1.request) }
+            if !ok {
+                let actual = made.isEmpty ? "none" : made.map { m in
+                    URLEncoding.decoded(m.request.summary) + (m.request.body.map { " " + $0 } ?? "") + (m.attempt > 1 ? " (try \(m.attempt))" : "")
+                }.joined(separator: ", ")
+                failures.append(StepFailure(step: index, location: e.location, key: "calls",
+                                            expected: expected.isEmpty ? "none" : expected.map(\.description).joined(separator: ", "), actual: actual))
+            }
+        }
+        return failures
     }
 
     /// `sent:`: exactly these messages went out through the API during the step, in order. A message

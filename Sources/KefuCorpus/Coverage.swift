@@ -5,7 +5,7 @@ import KefuRules
 /// flow step and re-prompt, and which of them no case reaches.
 public struct Coverage: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        case rule, interrupt, reply, intent, step, reprompt, refusal, scheduled
+        case rule, interrupt, reply, intent, step, reprompt, refusal, scheduled, call
 
         /// How a report names the group.
         public var plural: String {
@@ -18,6 +18,7 @@ public struct Coverage: Sendable {
             case .reprompt: "re-prompts"
             case .refusal: "refuse texts"
             case .scheduled: "scheduled messages"
+            case .call: "call outcomes"
             }
         }
     }
@@ -55,6 +56,7 @@ public struct Coverage: Sendable {
             }
         }
         let scheduledSent = results.reduce(into: Set<String>()) { $0.formUnion($1.scheduledSent) }
+        let callsTaken = results.reduce(into: Set<CallTaken>()) { $0.formUnion($1.callsTaken) }
         var items: [Item] = []
         for rule in rules.rules {
             if rule.interrupt != nil {
@@ -72,6 +74,17 @@ public struct Coverage: Sendable {
         }
         for flow in rules.flows {
             for (index, step) in flow.steps.enumerated() {
+                if let call = step.call {
+                    // A call step: each outcome branch it has (and `slow:`) is a branch of its own.
+                    let label = flow.name.hasPrefix("rule:") ? String(flow.name.dropFirst(5)) + " call" : "\(flow.name)/\(step.name)"
+                    var outcomes = call.branches.keys.sorted().map(\.description)
+                    if call.slow != nil { outcomes.append("slow") }
+                    for outcome in outcomes {
+                        items.append(Item(kind: .call, name: "\(label) \(outcome)", location: call.branches.first { $0.key.description == outcome }?.value.location ?? step.location,
+                                          reached: callsTaken.contains(CallTaken(flow: flow.name, step: call.id, outcome: outcome))))
+                    }
+                    continue
+                }
                 let label = "\(flow.name)/\(step.slot ?? "confirm")" + (flow.steps.filter { $0.slot == step.slot }.count > 1 ? " (step \(index + 1))" : "")
                 items.append(Item(kind: .step, name: label, location: step.location, reached: asked.contains("\(flow.name)#\(index)")))
                 // The business's own refusal texts (refuse:), each a sentence a customer can see.

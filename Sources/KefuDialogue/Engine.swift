@@ -100,14 +100,7 @@ public struct Engine: Sendable {
         }
     }
 
-    /// A call outcome branch a turn took: `booking` `book` `409`.
-public struct CallTaken: Sendable, Equatable, Codable {
-    public var flow: String
-    public var step: String
-    public var outcome: String
-}
-
-/// What a flow did with a message.
+    /// What a flow did with a message.
     public enum FlowEvent: Sendable, Equatable {
         /// A rule started the flow (slots its captures filled are skipped).
         case started(rule: String)
@@ -305,4 +298,12 @@ extension Engine.FlowEvent {
         case .waiting(let step): "still waiting for \(step)"
         }
     }
+}
+
+/// A call outcome branch a turn took: `booking` `book` `409`.
+public struct CallTaken: Sendable, Equatable, Hashable, Codable {
+    public var flow: String
+    public var step: String
+    public var outcome: String
+    public init(flow: String, step: String, outcome: String) { self.flow = flow; self.step = step; self.outcome = outcome }
 }

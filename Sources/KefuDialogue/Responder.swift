@@ -156,7 +156,7 @@ public struct Responder: Sendable {
     /// makes is committed with the row marked done — its messages go out through the outbox, or,
     /// when `answering` names the message still waiting for its passive reply, they are that
     /// reply (the stored answer is replaced, so WeChat's retry gets it too).
-    /// Returns the outcome when it answers `answering`.
+    /// Returns the outcome of the result's turn (nil: the write is tried again later).
     @discardableResult
     public func finishCall(_ request: ServiceRequest, result: CallResult, attempt: Int, attempts: Int, engine: Engine, now: Int64,
                            jitter: Double, answering: (message: InboundMessage, key: String, intro: [String])? = nil) async throws -> Engine.Outcome? {
@@ -188,7 +188,7 @@ public struct Responder: Sendable {
         try await store.commit(record)
         var outcome = turn.outcome
         outcome.queued = record.outbox
-        return answering == nil ? nil : outcome
+        return outcome
     }
 
     static func logReply(_ turn: Engine.Turn) -> String {

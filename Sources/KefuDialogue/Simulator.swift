@@ -1,5 +1,6 @@
 import KefuRules
 import KefuWeChat
+import Synchronization
 
 /// WeChat users talking to a rule set without WeChat: each message is built as WeChat would push it
 /// (ids, times) and answered through ``Responder`` like `kefu serve` does, on a clock that moves
@@ -54,6 +55,16 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     /// ``calls`` when they are the mocks.
     public var mocks: SimulatedCalls? { calls as? SimulatedCalls }
     private let delivery: CallDelivery
+    private let taken = CallLog()
+
+    /// The call outcome branches taken since the last call (`slow` for a result that missed its turn's wait), in order.
+    public func takeCallsTaken() -> [CallTaken] { taken.take() }
+
+    final class CallLog: Sendable {
+        let calls = Mutex<[CallTaken]>([])
+        func add(_ call: CallTaken) { calls.withLock { $0.append(call) } }
+        func take() -> [CallTaken] { calls.withLock { c in defer { c = [] }; return c } }
+    }
 
     public init(rules: CompiledRules, store: any ConversationStore = MemoryStore(), clock: VirtualClock, calls: (any CallRunner)? = nil) {
         let engine = Engine(rules: rules)
@@ -65,9 +76,11 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
         let limits = CallDelivery.limits(of: rules)
         // The simulator is sequential: a late result is taken as soon as its (virtual) time comes.
         let late = Responder(store: store, window: 60)
+        let log = taken
         let finish: @Sendable (ServiceRequest, CallResult, Int, Int) async throws -> Void = { request, result, attempt, attempts in
-            try await late.finishCall(request, result: result, attempt: attempt, attempts: attempts, engine: engine, now: clock.now(),
-                                      jitter: 0)
+            let outcome = try await late.finishCall(request, result: result, attempt: attempt, attempts: attempts, engine: engine, now: clock.now(),
+                                                    jitter: 0)
+            if let call = outcome?.call { log.add(call) }
         }
         responder = Responder(store: store, window: 60, calls: calls, onLateResult: { try? await finish($0, $1, $2, $3) })
         delivery = CallDelivery(runner: calls, limits: limits, finish: finish)
@@ -87,6 +100,8 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
 
     private func deliver(_ message: InboundMessage) async throws -> Engine.Outcome {
         let outcome = try await answer(message)
+        if let call = outcome.call { taken.add(call) }
+        if case .flow(let flow, .calling(let step)) = outcome.source { taken.add(CallTaken(flow: flow, step: step, outcome: "slow")) }
         try await runOutbox()
         return outcome
     }
