@@ -177,22 +177,25 @@ public enum RuleSetCompiler {
                     }
                 }
             }
-            check(flow.done.value.templates, at: flow.done.location, "the done reply")
+            let saved = CallChecks.saved(flow), captures = Array(CallChecks.ruleCaptures(flow, spec))
+            check(flow.done.value.templates, at: flow.done.location, "the done reply", also: saved + captures)
             for entry in flow.schedule {
                 var templates: [Template] = []
                 switch entry.message {
                 case .text(let text): templates = [text]
                 case .template(let message): templates = message.data.map(\.value) + (message.url.map { [$0] } ?? [])
                 }
-                check(templates, at: entry.location, "the scheduled message '\(entry.id)'")
+                check(templates, at: entry.location, "the scheduled message '\(entry.id)'", also: saved + captures)
             }
             diagnostics += scheduleDiagnostics(flow, spec)
-            check([flow.onExpire, flow.start, flow.cancelled].compactMap { $0 }, at: flow.location, "a text")
-            for step in flow.steps {
+            check([flow.onExpire, flow.start, flow.cancelled].compactMap { $0 }, at: flow.location, "a text", also: captures)
+            for (index, step) in flow.steps.enumerated() where step.call == nil {
                 let what = step.slot.map { "step '\($0)'" } ?? "the confirm step"
-                check(step.templates.filter { t in !step.refusals.values.contains(t) }, at: step.ask.location, what)
-                check(Array(step.refusals.values), at: step.ask.location, "the refuse: texts of \(what)", also: ["said", "min", "max", "days", "hours"])
+                let savedBefore = CallChecks.saved(flow, before: index)
+                check(step.templates.filter { t in !step.refusals.values.contains(t) }, at: step.ask.location, what, also: savedBefore)
+                check(Array(step.refusals.values), at: step.ask.location, "the refuse: texts of \(what)", also: ["said", "min", "max", "days", "hours"] + savedBefore)
             }
+            diagnostics += CallChecks.errors(flow, spec)
         }
         return diagnostics + SlotOrderCheck.errors(spec)
     }

@@ -85,7 +85,8 @@ struct FlowEntryCheck: LintCheck {
         var found: [Diagnostic] = []
         for entry in rules.regexes {
             let rule = rules.rules[entry.rule]
-            guard let name = rule.flow?.value, let flow = rules.flow(named: name) else { continue }
+            // A rule's call: (flow rule:<id>) keeps every capture as a slot of its own.
+            guard let name = rule.flow?.value, !name.hasPrefix(RuleFileReader.ruleFlowPrefix), let flow = rules.flow(named: name) else { continue }
             for group in entry.regex.names.map(\.name) where !flow.slots.contains(group) {
                 found.append(Diagnostic(.warning, "prefill-not-a-slot", at: rule.location,
                     "rule '\(rule.id)' captures '\(group)', but flow '\(name)' has no slot of that name, so it is not filled",

@@ -21,6 +21,7 @@ public enum Linter {
         ShadowedRuleCheck(), DuplicateKeywordCheck(), RegexCheck(), IntentCheck(), ReplyCheck(), DefaultReplyCheck(),
         FlowNotEnteredCheck(), FlowStepCheck(), FlowEntryCheck(), FlowEndTextCheck(), SoftCancelCheck(), UnusedHoursCheck(), ScheduledTextWindowCheck(), TemplateValueLengthCheck(),
         MenuDuplicateKeyCheck(), MenuEventUnansweredCheck(), ClickNotInMenuCheck(),
+        SavePathNotInSampleCheck(), ServiceNotCalledCheck(), CallTimingCheck(),
     ]
 
     /// The files of `directory`: load errors, or compile errors, or lint warnings; and, with any of

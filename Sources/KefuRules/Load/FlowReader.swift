@@ -14,8 +14,9 @@ extension RuleFileReader {
 
     mutating func readFlow(_ name: String, _ nameNode: Node, _ body: Node) -> FlowSpec? {
         let before = reader.diagnostics.count
-        if name.isEmpty || name.contains(where: { $0 == " " || $0 == "\t" }) {
-            reader.error("bad-id", nameNode, "the flow name '\(name)' must be one word without spaces", hint: "use letters, digits, '-' or '_', e.g. after-sales")
+        if name.isEmpty || name.contains(where: { $0 == " " || $0 == "\t" }) || name.hasPrefix(Self.ruleFlowPrefix) {
+            reader.error("bad-id", nameNode, name.hasPrefix(Self.ruleFlowPrefix) ? "the flow name '\(name)' cannot start with 'rule:', which names the flow of a rule's call:"
+                                                                                 : "the flow name '\(name)' must be one word without spaces", hint: "use letters, digits, '-' or '_', e.g. after-sales")
         }
         guard let pairs = reader.mapping(body, "flow '\(name)'", allowed: Self.flowKeys) else { return nil }
         var flow = FlowSpec(name: name, title: name, expires: FlowSpec.defaultExpiry, steps: [],
@@ -51,6 +52,7 @@ extension RuleFileReader {
             default: _ = reader.string(value, "note")
             }
         }
+        nameCallSteps(&flow)
         if !hasSteps { reader.error("empty-flow", body, "flow '\(name)' needs steps", hint: "add steps: with at least one - {slot: …, ask: …}") }
         if !hasDone { reader.error("missing-key", body, "flow '\(name)' needs 'done' (what is said when every step is answered)",
                                    hint: "e.g. done: 已为您登记，订单 {{order}}") }
@@ -61,9 +63,10 @@ extension RuleFileReader {
         let before = reader.diagnostics.count
         let keys = Self.keys(of: node)
         let isConfirm = keys.contains("confirm")
+        if keys.contains("call"), !isConfirm, !keys.contains("slot") { return readCallStep(node, flow: flow) }
         guard let pairs = reader.mapping(node, "a step of flow '\(flow)'", allowed: isConfirm ? Self.confirmStepKeys : Self.slotStepKeys) else { return nil }
         if !isConfirm, !keys.contains("slot") {
-            reader.error("missing-key", node, "a step of flow '\(flow)' needs 'slot' (the name of what it asks for) or 'confirm'",
+            reader.error("missing-key", node, "a step of flow '\(flow)' needs 'slot' (the name of what it asks for), 'confirm' or 'call'",
                          hint: "e.g. - slot: phone\n    ask: 请留下手机号\n    expect: mobile")
             return nil
         }
@@ -97,15 +100,7 @@ extension RuleFileReader {
                 }
             case "on_fail": if let failure = readFailure(value) { step.onFail = failure }
             case "if":
-                guard let conditions = reader.mapping(value, "if", allowed: Self.keys(of: value)) else { continue }
-                if conditions.isEmpty { reader.error("empty-value", value, "'if' is empty", hint: "e.g. if: {reason: 质量问题}") }
-                for (slot, _, values) in conditions {
-                    if let comparison = readComparison(values, slot: slot) {
-                        step.comparisons[slot] = comparison
-                    } else if let list = reader.strings(values, "the values of if.\(slot)") {
-                        step.condition[slot] = list
-                    }
-                }
+                (step.condition, step.comparisons) = readIf(value)
             case "refuse":
                 guard let pairs = reader.mapping(value, "refuse", allowed: StepRefusal.kinds) else { continue }
                 for (kind, _, text) in pairs { if let template = nonEmptyTemplate(text, "refuse.\(kind)") { step.refusals[kind] = template } }

@@ -7,8 +7,8 @@ import Yams
 /// loader throws ``RuleSetError`` with all of them and returns nothing, so a broken file never
 /// yields a partial rule set.
 public enum RuleSetLoader {
-    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default", "hours", "facts", "menu"]
-    static let ruleKeys = ["id", "when", "reply", "flow", "priority", "note"]
+    static let topLevelKeys = ["settings", "rules", "intents", "flows", "interrupts", "events", "default", "hours", "facts", "menu", "services"]
+    static let ruleKeys = ["id", "when", "reply", "flow", "call", "priority", "note"]
     static let interruptKeys = ["id", "when", "action", "reply", "priority", "note"]
     static let conditionKeys = ["exact", "contains", "regex", "intent", "subscribe", "scan", "click", "view", "message"]
     /// Written beside a condition in `when:`; not conditions of their own.
@@ -202,7 +202,8 @@ package struct RuleFileReader {
                     continue
                 }
                 for item in list {
-                    if let rule = readRule(item) { add(rule, to: &spec, ids: &ruleIDs) }
+                    guard let (rule, callFlow) = readRule(item) else { continue }
+                    if add(rule, to: &spec, ids: &ruleIDs), let callFlow { spec.flows.append(callFlow) }
                 }
             case "intents":
                 guard let intents = reader.mapping(value, "intents", allowed: Self.keys(of: value)) else { continue }
@@ -254,6 +255,7 @@ package struct RuleFileReader {
                     spec.menuDeclaredAt = reader.location(keyNode)
                     spec.menu = readMenu(value, at: keyNode)
                 }
+            case "services": readServices(value, into: &spec)
             case "hours": readHours(value, into: &spec)
             case "facts": readFacts(value, into: &spec.facts)
             case "default":
@@ -269,17 +271,19 @@ package struct RuleFileReader {
     }
 
     /// Appends a rule or interrupt unless its id is taken (rules and interrupts share one namespace).
-    mutating func add(_ rule: RuleSpec, to spec: inout RuleSetSpec, ids: inout [String: SourceLocation]) {
+    @discardableResult
+    mutating func add(_ rule: RuleSpec, to spec: inout RuleSetSpec, ids: inout [String: SourceLocation]) -> Bool {
         if let first = ids[rule.id] {
             let what = rule.interrupt == nil ? "rule id" : "id"
             reader.diagnostics.append(Diagnostic(.error, "duplicate-id", at: rule.location, "\(what) '\(rule.id)' is already used at \(first)",
                                                  hint: "give each rule and interrupt its own id"))
-            return
+            return false
         }
         var rule = rule
         ids[rule.id] = rule.location
         rule.order = spec.rules.count
         spec.rules.append(rule)
+        return true
     }
 
     static func keys(of node: Node) -> [String] {
@@ -369,10 +373,12 @@ package struct RuleFileReader {
 
     // MARK: Rules
 
-    mutating func readRule(_ node: Node) -> RuleSpec? {
+    /// A rule, and for a rule with `call:` the one-step flow it starts (`rule:<id>`).
+    mutating func readRule(_ node: Node) -> (RuleSpec, FlowSpec?)? {
         let before = reader.diagnostics.count
         guard let pairs = reader.mapping(node, "a rule", allowed: RuleSetLoader.ruleKeys) else { return nil }
         var id: String?, condition: Condition?, reply: RuleReply?, priority = 0, flow: Located<String>?, hoursCondition: HoursCondition?
+        var callNode: (key: Node, value: Node)?
         var replyLocation = reader.location(node)
         for (key, keyNode, value) in pairs {
             switch key {
@@ -391,25 +397,36 @@ package struct RuleFileReader {
                 reply = readReply(value)
                 replyLocation = reader.location(keyNode)
             case "flow": flow = reader.string(value, "flow").map { Located($0, at: reader.location(value)) }
+            case "call": callNode = (keyNode, value)
             case "priority": priority = reader.int(value, "priority") ?? 0
             default: _ = reader.string(value, "note")
+            }
+        }
+        var callFlow: FlowSpec?
+        if let callNode {
+            if flow != nil || reply != nil {
+                reader.error("several-replies", callNode.key, "rule '\(id ?? "?")' has call: and \(flow != nil ? "flow:" : "reply:"); a rule that calls a service answers with its on: branches",
+                             hint: flow != nil ? "put the call as a step of flow '\(flow!.value)' (- call: …), or remove flow:" : "say it in the call's on: branches (ok:, error: …), or remove reply:")
+            } else if let made = readRuleCall(callNode.value, ruleID: id) {
+                callFlow = made
+                flow = Located(made.name, at: reader.location(callNode.key))
             }
         }
         // A misspelt key was reported with "did you mean"; do not also report the key it stands for as missing.
         let misspelt = Set(Self.keys(of: node).compactMap { Suggestions.closest(to: $0, in: RuleSetLoader.ruleKeys) })
         let hasID = pairs.contains { $0.key == "id" } || misspelt.contains("id")
         let hasWhen = pairs.contains { $0.key == "when" } || misspelt.contains("when")
-        let hasReply = pairs.contains { $0.key == "reply" || $0.key == "flow" } || misspelt.contains("reply") || misspelt.contains("flow")
+        let hasReply = pairs.contains { $0.key == "reply" || $0.key == "flow" || $0.key == "call" } || misspelt.contains("reply") || misspelt.contains("flow")
         if !hasID { reader.error("missing-key", node, "a rule needs an 'id'", hint: "add 'id: some-name' as the first line of the rule") }
         if !hasWhen { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'when' (what it answers)", hint: "e.g. when: {contains: [发货, 几天到]}") }
-        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says) or 'flow' (the flow it starts)", hint: "e.g. reply: 现货订单 48 小时内发货") }
-        if flow != nil, let reply, !reply.isText {
+        if !hasReply { reader.error("missing-key", node, "rule '\(id ?? "?")' needs 'reply' (what it says), 'flow' (the flow it starts) or 'call' (a service it calls)", hint: "e.g. reply: 现货订单 48 小时内发货") }
+        if flow != nil, callNode == nil, let reply, !reply.isText {
             reader.error("wrong-type", node, "rule '\(id ?? "?")' starts a flow, so its reply must be text (it is said before the first question)",
                          hint: "write the text, or remove reply: and let the flow's first question answer")
         }
         guard reader.diagnostics.count == before, let id, let condition, reply != nil || flow != nil else { return nil }
-        return RuleSpec(id: id, condition: condition, reply: reply, flow: flow, hoursCondition: hoursCondition, priority: priority,
-                        location: reader.location(node), replyLocation: replyLocation, order: 0)
+        return (RuleSpec(id: id, condition: condition, reply: reply, flow: flow, hoursCondition: hoursCondition, priority: priority,
+                         location: reader.location(node), replyLocation: replyLocation, order: 0), callFlow)
     }
 
     mutating func readCondition(_ node: Node) -> Condition? {

@@ -60,6 +60,8 @@ package enum TypingMistakes {
     static let knownKeys: Set<String> = Set(RuleSetLoader.topLevelKeys + RuleSetLoader.ruleKeys + RuleSetLoader.interruptKeys
         + RuleSetLoader.conditionKeys + RuleSetLoader.replyKeys + RuleFileReader.flowKeys + RuleFileReader.slotStepKeys
         + RuleFileReader.confirmStepKeys + RuleFileReader.expectationKeys
+        + RuleFileReader.serviceKeys + RuleFileReader.authKeys + RuleFileReader.callStepKeys + RuleFileReader.ruleCallKeys + RuleFileReader.branchKeys
+        + RuleFileReader.outcomeWords
         + ["normalize", "intent_threshold", "timezone", "handoff_pause", "width", "case", "chinese", "punctuation", "emoji", "spaces",
            "media_id", "title", "description", "url", "hq_url", "thumb_media_id", "picurl", "kf_account", "examples", "min", "max"])
 
