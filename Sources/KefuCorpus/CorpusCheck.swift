@@ -13,8 +13,9 @@ public enum CorpusCheck {
         if rules.spec.subscribeReply != nil { answerers.insert("events.subscribe") }
         let flows = rules.flows.map(\.name)
         let intents = rules.spec.intents.map(\.name)
-        let steps = Set(rules.flows.flatMap { $0.steps.map { $0.slot ?? "confirm" } })
-        let slots = Set(rules.flows.flatMap(\.slots))
+        let steps = Set(rules.flows.flatMap { $0.steps.map(\.name) })
+        // Slots the steps fill, and those a call's save: fills.
+        let slots = Set(rules.flows.flatMap(\.slots) + rules.flows.flatMap { $0.steps.flatMap { $0.call?.save.map(\.slot) ?? [] } })
         var found: [Diagnostic] = []
         func unknown(_ what: String, _ name: String, _ among: [String], _ at: SourceLocation) {
             found.append(Diagnostic(.error, "unknown-name", at: at, "\(what) '\(name)' is not in the rule set",

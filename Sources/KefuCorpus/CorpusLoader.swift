@@ -82,9 +82,11 @@ struct CaseFileReader {
             return []
         }
         guard let root else { return [] }
-        guard let top = reader.mapping(root, "a case file", allowed: ["cases", "note"]) else { return [] }
+        guard let top = reader.mapping(root, "a case file", allowed: ["cases", "mock", "note"]) else { return [] }
+        // A file's mock: answers in every case of the file, after the case's own.
+        let shared = top.first(where: { $0.key == "mock" }).map { readMocks($0.value) } ?? []
         guard let casesNode = top.first(where: { $0.key == "cases" })?.value else {
-            if CaseFileReader.keys(of: root).contains(where: { !["cases", "note"].contains($0) }) { return [] }  // the misspelling was reported
+            if CaseFileReader.keys(of: root).contains(where: { !["cases", "mock", "note"].contains($0) }) { return [] }  // the misspelling was reported
             reader.error("missing-key", root, "a case file needs 'cases:', a list of conversations", hint: "cases:\n  - name: …\n    steps:\n      - say: 你好")
             return []
         }
@@ -92,7 +94,11 @@ struct CaseFileReader {
             reader.error("wrong-type", casesNode, "cases must be a list (each starts with '- name:')", hint: "cases:\n  - name: …")
             return []
         }
-        return list.compactMap { readCase($0) }
+        return list.compactMap { node in
+            guard var c = readCase(node) else { return nil }
+            c.mocks += shared
+            return c
+        }
     }
 
     mutating func readCase(_ node: Node) -> ConversationCase? {

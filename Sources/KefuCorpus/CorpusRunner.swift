@@ -147,7 +147,7 @@ public struct CorpusRunner: Sendable {
         let (reply, type) = Self.describe(outcome.response)
         var step: String?
         if let progress = session?.flow, let flow = compiled.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
-            step = flow.steps[progress.step].slot ?? "confirm"
+            step = flow.steps[progress.step].name
         }
         return StepObservation(reply: reply, type: type, rules: rules, intent: outcome.intent, flow: session?.flow?.name, step: step,
                                stepIndex: session?.flow?.step, slots: session?.flow?.slots ?? [:],

@@ -108,7 +108,7 @@ extension TurnState {
                 }
                 return respond(rendered, .flow(name: flow.name, event: .digression(rule: "events.subscribe")))
             }
-            return finish(.success, .noReply(reason: "no rule answers it; flow '\(flow.name)' still waits for \(step.slot ?? "confirm")"))
+            return finish(.success, .noReply(reason: "no rule answers it; flow '\(flow.name)' still waits for \(step.name)"))
         }
         if step.isConfirm { return confirm(flow, &progress, step, input, result) }
         if let call = step.call {  // a call step without a pending call (a session from before a reload): make it now

@@ -142,7 +142,7 @@ struct Chat: AsyncParsableCommand {
             let flow = rules.flow(named: progress.name)
             let step = flow.flatMap { $0.steps.indices.contains(progress.step) ? $0.steps[progress.step] : nil }
             let slots = progress.slots.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-            parts.append("flow \(progress.name) · step \(step?.slot ?? "confirm")\(progress.attempts > 0 ? " (wrong answers: \(progress.attempts))" : "")"
+            parts.append("flow \(progress.name) · step \(step?.name ?? "confirm")\(progress.attempts > 0 ? " (wrong answers: \(progress.attempts))" : "")"
                          + " · slots {\(slots)} · expires \(format(progress.expiresAt, utcOffset: rules.settings.utcOffset))")
         }
         if let until = session.pausedUntil { parts.append("handed to a human until \(format(until, utcOffset: rules.settings.utcOffset))") }

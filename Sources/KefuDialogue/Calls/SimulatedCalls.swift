@@ -28,7 +28,20 @@ public final class SimulatedCalls: CallRunner, Sendable {
         func matches(_ request: ServiceRequest) -> Bool {
             guard service == request.service, method == request.method else { return false }
             let wanted = path.contains("?") ? URLEncoding.decoded(request.target) : URLEncoding.decoded(request.path)
-            return wanted == path
+            return Self.glob(path[...], wanted[...])
+        }
+
+        /// `*` matches any run of characters (`/orders/*`); everything else itself.
+        static func glob(_ pattern: Substring, _ text: Substring) -> Bool {
+            guard let star = pattern.firstIndex(of: "*") else { return pattern == text }
+            let head = pattern[..<star], rest = pattern[pattern.index(after: star)...]
+            guard text.hasPrefix(head) else { return false }
+            var tail = text.dropFirst(head.count)
+            while true {
+                if glob(rest, tail) { return true }
+                if tail.isEmpty { return false }
+                tail = tail.dropFirst()
+            }
         }
     }
 
