@@ -185,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuStoreTests",
-            dependencies: ["KefuStore", "KefuDialogue", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KefuStore", "KefuDialogue", "KefuRules", "KefuWeChat", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "KefuDialogueTests",

@@ -27,13 +27,18 @@ struct EngineTests {
 
     @Test("text → rule, with captures, roles swapped")
     func textRule() {
-        let outcome = Self.engine.handle(Self.message(.text(.init(content: "订单 DD202406110001 到哪了"))), now: 99)
-        // The capture fills the only slot of order-status, so the flow answers at once.
-        #expect(outcome.source == .flow(name: "order-status", event: .done))
+        let turn = Self.engine.handle(Self.message(.text(.init(content: "订单 DD202406110001 到哪了"))), session: nil, now: 99)
+        let outcome = turn.outcome
+        let call = try? #require(turn.effects.compactMap(\.call).first)
+        #expect(call?.request.summary == "erp GET /orders/DD202406110001" && call?.waitMs == 2000 && call?.attempts == 1)
+        #expect(turn.session?.flow?.pending?.request == call?.request)
+        // The capture fills the only slot of order-status, so the flow goes straight to its lookup: the engine
+        // (pure) asks for the call as an effect and says the step's slow: text, which a result in time replaces.
+        #expect(outcome.source == .flow(name: "order-status", event: .calling(step: "lookup-order")))
         guard case .reply(let reply) = outcome.response else { Issue.record("no reply"); return }
         #expect(reply.toUserName == "o_user" && reply.fromUserName == "gh_1" && reply.createTime == 99)
         guard case .text(let text) = reply.body else { Issue.record("not text"); return }
-        #expect(text.hasPrefix("已为您查询订单 DD202406110001："))
+        #expect(text == "正在为您查询订单 DD202406110001，结果稍后发给您。")
         #expect(outcome.normalized == "订单dd202406110001到哪了")
     }
 

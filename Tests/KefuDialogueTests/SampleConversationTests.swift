@@ -23,7 +23,7 @@ struct SampleConversationTests {
         #expect(confirm.contains("医生：任意医生") && confirm.contains("时间：2026-11-26 周四 09:30") && confirm.contains("就诊人：张小明"), "\(confirm)")
         #expect(try await chat.say("时间要改一下，改到下周一下午两点").contains("时间：2026-11-30 周一 14:00"))
         let done = try await chat.say("是")
-        #expect(done.contains("预约申请已提交：儿科 任意医生，2026-11-30 周一 14:00，就诊人 张小明"), "\(done)")
+        #expect(done.contains("预约成功：儿科 任意医生，2026-11-30 周一 14:00，就诊人 张小明，预约号 A1001"), "\(done)")
         #expect(await chat.session() == nil)
     }
 
@@ -38,6 +38,7 @@ struct SampleConversationTests {
         #expect(chat.lastOutcome?.source == .flow(name: "cancel-appointment", event: .started(rule: "start-cancel-appointment")))
         #expect(try await chat.say("138 1234 5678").contains("确定要取消手机号 13812345678 名下的预约吗"))
         #expect(try await chat.say("确认").contains("已为手机号 13812345678 提交取消申请"))
+        #expect(chat.simulator.mocks?.takeMade().last?.request.summary == "his DELETE /appointments?phone=13812345678")
         #expect(Chat.isTransfer(try await chat.send(.text(.init(content: "转人工")))))
     }
 
@@ -56,7 +57,7 @@ struct SampleConversationTests {
     @Test("shop: order status from a bare order number; after-sales with reason, photo, phone, confirm")
     func shop() async throws {
         let chat = try Chat(sample: "shop")
-        #expect(try await chat.say("DD202406110001 到哪了").hasPrefix("已为您查询订单 DD202406110001"))
+        #expect(try await chat.say("DD202406110001 到哪了").hasPrefix("订单 DD202406110001 已发货：顺丰速运，运单号 SF1234567890。"))
         let start = try await chat.say("我要退货")
         #expect(start.contains("登记售后") && start.contains("订单号"), "\(start)")
         #expect(try await chat.say("DD202406110002").contains("1 质量问题"))
@@ -65,7 +66,7 @@ struct SampleConversationTests {
         #expect(Chat.text(photo).contains("手机号"))
         #expect(await chat.slots()["photo"] == "MEDIA_9")
         #expect(try await chat.say("13812345678").contains("原因：质量问题"))
-        #expect(try await chat.say("是").hasPrefix("已为您登记售后：订单 DD202406110002，原因：质量问题"))
+        #expect(try await chat.say("是").hasPrefix("已为您登记售后，工单号 SH-000101：订单 DD202406110002，原因：质量问题"))
         // Menu keys and handoff still work outside flows.
         #expect(Chat.text(try await chat.send(.event(.click(key: "MENU_ORDER_RECENT")))).contains("订单号"))
         #expect(Chat.isTransfer(try await chat.send(.text(.init(content: "转人工")))))

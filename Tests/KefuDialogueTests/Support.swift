@@ -28,7 +28,18 @@ final class Chat {
     convenience init(sample name: String, user: String = "o_user") throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         try self.init(rules: RuleSetCompiler.compile(directory: root.appendingPathComponent("Rules/\(name)").path), user: user)
+        simulator.mocks?.setMocks(Self.sampleMocks)
     }
+
+    /// How the samples' services answer in these tests (as Corpora/ mocks them).
+    static let sampleMocks: [SimulatedCalls.Mock] = [
+        .init(service: "erp", method: .get, path: "/orders/*",
+              body: .object(["status": .string("SHIPPED"), "shipment": .object(["carrier": .string("顺丰速运"), "no": .string("SF1234567890")])])),
+        .init(service: "erp", method: .post, path: "/tickets", status: 201, body: .object(["ticket_no": .string("SH-000101")])),
+        .init(service: "his", method: .get, path: "/availability*", body: .object(["available": .bool(true)])),
+        .init(service: "his", method: .post, path: "/appointments", status: 201, body: .object(["id": .string("A1001")])),
+        .init(service: "his", method: .delete, path: "/appointments*", body: .object(["cancelled": .number(1)])),
+    ]
 
     init(rules: CompiledRules, user: String = "o_user", store: MemoryStore = MemoryStore(), clock: VirtualClock = VirtualClock(Chat.start)) throws {
         simulator = Simulator(rules: rules, store: store, clock: clock)
