@@ -53,6 +53,13 @@ public enum CorpusLoader {
         return try parse(files: sources)
     }
 
+    /// The `mock:` of case files (the file-level ones and every case's), for `kefu chat --mock`.
+    public static func mocks(paths: [String]) throws(CorpusError) -> [SimulatedCalls.Mock] {
+        var mocks: [SimulatedCalls.Mock] = []
+        for c in try load(paths: paths) { for m in c.mocks where !mocks.contains(m) { mocks.append(m) } }
+        return mocks
+    }
+
     /// Parses case files given as (path, text).
     public static func parse(files: [(path: String, text: String)]) throws(CorpusError) -> [ConversationCase] {
         var cases: [ConversationCase] = []

@@ -53,7 +53,7 @@ public final class Simulator: @unchecked Sendable {  // used from one task at a 
     /// The calls the rule set makes: mocks on the virtual clock (`kefu test`), or a real runner (`kefu chat --service`).
     public let calls: any CallRunner
     /// ``calls`` when they are the mocks.
-    public var mocks: SimulatedCalls? { calls as? SimulatedCalls }
+    public var mocks: SimulatedCalls? { (calls as? SimulatedCalls) ?? (calls as? any WrapsCallRunner)?.inner as? SimulatedCalls }
     private let delivery: CallDelivery
     private let taken = CallLog()
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KefuCorpus
 import KefuDialogue
 import KefuRules
 import KefuWeChat
@@ -21,6 +22,10 @@ struct Chat: AsyncParsableCommand {
 
             Example:
               printf '我要退货\\nDD202406110001\\n/wait 31m\\n你好\\n' | kefu chat Rules/shop
+
+            Calls to the rule set's services are answered by the mocks of case files (--mock Corpora/shop),
+            or made for real against an endpoint you give (--service erp=http://127.0.0.1:9100/shop, secrets from
+            KEFU_SECRET_<NAME> as for kefu serve). Without either, every call fails and takes its error branch.
             """
     )
 
@@ -28,6 +33,10 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "The user's OpenID.") var user = "o_chat_user"
     @Option(help: ArgumentHelp("Start the clock at this local time of the rule set (\"2026-11-25 10:00\"); default now.", valueName: "time"))
     var time: String?
+    @Option(help: ArgumentHelp("Answer calls with the mock: of these case files or folders (as kefu test does).", valueName: "path"))
+    var mock: [String] = []
+    @Option(help: ArgumentHelp("Call this service for real at this base URL (repeatable): NAME=URL.", valueName: "name=url"))
+    var service: [String] = []
 
     func run() async throws {
         let compiled = try rules.compile()
@@ -39,7 +48,8 @@ struct Chat: AsyncParsableCommand {
             }
             start = parsed
         }
-        let simulator = Simulator(rules: compiled, clock: VirtualClock(start))
+        let calls = RecordingRunner(try callRunner(compiled))
+        let simulator = Simulator(rules: compiled, clock: VirtualClock(start), calls: calls)
         var user = self.user
         let interactive = isatty(0) == 1
         if interactive {
@@ -90,8 +100,18 @@ struct Chat: AsyncParsableCommand {
         }
     }
 
+    /// The mocks (`--mock`), or the real services (`--service`), or nothing (every call fails).
+    func callRunner(_ compiled: CompiledRules) throws -> any CallRunner {
+        if !service.isEmpty { return try LiveServices.runner(compiled, overrides: service) }
+        let mocks = try CorpusLoader.mocks(paths: mock)
+        return SimulatedCalls(mocks: mocks, rules: compiled)
+    }
+
     /// What the outbox sent through the (simulated) API meanwhile, and what it did not send and why.
     func showSent(_ simulator: Simulator, offset: Int64) {
+        for (made, result) in (simulator.calls as? RecordingRunner)?.take() ?? [] {
+            print("接口 ⇄ \(URLEncoding.decoded(made.summary))\(made.body.map { " " + $0 } ?? "") → \(result.map(\.summary) ?? "still waiting (the result comes later)")")
+        }
         let (sent, skipped) = simulator.takeSent()
         for entry in sent {
             print("客服 ⇢ [\(Self.format(entry.updatedAt, utcOffset: offset)) \(entry.message.kind == .scheduled ? "scheduled" : "via API")] "
@@ -169,5 +189,36 @@ struct Chat: AsyncParsableCommand {
 
     static func format(_ time: Int64, utcOffset: Int64) -> String {
         LocalTime(unixTime: time, utcOffset: utcOffset).description
+    }
+}
+
+/// Remembers every try a rule set's calls made and what came of it, for `kefu chat` to show.
+final class RecordingRunner: WrapsCallRunner, @unchecked Sendable {
+    let runner: any CallRunner
+    var inner: any CallRunner { runner }
+    private let lock = NSLock()
+    private var made: [(ServiceRequest, CallResult?)] = []
+
+    init(_ runner: any CallRunner) { self.runner = runner }
+
+    func take() -> [(ServiceRequest, CallResult?)] {
+        lock.lock(); defer { lock.unlock() }
+        defer { made = [] }
+        return made
+    }
+
+    private func add(_ request: ServiceRequest, _ result: CallResult?) {
+        lock.lock(); defer { lock.unlock() }
+        made.append((request, result))
+    }
+
+    func attempt(_ request: ServiceRequest, attempt: Int, wait: Duration, at now: Int64,
+                 late: @escaping @Sendable (CallResult) async -> Void) async -> CallResult? {
+        let result = await runner.attempt(request, attempt: attempt, wait: wait, at: now) { [self] result in
+            add(request, result)
+            await late(result)
+        }
+        add(request, result)
+        return result
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import ArgumentParser
+import KefuDialogue
 import KefuRules
+import KefuWeChat
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,5 +48,49 @@ struct Explain: ParsableCommand {
         else { input = .event(.subscribe(scene: subscribe == "-" ? nil : subscribe)) }
         let now = time.flatMap { LocalTime($0) } ?? LocalTime(unixTime: Int64(Date().timeIntervalSince1970), utcOffset: compiled.settings.utcOffset)
         print(Explanation(compiled, input, at: now).render())
+        if let calls = Self.calls(compiled, input, at: now) { print(calls) }
+    }
+
+    /// The request the message would make (a flow that reaches a call step, a rule's call), as the
+    /// server would send it, secrets and signatures redacted. Nothing is sent.
+    static func calls(_ rules: CompiledRules, _ input: MatchInput, at now: LocalTime) -> String? {
+        let content: InboundMessage.Content
+        switch input {
+        case .text(let text): content = .text(.init(content: text))
+        case .event(.click(let key)): content = .event(.click(key: key))
+        default: return nil
+        }
+        let time = now.unixTime(utcOffset: rules.settings.utcOffset)
+        let message = InboundMessage(toUserName: "gh_explain", fromUserName: "o_explain_user", createTime: time, msgId: 1, content: content)
+        let turn = Engine(rules: rules).handle(message, session: nil, now: time)
+        guard let effect = turn.effects.compactMap(\.call).first, let service = rules.service(named: effect.request.service) else { return nil }
+        return "\nThe call it makes (kefu explain sends nothing):\n" + ServiceRequestPreview.render(effect, service: service)
+            .split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+    }
+}
+
+/// A request as `kefu serve` would send it, for people: the URL, the headers with every secret
+/// and signature replaced by the secret's name, the body.
+enum ServiceRequestPreview {
+    static func render(_ effect: CallEffect, service: ServiceSpec) -> String {
+        let request = effect.request
+        var lines = ["\(request.method.rawValue) \(service.base.description)\(request.target)"]
+        switch service.auth {
+        case .bearer(let secret)?: lines.append("Authorization: Bearer …redacted… (KEFU_SECRET_\(secret))")
+        case .header(let name, let secret)?: lines.append("\(name): …redacted… (KEFU_SECRET_\(secret))")
+        case .basic(let user, let secret)?: lines.append("Authorization: Basic …redacted… (\(user), KEFU_SECRET_\(secret))")
+        case nil: break
+        }
+        lines.append("webhook-id: \(request.method.isWrite ? request.idempotencyKey : request.idempotencyKey + "-1")")
+        lines.append("webhook-timestamp: <the time it is sent>")
+        lines.append("webhook-signature: v1,…redacted… (KEFU_SECRET_\(service.signing))")
+        if request.method.isWrite { lines.append("Idempotency-Key: \(request.idempotencyKey)") }
+        if let body = request.body { lines.append("Content-Type: application/json"); lines.append(""); lines.append(body) }
+        lines.append("")
+        let wait = Double(effect.waitMs) / 1000
+        lines.append(request.method.isWrite
+            ? "A write: kept in the outbox with the turn, tried up to \(effect.attempts) times (timeout \(service.timeoutMs) ms each); the answer waits \(wait) s for it."
+            : "A read: made while the customer waits, up to \(wait) s (timeout \(service.timeoutMs) ms); slower, and the result goes out as a customer-service message.")
+        return lines.joined(separator: "\n")
     }
 }

@@ -65,3 +65,8 @@ public struct LiveCallRunner: CallRunner {
         }
     }
 }
+
+/// A runner around another one (recording, …): the simulator finds the mocks inside it.
+public protocol WrapsCallRunner: CallRunner {
+    var inner: any CallRunner { get }
+}
