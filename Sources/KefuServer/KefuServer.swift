@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import AsyncHTTPClient
+import KefuActions
 import KefuCorpus
 import KefuDialogue
 import KefuRules
@@ -81,7 +83,11 @@ public struct KefuServer: Sendable {
             rules = try LiveRules(directory: configuration.rulesDirectory, media: NoMedia())
             outboxSender = nil
         }
-        let services = ServiceCalls(make: configuration.serviceTransport ?? Self.defaultServiceTransport, metrics: metrics)
+        let known = Set(rules.engine.rules.services.map(\.name))
+        if let unknown = configuration.serviceOverrides.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ServicesUnavailable(description: "--service \(unknown): the rule set has no such service (it has: \(known.sorted().joined(separator: ", ")))")
+        }
+        let services = ServiceCalls(make: configuration.serviceTransport ?? Self.defaultServiceTransport(configuration.serviceOverrides), metrics: metrics)
         if let why = services.accept(rules.engine.rules) { throw ServicesUnavailable(description: why) }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger, services: services)
         webhook.replayGuard.warmUp(queries)
@@ -309,10 +315,20 @@ public struct KefuServer: Sendable {
 }
 
 extension KefuServer {
-    /// The HTTP client for the rule set's services, with the secrets of the environment.
-    static let defaultServiceTransport: ServiceCalls.Make = { services in
-        throw ServicesUnavailable(description: "service calls are not built into this binary yet (\(services.map(\.name).joined(separator: ", ")))")
+    /// The HTTP client for the rule set's services, with the secrets of the environment and the
+    /// bases of `--service NAME=URL`.
+    static func defaultServiceTransport(_ overrides: [String: ServiceBase]) -> ServiceCalls.Make {
+        { services in
+            let secrets = try ServiceSecrets.resolve(for: services)
+            return ServiceClient(services: services, secrets: secrets, overrides: overrides, httpClient: ServiceHTTP.client)
+        }
     }
+}
+
+/// One HTTP client for every service client of the process (rebuilt on reload, they share it):
+/// set up as ``ServiceClient/httpConfiguration()`` says, alive as long as the process.
+public enum ServiceHTTP {
+    public static let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: ServiceClient.httpConfiguration())
 }
 
 /// The rule set declares services but they cannot be called (a secret is missing …): the server does not start.

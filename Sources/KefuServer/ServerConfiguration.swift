@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// Builds the client for the rule set's `services:` (nil: the HTTP client with the secrets of
     /// the environment, `KEFU_SECRET_<NAME>`; tests and `kefu chat` give their own).
     public var serviceTransport: ServiceCalls.Make?
+    /// `--service NAME=URL`: a base per service in place of the rule set's (a staging system, the sample backend on another port).
+    public var serviceOverrides: [String: ServiceBase] = [:]
     /// With the API client: an answer that misses the budget is sent as customer-service messages.
     public var sendsLateAnswers: Bool { api != nil }
     /// How often the outbox worker looks for due messages (it is also woken when a turn queues one).

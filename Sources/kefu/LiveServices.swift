@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import KefuActions
 import KefuDialogue
+import KefuServer
 import KefuRules
 
 /// The rule set's services called for real (`kefu chat --service`, `kefu serve`): the HTTP client
@@ -22,9 +24,22 @@ enum LiveServices {
         return result
     }
 
-    /// Calls that wait for their result (no late answers in a terminal).
+    /// Calls that wait for their result (no late answers in a terminal): a service without
+    /// `--service` is called at the base the rule set gives it.
     static func runner(_ rules: CompiledRules, overrides pairs: [String]) throws -> any CallRunner {
-        _ = try overrides(pairs, rules)
-        throw ValidationError("--service needs the service client (not built yet)")
+        let bases = try overrides(pairs, rules)
+        let secrets: ServiceSecrets
+        do { secrets = try ServiceSecrets.resolve(for: rules.services) } catch { throw ValidationError("\(error)") }
+        return WaitingRunner(transport: ServiceClient(services: rules.services, secrets: secrets, overrides: bases, httpClient: ServiceHTTP.client))
+    }
+}
+
+/// Every try waits for its result (the service's timeout at the latest).
+struct WaitingRunner: CallRunner {
+    let transport: any ServiceTransport
+
+    func attempt(_ request: ServiceRequest, attempt: Int, wait: Duration, at now: Int64,
+                 late: @escaping @Sendable (CallResult) async -> Void) async -> CallResult? {
+        await transport.send(request, attempt: attempt)
     }
 }

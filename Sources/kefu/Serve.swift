@@ -58,6 +58,8 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double?
     @Option(name: .customLong("max-connections"), help: "Most connections open at once; beyond it the longest-idle one is closed, or the new one gets 503 (default 512, lowered to fit the open-file limit).")
     var maxConnections: Int?
+    @Option(help: ArgumentHelp("Call this service of the rule set at this base URL instead of the one its services: gives (repeatable), e.g. erp=http://127.0.0.1:9100/shop. Secrets: KEFU_SECRET_<NAME> or KEFU_SECRET_<NAME>_FILE.", valueName: "name=url"))
+    var service: [String] = []
 
     func run() async throws {
         let file = try Self.readConfig(config)
@@ -105,6 +107,14 @@ struct Serve: AsyncParsableCommand {
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
         configuration.api = try AccountEnvironment.apiConfiguration(baseURL: try setting(wechatAPI, "wechat-api", { $0 }) ?? WeChatAPI.defaultBaseURL)
         if let storeChoice { configuration.store = storeChoice }
+        for pair in service {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--service takes NAME=URL, e.g. erp=http://127.0.0.1:9100/shop, not '\(pair)'") }
+            switch ServiceBase.parse(parts[1]) {
+            case .success(let base): configuration.serviceOverrides[parts[0]] = base
+            case .failure(let error): throw ValidationError("--service \(parts[0]): the URL \(error.sentence)")
+            }
+        }
         configuration.gate = try setting(gate, "gate", { $0 })
         func seconds(_ flag: Double?, _ key: String) throws -> Duration? {
             guard let value = try setting(flag, key, { Double($0) }) else { return nil }
@@ -137,6 +147,8 @@ struct Serve: AsyncParsableCommand {
             throw StartFailure("The rule set \(rulesDirectory) has errors; nothing was started.")
         } catch let error as WeChatError {
             throw StartFailure("\(error)")
+        } catch let error as ServicesUnavailable {
+            throw StartFailure("The rule set's services cannot be called, so nothing was started: \(error.description)")
         } catch let error as ProcessLock.InUse {
             throw StartFailure(error.description)
         } catch let error as CorpusError {
