@@ -20,6 +20,11 @@ local expect = os.getenv("WX_EXPECT")
 if expect == "" then expect = nil end
 local users = tonumber(os.getenv("WX_USERS") or "500")
 local messages = { "运费多少", "我要退货", "订单 DD202406110001 到哪了", "你好", "发票怎么开", "今天天气怎么样" }
+-- WX_TEXTS: the texts to send instead, separated by | (scripts/bench-webhook --calls).
+if os.getenv("WX_TEXTS") and os.getenv("WX_TEXTS") ~= "" then
+  messages = {}
+  for text in string.gmatch(os.getenv("WX_TEXTS"), "[^|]+") do table.insert(messages, text) end
+end
 
 -- Main state: number the threads. thread:set puts bench_thread into the thread's own Lua state as a
 -- global; it must never be shadowed by a local of the same name (the old script's bug: every thread

@@ -20,7 +20,7 @@ extension TurnState {
         let service = rules.service(named: call.service.value)
         let timeout = service?.timeoutMs ?? ServiceSpec.defaultTimeoutMs
         let attempts = call.method.isWrite ? (service?.attempts ?? ServiceSpec.defaultAttempts) : 1
-        let wait = min(call.waitMs ?? Engine.defaultCallWaitMs, timeout, Engine.defaultCallWaitMs)
+        let wait = min(call.waitMs ?? Engine.defaultCallWaitMs, timeout)
         let until = now + CallRetry.longest(attempts: attempts, timeoutMs: timeout) + CallRetry.margin
         progress.pending = PendingCall(step: index, request: request, since: now, until: until)
         progress.step = index

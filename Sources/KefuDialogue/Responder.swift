@@ -32,7 +32,7 @@ public struct Responder: Sendable {
 
     /// How long a call's row is left alone while a try of it runs (its timeout plus this): after
     /// a crash, the outbox worker takes it up again then, with the same idempotency key.
-    public static let callLease: Int64 = 30
+    public static let callLease: Int64 = 5
 
     /// `request`: the signed query that delivered the message, saved with the answer (see `TurnRecord.request`).
     /// `gate`: the webhook's race between the answer and its budget (nil: the answer is always passive).
