@@ -1,3 +1,4 @@
+import KefuRules
 import KefuWeChat
 import KefuWeChatAPI
 
