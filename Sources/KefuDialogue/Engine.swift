@@ -70,6 +70,8 @@ public struct Engine: Sendable {
         public var queued: [OutboxMessage] = []
         /// The call outcome branch this turn took (for coverage and the log).
         public var call: CallTaken?
+        /// The call the turn made and what came of it, for the log: `erp GET /orders/DD1 → 200 in 3 ms`.
+        public var callSummary: String?
 
         public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
                     flow: String? = nil, step: String? = nil) {

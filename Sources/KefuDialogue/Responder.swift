@@ -67,12 +67,14 @@ public struct Responder: Sendable {
                                      latency: ContinuousClock.now - started, message: message, stored: session)
                 try await store.commit(record)
                 if let calls, let result = await calls.attempt(effect.request, attempt: 1, wait: wait, at: now, late: late(effect, attempt: 1)),
-                   let answered = try await finishCall(effect.request, result: result, attempt: 1, attempts: effect.attempts, engine: engine, now: now,
+                   var answered = try await finishCall(effect.request, result: result, attempt: 1, attempts: effect.attempts, engine: engine, now: now,
                                                        jitter: Self.jitter(effect.request), answering: (message, key, effect.intro)) {
+                    answered.callSummary = "\(effect.request.summary) → \(result.summary)"
                     return answered
                 }
                 var outcome = first.outcome
                 outcome.queued = record.outbox
+                outcome.callSummary = "\(effect.request.summary) → kept in the outbox, tried again later"
                 return outcome
             }
             if let calls, let result = await calls.attempt(effect.request, attempt: 1, wait: wait, at: now, late: late(effect, attempt: 1)) {
@@ -81,12 +83,14 @@ public struct Responder: Sendable {
                 resumed.outcome.normalized = turn.outcome.normalized
                 resumed.outcome.intent = turn.outcome.intent
                 resumed.outcome.trigger = turn.outcome.trigger
+                resumed.outcome.callSummary = "\(effect.request.summary) → \(result.summary)"
                 turn = resumed
             } else if calls == nil {
                 turn = engine.resume(effect.request, result: CallResult(.network("no service calls here")), session: turn.session, now: now,
                                      answering: message, intro: effect.intro)
             } else {
                 turn.effects.append(.call(effect))  // its row: taken up again after a crash
+                turn.outcome.callSummary = "\(effect.request.summary) → still running after \(effect.waitMs) ms; the result goes out later"
             }
         }
         record = self.record(turn, key: key, now: now, user: user, request: request, interaction: interaction,

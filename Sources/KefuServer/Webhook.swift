@@ -200,6 +200,7 @@ public struct Webhook: Sendable {
         if !outcome.answeredBy.isEmpty { metadata["rule"] = .string(outcome.answeredBy) }
         if let flow = outcome.flow { metadata["flow"] = .string(flow); metadata["step"] = .string(outcome.step ?? "") }
         if let intent = outcome.intent { metadata["intent"] = .string(intent) }
+        if let call = outcome.callSummary { metadata["call"] = .string(call) }
         logger.info("answered", metadata: metadata)
     }
 
