@@ -263,6 +263,9 @@ struct CallLoaderTests {
              says: "uses {{ordr}}", hint: "did you mean 'order'?"),
     ]
 
+    /// The codes this suite tests: the cases, and the tests of their own below.
+    static let coveredCodes = Set(cases.map(\.code)).union(["duplicate-service", "save-path-not-in-sample", "service-not-called", "wait-over-timeout", "expires-before-call"])
+
     static let fixture: String = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kefu-call-fixture-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: folder + "/samples", withIntermediateDirectories: true)
