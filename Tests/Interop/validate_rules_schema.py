@@ -88,12 +88,21 @@ def load(text: str):
         walk(node, ())
         if duplicates:
             raise duplicates[0]
-        return loader.construct_document(node), positions
+        return string_keys(loader.construct_document(node)), positions
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise Problem(mark.line + 1 if mark else 1, mark.column + 1 if mark else 1, f"YAML: {error.problem or error}") from None
     finally:
         loader.dispose()
+
+
+def string_keys(value):
+    """JSON object keys are text: `404:` (an int to PyYAML) is the key "404", as the editor reads it."""
+    if isinstance(value, dict):
+        return {str(k): string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [string_keys(v) for v in value]
+    return value
 
 
 # --- Schema ---------------------------------------------------------------------------------
@@ -138,6 +147,15 @@ def violations(check: jsonschema.Draft7Validator, text: str) -> list[tuple[int, 
 RULE = "rules:\n  - id: r\n"
 MENU = "rules:\n  - {id: m, when: {click: 'K*'}, reply: 好}\n  - {id: n, when: {click: '1001'}, reply: 好}\nmenu:\n"
 FLOW = "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n    done: 好的\n"
+SERVICES = ("default: x\nservices:\n  erp: {base: 'https://erp.example.com/api', auth: {bearer: ERP_TOKEN}, timeout: 2s}\n"
+            "  crm: {base: 'http://127.0.0.1:8090', auth: {header: {X-Api-Key: CRM_KEY}}, timeout: 800ms, retry: 5}\n"
+            "  his: {base: 'https://his.example.com', auth: {basic: {user: kefu, password: HIS_PASSWORD}}, signing: HIS_SIGNING}\n")
+
+
+def call_flow(step: str) -> str:
+    """SERVICES, a rule that starts flow f, and f: an order step, then `step` (one `- {call: …}` line)."""
+    return (SERVICES + "rules:\n  - {id: r, when: {contains: [x]}, flow: f}\n"
+            "flows:\n  f:\n    steps:\n      - {slot: order, ask: 订单号？}\n      - " + step + "\n    done: 好的\n")
 
 
 def flow_with(steps: str) -> str:
@@ -319,6 +337,77 @@ CASES: list[tuple[str, str, bool, bool]] = [
     ("a reply of two messages, text then image", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [先看这段, {news: {title: t, url: 'https://a.example/'}}]}}\n", False, False),
     ("messages with one item", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [只有一条]}}\n", True, True),
     ("messages with six items", "default: x\nrules:\n  - {id: a, when: {contains: [x]}, reply: {messages: [a, b, c, d, e, f]}}\n", True, True),
+    # Services and calls (docs/rules.md, section 13).
+    ("services, call steps of every form and a rule's call", SERVICES + """rules:
+  - {id: r, when: {contains: [查订单]}, flow: f}
+  - id: q
+    when: {regex: '查询(?<order>DD\\d{12})'}
+    call:
+      service: erp
+      get: /orders/{{order}}
+      save: {status: $.status}
+      on: {ok: '{{status}}', 404: 没有, error: {handoff: 忙}, slow: 查询中}
+flows:
+  f:
+    steps:
+      - {slot: order, ask: 订单号？}
+      - call: erp
+        id: lookup
+        get: /orders/{{order}}
+        query: {detail: full, page: 1, who: '{{user.openid}}'}
+        wait: 3s
+        save: {status: $.status, names: '$.items[*].name'}
+        map: {status: {SHIPPED: 已发货}}
+        on:
+          ok:
+            - {if: {status: 已发货}, reply: '已发货 {{names}}'}
+            - reply: {random: ['状态 {{status}}', '{{status}}']}
+          404: {reply: 没有查到, goto: order}
+          409: {cancel: 已经登记过}
+          error: 忙
+          slow: 正在查询
+      - call: crm
+        post: /tickets
+        body: {order_no: '{{order}}', count: 2, urgent: true, note: null, tags: [a, '{{order}}'], who: {openid: '{{user.openid}}'}}
+        on: {ok: 好, failed: {handoff: true}}
+      - {call: his, delete: '/a/{{order}}', on: {error: {reply: 失败, cancel: true}}}
+      - {call: his, put: /b, on: {failed: 失败}}
+      - {call: his, patch: /c, on: {error: 失败}}
+    done: 好的
+""", False, False),
+    ("service without base", "services:\n  erp: {title: ERP}\n", True, True),
+    ("service name with a space", "services:\n  my erp: {base: 'https://erp.example.com'}\n", True, True),
+    ("base with a query", "services:\n  erp: {base: 'https://erp.example.com/api?key=1'}\n", True, True),
+    ("base with a user and password", "services:\n  erp: {base: 'https://kefu:pw@erp.example.com'}\n", True, True),
+    ("a secret pasted into auth", "services:\n  erp: {base: 'https://erp.example.com', auth: {bearer: sk_live_51HxQk2eZvKYlo2C}}\n", True, True),
+    ("auth as one text", "services:\n  erp: {base: 'https://erp.example.com', auth: ERP_TOKEN}\n", True, True),
+    ("auth with two forms", "services:\n  erp: {base: 'https://erp.example.com', auth: {bearer: A, header: {X-Key: B}}}\n", True, True),
+    ("a token: key in a service", "services:\n  erp: {base: 'https://erp.example.com', token: abc}\n", True, True),
+    ("timeout: 2 seconds", "services:\n  erp: {base: 'https://erp.example.com', timeout: 2 seconds}\n", True, True),
+    ("retry: 50", "services:\n  erp: {base: 'https://erp.example.com', retry: 50}\n", True, True),
+    ("call with two methods", call_flow("{call: erp, get: /a, post: /b, on: {error: 忙}}"), True, True),
+    ("call without a method", call_flow("{call: erp, on: {error: 忙}}"), True, True),
+    ("GET with a body", call_flow("{call: erp, get: /a, body: {a: 1}, on: {error: 忙}}"), True, True),
+    ("GET with failed:", call_flow("{call: erp, get: /a, on: {error: 忙, failed: 失败}}"), True, True),
+    ("a read without error:", call_flow("{call: erp, get: /a, on: {ok: 好}}"), True, True),
+    ("a write without error: or failed:", call_flow("{call: crm, post: /t, on: {ok: 好, 409: 重复}}"), True, True),
+    ("a call without on:", call_flow("{call: erp, get: /a}"), True, True),
+    ("a path without a leading /", call_flow("{call: erp, get: 'orders/{{order}}', on: {error: 忙}}"), True, True),
+    ("on: 4xx", call_flow("{call: erp, get: /a, on: {error: 忙, 4xx: 没有}}"), True, True),
+    ("a branch with goto and cancel", call_flow("{call: erp, get: /a, on: {error: {goto: order, cancel: true}}}"), True, True),
+    ("a branch with continue:", call_flow("{call: erp, get: /a, on: {error: {reply: 忙, continue: true}}}"), True, True),
+    ("cancel: false", call_flow("{call: erp, get: /a, on: {error: {cancel: false}}}"), True, True),
+    ("slow: beside on:", call_flow("{call: erp, get: /a, slow: 稍等, on: {error: 忙}}"), True, True),
+    ("a save path without $", call_flow("{call: erp, get: /a, save: {s: status}, on: {error: 忙}}"), True, True),
+    ("a rule with call and reply", SERVICES + "rules:\n  - {id: q, when: {contains: [x]}, reply: 好, call: {service: erp, get: /a, on: {error: 忙}}}\n", True, True),
+    ("a rule's call without service", SERVICES + "rules:\n  - {id: q, when: {contains: [x]}, call: {get: /a, on: {error: 忙}}}\n", True, True),
+    # Knowingly looser: the schema cannot compare durations or names across the rule set.
+    ("wait: 6s (over the budget)", call_flow("{call: erp, get: /a, wait: 6s, on: {error: 忙}}"), False, True),
+    ("timeout: 20s (over 15s)", "services:\n  erp: {base: 'https://erp.example.com', timeout: 20s}\n", False, True),
+    ("a call to a service not declared", call_flow("{call: ERP, get: /a, on: {error: 忙}}"), False, True),
+    ("goto a step the flow does not have", call_flow("{call: erp, get: /a, on: {error: {reply: 忙, goto: phone}}}"), False, True),
+    ("a path that uses a slot the flow does not have", call_flow("{call: erp, get: '/a/{{oder}}', on: {error: 忙}}"), False, True),
+    ("a sample file not in the folder", "services:\n  erp: {base: 'https://erp.example.com', sample: samples/order.json}\n", False, True),
 ]
 
 

@@ -244,7 +244,8 @@ struct DiagnosticsTests {
         // Codes about the file system are exercised by the loader tests below (unfinished-file by UnfinishedFileTests).
         let fileSystem: Set<String> = ["no-rule-set", "no-rule-files", "unreadable-file", "not-utf8", "duplicate-settings", "empty-value", "unfinished-file"]
         // scene-without-qr-code needs the store's QR codes: sceneWithoutCode below and the kefu qr CLI test.
-        let covered = Set(Self.cases.map(\.code)).union(fileSystem).union(["scene-without-qr-code"])
+        // Services and calls: CallLoaderTests.
+        let covered = Set(Self.cases.map(\.code)).union(fileSystem).union(["scene-without-qr-code"]).union(CallLoaderTests.coveredCodes)
         #expect(codes.subtracting(covered).isEmpty, "untested codes: \(codes.subtracting(covered).sorted())")
         #expect(codes.count > 25)
     }

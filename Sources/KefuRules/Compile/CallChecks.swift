@@ -62,6 +62,12 @@ enum CallChecks {
                             }
                             continue
                         }
+                        if variable.hasPrefix("user."), !allSaved.contains(variable) {
+                            found.append(Diagnostic(.error, "unknown-variable", at: location,
+                                "\(what) of the call '\(call.id)' uses {{\(variable)}}; of the customer only {{user.openid}} is known, and only in a call's path, query and body",
+                                hint: "write {{user.openid}} in the path, query: or body:; a reply cannot show it"))
+                            continue
+                        }
                         if let problem = RuleSetCompiler.factProblem(variable, names: known.union(also), spec.facts) {
                             if !problem.isEmpty {
                                 found.append(Diagnostic(.error, "unknown-fact", at: location, "\(what) of the call '\(call.id)' uses {{\(variable)}}: \(problem)",
@@ -74,9 +80,6 @@ enum CallChecks {
                             message = "\(what) of the call '\(call.id)' in \(displayName(flow)) uses {{\(variable)}}, which is saved only "
                                 + (own.contains(variable) ? "when this call's answer comes" : "by a later call")
                             hint = own.contains(variable) ? "use it in the on: branches (ok:, 404: …), not here" : "move the call that saves '\(variable)' before this one"
-                        } else if variable.hasPrefix("user.") {
-                            message = "\(what) of the call '\(call.id)' uses {{\(variable)}}; of the customer only {{user.openid}} is known, and only in a call's path, query and body"
-                            hint = "write {{user.openid}}"
                         } else {
                             message = "\(what) of the call '\(call.id)' in \(displayName(flow)) uses {{\(variable)}}, which is not a slot of the flow"
                             let candidates = Array(known.union(also)).sorted()

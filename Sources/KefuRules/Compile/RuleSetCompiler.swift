@@ -173,7 +173,7 @@ public enum RuleSetCompiler {
                         }
                         diagnostics.append(Diagnostic(.error, "unknown-variable", at: location,
                             "\(what) of flow '\(flow.name)' uses {{\(variable)}}, which is not a slot of the flow",
-                            hint: slots.isEmpty ? "add a step with slot: \(variable)" : Suggestions.hint(for: variable, among: slots)))
+                            hint: slots.isEmpty && also.isEmpty ? "add a step with slot: \(variable)" : Suggestions.hint(for: variable, among: slots + also)))
                     }
                 }
             }

@@ -177,9 +177,10 @@ extension RuleFileReader {
             return nil
         }
         let text = scalar.string
-        if Self.isSecretName(text) { return text }
+        if Self.isSecretName(text), !Self.looksLikeSecret(text) { return text }
         // A plain word written in small letters (erp_token) is a name written the wrong way, and safe to show.
-        let word = text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0 == "_" || $0 == "-") } && !text.isEmpty && text.count <= 32
+        let word = !Self.looksLikeSecret(text) && !text.isEmpty && text.count <= 32
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0 == "_" || $0 == "-") }
         let suggestion = word ? text.uppercased().replacingOccurrences(of: "-", with: "_") : Self.secretName(for: service, "TOKEN")
         reader.error("secret-in-rules", node,
                      word ? "\(what) of service '\(service)' must be a secret's name in capitals, digits and '_', such as \(suggestion)"
@@ -187,6 +188,21 @@ extension RuleFileReader {
                      hint: "write \(what.split(separator: ".").last ?? ""): \(suggestion), and give the value to the server as KEFU_SECRET_\(suggestion) (or a file named by KEFU_SECRET_\(suggestion)_FILE)"
                         + (word ? "" : "; the value was in this file, so change the secret at the service too"))
         return nil
+    }
+
+    /// What a pasted secret looks like: a known prefix (`sk_`, `whsec_`, `Bearer `, a JWT's `eyJ`,
+    /// an AWS key's `AKIA` …), spaces or base64 signs, or a long run of letters and digits without
+    /// the `_` that names have.
+    static func looksLikeSecret(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        let prefixes = ["sk_", "sk-", "pk_", "rk_", "whsec_", "bearer ", "basic ", "token ", "ghp_", "gho_", "github_pat_", "xox", "eyj", "akia", "-----begin"]
+        if prefixes.contains(where: { lower.hasPrefix($0) }) { return true }
+        if text.contains(where: { " +/=.:".contains($0) }) { return true }
+        let digits = text.filter(\.isNumber).count
+        let hasLower = text.contains(where: \.isLowercase), hasUpper = text.contains(where: \.isUppercase)
+        if text.count >= 16, digits > 0, !text.contains("_") { return true }
+        if text.count >= 12, digits >= 2, hasLower, hasUpper || digits * 4 >= text.count { return true }
+        return false
     }
 
     static func isSecretName(_ text: String) -> Bool {
@@ -243,17 +259,17 @@ extension RuleFileReader {
 
     /// A `- call: SERVICE` step of a flow; its id is "" when not written (readFlow gives the default).
     mutating func readCallStep(_ node: Node, flow: String) -> StepSpec? {
-        guard let pairs = reader.mapping(node, "the call step of flow '\(flow)'", allowed: Self.callStepKeys) else {
-            slowHint()
-            return nil
-        }
+        let before = reader.diagnostics.count
+        let read = reader.mapping(node, "the call step of flow '\(flow)'", allowed: Self.callStepKeys)
+        slowHint(since: before)
+        guard let pairs = read else { return nil }
         guard let serviceNode = pairs.first(where: { $0.key == "call" })?.value, let service = reader.string(serviceNode, "call") else { return nil }
         return readCall(pairs, node: node, service: Located(service, at: reader.location(serviceNode)), flow: flow)
     }
 
     /// `slow:` beside `on:` instead of under it: say where it goes.
-    mutating func slowHint() {
-        guard let index = reader.diagnostics.lastIndex(where: { $0.code == "unknown-key" && $0.message.hasPrefix("unknown key 'slow'") }) else { return }
+    mutating func slowHint(since before: Int) {
+        guard let index = reader.diagnostics.indices.dropFirst(before).last(where: { reader.diagnostics[$0].code == "unknown-key" && reader.diagnostics[$0].message.hasPrefix("unknown key 'slow'") }) else { return }
         reader.diagnostics[index].hint = "slow: is one of the outcomes: write it under on:, e.g. on: {ok: …, error: …, slow: 正在为您查询，结果稍后发给您。}"
     }
 
@@ -341,7 +357,8 @@ extension RuleFileReader {
                 }
             case "on":
                 readOutcomes(value, into: &call)
-            default: _ = reader.string(value, "note")
+            case "note": _ = reader.string(value, "note")
+            default: break  // call / service and the method: read above
             }
         }
         if !pairs.contains(where: { $0.key == "on" }) || (!call.branches.keys.contains(.error) && !(method.isWrite && call.branches.keys.contains(.failed))) {
@@ -540,10 +557,13 @@ extension RuleFileReader {
 
     /// `call: {service: erp, get: …, on: …}` of a rule: the one step of a flow named `rule:<id>`.
     mutating func readRuleCall(_ node: Node, ruleID: String?) -> FlowSpec? {
-        guard let pairs = reader.mapping(node, "the call of rule '\(ruleID ?? "?")'", allowed: Self.ruleCallKeys) else {
+        let before = reader.diagnostics.count
+        let read = reader.mapping(node, "the call of rule '\(ruleID ?? "?")'", allowed: Self.ruleCallKeys)
+        slowHint(since: before)
+        guard let pairs = read else {
             if case .scalar = node {
                 reader.diagnostics[reader.diagnostics.count - 1].hint = "a rule's call is a mapping with the service under service:, e.g. call: {service: erp, get: /orders/{{order}}, on: {ok: …, error: …}}"
-            } else { slowHint() }
+            }
             return nil
         }
         guard let serviceNode = pairs.first(where: { $0.key == "service" })?.value else {
