@@ -163,6 +163,85 @@ public final class StandInServer {
     }
 }
 
+/// A running `sample-backend` (the FAKE company backend, docs/sample-backend.md) on a free loopback
+/// port; stopped when released. It verifies signatures with `signingKey` unless told otherwise.
+public final class SampleBackendServer {
+    /// The test key's bytes, and the same key in Standard Webhooks' `whsec_<base64>` form.
+    public static let keyBytes: [UInt8] = Array("sample-backend-test-signing-key!".utf8)
+    public static let signingKey = "whsec_" + Data(keyBytes).base64EncodedString()
+
+    public static var binary: URL {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let beside = directory.appendingPathComponent("sample-backend")
+        return FileManager.default.isExecutableFile(atPath: beside.path) ? beside : directory.deletingLastPathComponent().appendingPathComponent("sample-backend")
+    }
+
+    public let process = Process()
+    public let out = PipeCollector()
+    public let err = PipeCollector()
+    public let base: String
+
+    /// `--port 0` unless `arguments` sets one; `environment` replaces the default (the test key).
+    public init(_ arguments: [String] = [], environment: [String: String] = ["SAMPLE_BACKEND_SIGNING_KEY": SampleBackendServer.signingKey]) throws {
+        process.executableURL = Self.binary
+        process.arguments = (arguments.contains("--port") ? [] : ["--port", "0"]) + arguments
+        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+        process.standardOutput = out.pipe
+        process.standardError = err.pipe
+        try process.run()
+        let found = out.wait(seconds: 30) { text -> String? in
+            guard let range = text.range(of: #"listening on http://[0-9.]+:\d+"#, options: .regularExpression) else { return nil }
+            return String(text[range].dropFirst("listening on ".count))
+        }
+        guard let found else {
+            kill(process.processIdentifier, SIGKILL)
+            throw StandInServer.StartFailure(description: "sample-backend did not start:\n\(out.text)\n\(err.text)")
+        }
+        base = found
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    /// An answer with its response headers (names lowercased).
+    public struct Reply {
+        public var answer: HTTPAnswer
+        public var headers: [String: String]
+        public var status: Int { answer.status }
+        public var json: [String: Any] { answer.json }
+        public var text: String { answer.text }
+    }
+
+    /// One request; `target` is the path and query, sent exactly as written (`--path-as-is`).
+    public func call(_ method: String, _ target: String, body: Data? = nil, headers: [String: String] = [:], timeout: Int = 20) throws -> Reply {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sample-backend-headers-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: file) }
+        var extra = ["--path-as-is", "-D", file.path]
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { extra += ["-H", "\(name): \(value)"] }
+        let answer = try Curl.call(method, base + target, body: body, extra: extra, timeout: timeout)
+        var received: [String: String] = [:]
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            received[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Reply(answer: answer, headers: received)
+    }
+
+    /// A control call (`/_sample/...`), JSON in and out.
+    @discardableResult
+    public func control(_ method: String, _ path: String, _ object: [String: Any]? = nil) throws -> Reply {
+        let body = try object.map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .withoutEscapingSlashes]) }
+        return try call(method, path, body: body)
+    }
+
+    /// Every request received so far (`GET /_sample/requests`).
+    public func requests() throws -> [[String: Any]] {
+        try control("GET", "/_sample/requests").json["requests"] as? [[String: Any]] ?? []
+    }
+}
+
 /// A webhook that records what it is sent: Python's http.server on a free loopback port, answering
 /// `success`. Each request arrives as one JSON line {"path", "body" (base64)}.
 public final class WebhookListener {
