@@ -11,7 +11,7 @@ struct ServiceCallServeTests {
     static let backendToken = "bk-Token-0123456789abcdef"
 
     /// A sample rule set (a copy, so a test may change it), the sample backend, the stand-in and kefu serve.
-    final class Trio {
+    final class Trio: @unchecked Sendable {  // used by one test; the pushes at once only read it
         let folder: URL
         let rules: URL
         let storePath: String
@@ -197,7 +197,8 @@ struct ServiceCallServeTests {
         let byKey = Dictionary(grouping: posts) { $0["idempotency_key"] as? String ?? "" }
         #expect(byKey.count == 2, "two customers, two keys")
         #expect(byKey.values.allSatisfy { $0.count == 2 && $0.last?["replayed"] as? Bool == true }, "each made again once, answered from the backend's record: \(posts)")
-        let tickets = Set(try ["o_k1", "o_k2"].flatMap { try trio.texts($0) }.compactMap { $0.range(of: #"SH-\d{6}"#, options: .regularExpression).map { String($0) } }())
+        let texts = try ["o_k1", "o_k2"].flatMap { try trio.texts($0) }
+        let tickets = Set(texts.compactMap { text in text.range(of: #"SH-\d{6}"#, options: .regularExpression).map { String(text[$0]) } })
         #expect(tickets.count == 2)
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try ["o_k1", "o_k2"].allSatisfy { try trio.texts($0).count == 1 })
