@@ -8,6 +8,7 @@ extension TurnState {
         var progress = FlowProgress(name: flow.name, startedAt: now, lastActivity: now, expiresAt: now + flow.expires)
         progress.instance = message.deduplicationKey
         for (name, value) in captures.sorted(by: { $0.key < $1.key }) {
+            if flow.name.hasPrefix("rule:") { progress.slots[name] = value; continue }  // a rule's call: its captures are its slots
             guard let step = flow.steps.first(where: { $0.slot == name }), let filled = check(step.expectation, text: value, slots: progress.slots).value else { continue }
             progress.slots[name] = filled
         }

@@ -154,12 +154,12 @@ struct ServiceCallServeTests {
     @Test("409: the slot was taken meanwhile — the customer is asked for another time, and the second booking goes out with a new key")
     func takenMeanwhile() throws {
         let trio = try Trio("clinic")
-        for (user, name) in [("o_first", "王小明"), ("o_second", "李小宝")] {
+        for (user, name, phone) in [("o_first", "王小明", "13812345678"), ("o_second", "李小宝", "13900001111")] {
             _ = try trio.push(user, "我想挂儿科")
             _ = try trio.push(user, "周医生")
             _ = try trio.push(user, "下周一上午9点半")
             _ = try trio.push(user, name)
-            _ = try trio.push(user, "13812345678")
+            _ = try trio.push(user, phone)
         }
         #expect(try trio.push("o_first", "是").contains("预约成功"))
         let taken = try trio.push("o_second", "是")

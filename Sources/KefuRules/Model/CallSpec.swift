@@ -57,10 +57,12 @@ public struct CallSpec: Sendable {
     }
 
     /// The branch list for a result: its exact status, else `ok` for 2xx, else `failed` (writes whose retries ran
-    /// out, falling back to `error`), else `error`.
+    /// out, falling back to `error`), else `error` (falling back to `failed`: a write that names only `failed:` must
+    /// not go on as if it had worked when the system refused it).
     public func branches(for outcome: CallOutcome) -> (outcome: CallOutcome, branches: [CallBranch])? {
         if let exact = branches[outcome] { return (outcome, exact.value) }
         if outcome == .failed, let error = branches[.error] { return (.error, error.value) }
+        if outcome == .error, let failed = branches[.failed] { return (.failed, failed.value) }
         return nil
     }
 }
