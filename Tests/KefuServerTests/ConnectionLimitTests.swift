@@ -289,7 +289,7 @@ struct ConnectionLimitTests {
     func badSettings() throws {
         func serve(_ arguments: [String]) throws -> (Int32, String) {
             let r = try TestSupport.run(TestSupport.kefu, ["serve", "--rules", Self.shop, "--port", "0", "--store", "memory"] + arguments,
-                                        environment: ["KEFU_TOKEN": "t"])
+                                        environment: ["KEFU_TOKEN": "t"].merging(TestSupport.sampleServiceSecrets) { $1 })
             return (r.status, r.err)
         }
         let zero = try serve(["--header-timeout", "0"])

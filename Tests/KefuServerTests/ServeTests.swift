@@ -7,7 +7,7 @@ import Testing
 struct ServeTests {
     static let root = TestSupport.root
     static let secrets = ["KEFU_TOKEN": "SwiftBotToken2024", "KEFU_APPID": "wx3f2a1b4c5d6e7f80",
-                          "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"]
+                          "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"].merging(TestSupport.sampleServiceSecrets) { $1 }
 
     /// A running `kefu serve` on a free port; stopped with SIGTERM.
     final class Server {

@@ -6,6 +6,13 @@ public enum TestSupport {
     /// The repository root (this file is Tests/KefuTestSupport/TestSupport.swift).
     public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+    /// The secrets the sample rule sets' services name (Rules/shop's erp, Rules/clinic's his): made up, for tests
+    /// that serve the samples without their systems (calls to 127.0.0.1:9100 are refused and take their error branch).
+    public static let sampleServiceSecrets = [
+        "KEFU_SECRET_SHOP_TOKEN": "test-shop-token", "KEFU_SECRET_SHOP_SIGNING": "whsec_dGVzdC1zaG9wLXNpZ25pbmcta2V5LTAxMjM0NQ==",
+        "KEFU_SECRET_CLINIC_TOKEN": "test-clinic-token", "KEFU_SECRET_CLINIC_SIGNING": "whsec_dGVzdC1jbGluaWMtc2lnbmluZy1rZXktMDEyMzQ1",
+    ]
+
     /// The `kefu` built beside the test bundle.
     public static var kefu: URL {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
