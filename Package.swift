@@ -214,8 +214,7 @@ let package = Package(
         // Service calls over real HTTP on loopback: signing (checked by Python's hmac), auth, timeouts, the sample backend.
         .testTarget(
             name: "KefuActionsTests",
-            dependencies: ["KefuActions", "KefuRules", "KefuDialogue", "KefuTestSupport", "sample-backend",
-                           .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["KefuActions", "KefuRules", "KefuDialogue", "KefuTestSupport", "sample-backend"]
         ),
         .testTarget(
             name: "CPCRE2Tests",

@@ -74,10 +74,11 @@ public final class ServiceClient: ServiceTransport {
 
     public func send(_ request: ServiceRequest, attempt: Int) async -> CallResult {
         let started = ContinuousClock.now
-        func elapsed() -> Int64 {
-            let d = ContinuousClock.now - started
+        func milliseconds(since start: ContinuousClock.Instant, until end: ContinuousClock.Instant) -> Int64 {
+            let d = end - start
             return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
         }
+        func elapsed() -> Int64 { milliseconds(since: started, until: ContinuousClock.now) }
         let prepared: Prepared
         switch prepare(request, attempt: attempt) {
         case .failure(let refusal): return CallResult(.network(scrub(refusal.reason)), latencyMs: elapsed())
@@ -94,15 +95,20 @@ public final class ServiceClient: ServiceTransport {
         }
         let delegate = CappedCollector(limit: Self.maxAnswerBytes)
         let task = http.execute(request: httpRequest, delegate: delegate, deadline: .now() + .milliseconds(prepared.timeoutMs))
+        // The latency is taken on the event loop when the exchange ends, not when this task resumes
+        // (which, on a busy cooperative pool, may be much later).
+        let ended = EndTime()
+        task.futureResult.whenComplete { _ in ended.mark() }
+        func exchangeMs() -> Int64 { milliseconds(since: started, until: ended.instant ?? ContinuousClock.now) }
         do {
             let answer = try await withTaskCancellationHandler {
                 try await task.futureResult.get()
             } onCancel: {
                 task.cancel()
             }
-            return CallResult(.response(status: answer.status, body: answer.body.isEmpty ? nil : JSONValue.parse(answer.body)), latencyMs: elapsed())
+            return CallResult(.response(status: answer.status, body: answer.body.isEmpty ? nil : JSONValue.parse(answer.body)), latencyMs: exchangeMs())
         } catch {
-            let latency = elapsed()
+            let latency = exchangeMs()
             if Self.isTimeout(error) { return CallResult(.timeout, latencyMs: latency) }
             return CallResult(.network(scrub(Self.describe(error))), latencyMs: latency)
         }
@@ -229,9 +235,9 @@ public final class ServiceClient: ServiceTransport {
         }
     }
 
-    /// Every secret value in `text` replaced by …redacted… (values shorter than 4 characters are left:
+    /// Every secret value in `text` replaced by …redacted… — for any text that may carry one (values shorter than 4 characters are left:
     /// replacing them would garble the text more than it protects).
-    func scrub(_ text: String) -> String {
+    public func scrub(_ text: String) -> String {
         var out = text
         for value in secrets.allValues where value.count >= 4 { out = out.replacingOccurrences(of: value, with: Self.redacted) }
         return out
@@ -261,6 +267,13 @@ public final class ServiceClient: ServiceTransport {
             return scrub(text)
         }
     }
+}
+
+/// When an exchange ended, as seen on its event loop.
+final class EndTime: Sendable {
+    private let value = Mutex<ContinuousClock.Instant?>(nil)
+    func mark() { value.withLock { $0 = ContinuousClock.now } }
+    var instant: ContinuousClock.Instant? { value.withLock { $0 } }
 }
 
 /// Collects the status and the body, failing the request as soon as the body passes `limit` bytes.

@@ -1,17 +1,18 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
 import KefuActions
 import KefuRules
-import Logging
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real HTTP server on a free loopback port (Hummingbird, in this process) that records every
-/// request as it arrived — method, the raw request target, headers, body — and answers as `answer` says.
+/// A real HTTP server on a free loopback port that records every request as it arrived — method,
+/// the raw request target, headers, body — and answers as `answer` says. Plain SwiftNIO: it runs on
+/// the event-loop threads, so it answers on time even while other suites keep Swift's cooperative
+/// threads busy (the whole `swift test` runs hundreds of tests at once on two cores).
 final class RecordingServer: Sendable {
     struct Recorded: Sendable {
         var method: String
@@ -34,79 +35,87 @@ final class RecordingServer: Sendable {
         var status: Int = 200
         var headers: [String: String] = ["Content-Type": "application/json"]
         var body: [UInt8] = Array(#"{"ok":true}"#.utf8)
-        /// Sent in chunks (no Content-Length) when set.
+        /// Sent in 16 KiB chunks (Transfer-Encoding: chunked, no Content-Length) when set.
         var chunked = false
 
         static func json(_ text: String, status: Int = 200) -> Answer { Answer(status: status, body: Array(text.utf8)) }
     }
 
-    private final class Log: Sendable {
+    final class Log: Sendable {
         let entries = Mutex<[Recorded]>([])
     }
 
     let port: Int
-    private let recorded: Log
-    private let task: Task<Void, Never>
+    private let log: Log
+    private let channel: any Channel
 
-    var requests: [Recorded] { recorded.entries.withLock { $0 } }
+    var requests: [Recorded] { log.entries.withLock { $0 } }
     var base: String { "http://127.0.0.1:\(port)" }
 
     struct StartFailure: Error, CustomStringConvertible { var description: String }
 
     init(_ answer: @escaping @Sendable (Recorded) -> Answer = { _ in Answer() }) async throws {
-        let recorded = Log()
-        let (ports, portSink) = AsyncStream<Int>.makeStream()
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            // HTTPTypes keeps Host as the :authority pseudo-header.
-            var headers: [String: String] = request.head.authority.map { ["host": $0] } ?? [:]
-            for field in request.headers {
-                let name = field.name.canonicalName
-                headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
-            }
-            let body = try await request.body.collect(upTo: 1 << 20)
-            let entry = Recorded(method: request.method.rawValue, target: request.head.path ?? "", headers: headers,
-                                 body: Array(body.readableBytesView))
-            recorded.entries.withLock { $0.append(entry) }
-            let reply = answer(entry)
-            var fields = HTTPFields()
-            for (name, value) in reply.headers { fields[HTTPField.Name(name)!] = value }
-            let bytes = reply.body
-            let responseBody: ResponseBody
-            if reply.chunked {
-                responseBody = ResponseBody { writer in
-                    var rest = bytes[...]
-                    while !rest.isEmpty {
-                        let chunk = rest.prefix(16 * 1024)
-                        rest = rest.dropFirst(chunk.count)
-                        try await writer.write(ByteBuffer(bytes: chunk))
-                    }
-                    try await writer.finish(nil)
+        let log = Log()
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Recorder(log: log, answer: answer))
                 }
-            } else {
-                responseBody = ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
             }
-            return Response(status: .init(code: reply.status), headers: fields, body: responseBody)
-        }
-        var logger = Logger(label: "kefu.test.recording-server")
-        logger.logLevel = .critical  // stopping by cancellation logs errors that are not the test's
-        let app = Application(responder: responder, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in
-                                  if let port = channel.localAddress?.port { portSink.yield(port) }
-                              }, logger: logger)
-        task = Task {
-            try? await app.runService(gracefulShutdownSignals: [])
-            portSink.finish()
-        }
-        var port: Int?
-        for await p in ports { port = p; break }
-        guard let port else { throw StartFailure(description: "the recording server did not start") }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = channel.localAddress?.port else { throw StartFailure(description: "the recording server has no port") }
         self.port = port
-        self.recorded = recorded
+        self.log = log
     }
 
     func stop() async {
-        task.cancel()
-        await task.value
+        try? await channel.close()
+    }
+
+    /// One connection's requests: collects head and body, records them, answers.
+    private final class Recorder: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        let log: Log
+        let answer: @Sendable (Recorded) -> Answer
+        var head: HTTPRequestHead?
+        var body: [UInt8] = []
+
+        init(log: Log, answer: @escaping @Sendable (Recorded) -> Answer) { self.log = log; self.answer = answer }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head): self.head = head; body = []
+            case .body(let buffer): body += buffer.readableBytesView
+            case .end:
+                guard let head else { return }
+                var headers: [String: String] = [:]
+                for (name, value) in head.headers {
+                    let key = name.lowercased()
+                    headers[key] = headers[key].map { $0 + ", " + value } ?? value
+                }
+                let entry = Recorded(method: head.method.rawValue, target: head.uri, headers: headers, body: body)
+                log.entries.withLock { $0.append(entry) }
+                let reply = answer(entry)
+                var fields = HTTPHeaders()
+                for (name, value) in reply.headers { fields.add(name: name, value: value) }
+                if reply.chunked { fields.add(name: "Transfer-Encoding", value: "chunked") }
+                else if reply.status != 204 && reply.status != 304 { fields.add(name: "Content-Length", value: String(reply.body.count)) }
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: reply.status), headers: fields))),
+                              promise: nil)
+                var rest = reply.body[...]
+                while !rest.isEmpty {
+                    let chunk = rest.prefix(reply.chunked ? 16 * 1024 : rest.count)
+                    rest = rest.dropFirst(chunk.count)
+                    context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: chunk)))), promise: nil)
+                }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                self.head = nil
+            }
+        }
     }
 }
 

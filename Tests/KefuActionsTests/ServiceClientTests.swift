@@ -150,13 +150,11 @@ import Testing
         let silent = try SilentListener()
         let erp = Fixture.service("erp", base: "http://127.0.0.1:\(silent.port)", timeoutMs: 400)
         try await withClient([erp]) { client in
-            let started = ContinuousClock.now
+            // The deadline bounds the test too: it gives up on the event loop, whatever the test's own threads are doing.
             let result = await client.send(Fixture.request("erp", .get, "/orders/DD1"), attempt: 1)
-            let elapsed = ContinuousClock.now - started
             #expect(result.kind == .timeout)
-            #expect(elapsed >= .milliseconds(390), "gave up after \(elapsed)")
-            #expect(elapsed < .milliseconds(400 + 1500), "took \(elapsed) for a 400 ms timeout")
-            #expect(result.latencyMs >= 390 && result.latencyMs < 1900)
+            #expect(result.latencyMs >= 395, "gave up after \(result.latencyMs) ms")
+            #expect(result.latencyMs < 400 + 1000, "took \(result.latencyMs) ms for a 400 ms timeout")
             #expect(result.isRetryable)
         }
         withExtendedLifetime(silent) {}
@@ -166,10 +164,9 @@ import Testing
         let refusing = try RefusingPort()
         let erp = Fixture.service("erp", base: "http://127.0.0.1:\(refusing.port)", timeoutMs: 5000)
         try await withClient([erp]) { client in
-            let started = ContinuousClock.now
             let result = await client.send(Fixture.request("erp", .post, "/tickets", body: "{}"), attempt: 1)
             #expect(result.kind == .network("the connection was refused"))
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(result.latencyMs < 1000, "refused after \(result.latencyMs) ms, not at once")
             #expect(result.isRetryable)
         }
         withExtendedLifetime(refusing) {}
