@@ -136,7 +136,10 @@ def conversation():
               f"{mode}: text → shipping-fee: {status} {reply}")
         check(isinstance(reply, dict) and reply.get("to") == user and reply.get("from") == ACCOUNT, f"{mode}: roles swapped: {reply}")
         status, reply = push(text(user, "订单 DD202406110001 到哪了"), mode)
-        check(isinstance(reply, dict) and reply.get("content", "").startswith("已为您查询订单 DD202406110001："),
+        # The capture fills the order-status flow, which goes straight to its ERP lookup; no ERP runs in this test,
+        # so the call's error branch answers at once (the calls themselves: ServiceCallServeTests).
+        check(isinstance(reply, dict) and reply.get("content", "").startswith("订单系统暂时无法查询")
+              and "回复“人工”由客服为您跟进" in reply.get("content", ""),
               f"{mode}: capture fills the order-status flow, which answers at once: {reply}")
         status, reply = push(text(user, "今天天气怎么样"), mode)
         check(isinstance(reply, dict) and reply.get("content", "").startswith("抱歉，我没有理解"), f"{mode}: default reply: {reply}")
