@@ -184,6 +184,14 @@ extension ServerMetrics {
                       .seconds(5), .seconds(15)]).record(.milliseconds(result.latencyMs))
     }
 
+    /// A write Kefu gave up on after its tries (its `failed:` branch ran).
+    public func serviceCallGivenUp(_ service: String) {
+        counter("service_calls_given_up|\(service)") {
+            registry.makeCounter(descriptor: Self.serviceName("service_calls_given_up", "total", "Writes given up after their tries (the failed: branch ran), by service"),
+                                 labels: [("service", service)])
+        }.increment()
+    }
+
     /// The call rows of the outbox, by service: due and waiting, and how long the oldest has waited.
     public func serviceOutbox(_ status: [String: OutboxStatus]) {
         for (service, s) in status {

@@ -58,7 +58,8 @@ public struct Webhook: Sendable {
         self.finisher = finisher
         responder = Responder(store: store, window: window, tracksWindows: configuration.api != nil, calls: LiveCallRunner(transport: services),
                               onLateResult: { request, result, attempt, attempts in
-            await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: waiting, logger: logger)
+            await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: waiting, logger: logger,
+                                  metrics: metrics)
         })
         endpoint = try WeChatEndpoint(configuration.wechat)
         self.rules = rules
@@ -70,13 +71,19 @@ public struct Webhook: Sendable {
     /// A call's result outside the turn that made it (it missed the wait; the outbox worker's try):
     /// taken in the customer's order; what it says goes out through the outbox.
     func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int) async {
-        await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: outboxWaiting, logger: logger)
+        await Self.finishCall(request, result, attempt, attempts, users: users, finisher: finisher, rules: rules, waiting: outboxWaiting, logger: logger,
+                              metrics: metrics)
     }
 
     static func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int, users: UserQueue, finisher: Responder,
-                           rules: LiveRules, waiting: Signal, logger: Logger) async {
+                           rules: LiveRules, waiting: Signal, logger: Logger, metrics: ServerMetrics) async {
         await users.run(for: request.call.user) {
             do {
+                if request.method.isWrite, result.isRetryable, attempt >= attempts {
+                    metrics.serviceCallGivenUp(request.service)
+                    logger.warning("a write was given up after its tries; the flow's failed: branch runs", metadata: [
+                        "call": .string(request.summary), "tries": .string("\(attempts)"), "last": .string(result.summary), "user": .string(request.call.user)])
+                }
                 try await finisher.finishCall(request, result: result, attempt: attempt, attempts: attempts, engine: rules.engine, now: Webhook.now(),
                                               jitter: Responder.jitter(request))
                 waiting.signal()

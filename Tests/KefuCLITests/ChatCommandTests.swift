@@ -1,4 +1,5 @@
 import Foundation
+import KefuTestSupport
 import Testing
 
 /// `kefu chat`: a terminal conversation with a rule set, driven through stdin.
@@ -66,5 +67,28 @@ struct ChatCommandTests {
         #expect(broken.status == 1 && broken.err.contains("rules.yaml:2:42") && broken.err.contains("unknown-flow"), "\(broken.err)")
         let time = try Self.chat([], ["--time", "tomorrow"])
         #expect(time.status != 0 && time.err.contains("--time must look like"))
+    }
+
+    @Test("calls: --mock answers them from case files, --service makes them for real against the sample backend; each call is shown")
+    func calls() throws {
+        let shop = TestSupport.root.appendingPathComponent("Rules/shop").path
+        let mocked = try kefu(["chat", shop, "--time", "2026-11-25 10:00", "--mock", TestSupport.root.appendingPathComponent("Corpora/shop/order-status.yaml").path],
+                              input: "订单 DD202406110001 到哪了\n")
+        #expect(mocked.status == 0, "\(mocked.err)")
+        #expect(mocked.out.contains("订单 DD202406110001 已发货：顺丰速运，运单号 SF1234567890。"), "\(mocked.out)")
+        #expect(mocked.out.contains("接口 ⇄ erp GET /orders/DD202406110001 → 200"), "\(mocked.out)")
+
+        let none = try kefu(["chat", shop, "--time", "2026-11-25 10:00"], input: "订单 DD202406110001 到哪了\n")
+        #expect(none.out.contains("订单系统暂时无法查询") && none.out.contains("no mock answers erp GET /orders/DD202406110001"), "\(none.out)")
+
+        let backend = try SampleBackendServer()
+        let environment = ["KEFU_SECRET_SHOP_TOKEN": "chat-test-token", "KEFU_SECRET_SHOP_SIGNING": SampleBackendServer.signingKey]
+        let real = try TestSupport.run(TestSupport.kefu, ["chat", shop, "--time", "2026-11-25 10:00", "--service", "erp=\(backend.base)/shop"],
+                                       environment: environment, input: Data("订单 DD202406110004 到哪了\n".utf8))
+        #expect(real.status == 0, "\(real.err)")
+        #expect(real.out.contains("订单 DD202406110004 当前状态：已取消。"), "\(real.out)")
+        #expect(try backend.requests().first?["signature_ok"] as? Bool == true)
+        let unknown = try TestSupport.run(TestSupport.kefu, ["chat", shop, "--service", "crm=http://127.0.0.1:1/x"], environment: environment, input: Data())
+        #expect(unknown.status != 0 && unknown.err.contains("--service crm: the rule set has no such service (it has: erp)"), "\(unknown.err)")
     }
 }

@@ -149,6 +149,7 @@ struct ServiceCallServeTests {
         #expect(try trio.push("o_fail", "还在吗").contains("transfer_customer_service"), "a human has the customer now")
         let status = try trio.server.get("/status")
         #expect(status.contains(#""failed":1"#), "\(status)")
+        #expect(ServeTests.metric(try trio.server.get("/metrics"), #"kefu_service_calls_given_up_total{service="erp"}"#) == 1)
     }
 
     @Test("409: the slot was taken meanwhile — the customer is asked for another time, and the second booking goes out with a new key")

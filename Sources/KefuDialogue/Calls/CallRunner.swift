@@ -27,22 +27,28 @@ public struct LiveCallRunner: CallRunner {
         return await race.wait(wait)
     }
 
-    /// One result and one waiter: whoever comes second sees what the first did.
+    /// One result and one waiter: whoever comes second sees what the first did. The waiter's timer
+    /// is cancelled when the result comes first (a call answered in 1 ms leaves no 3-second sleeper behind).
     final class Race: Sendable {
         enum State { case open, waiting(CheckedContinuation<CallResult?, Never>), done(CallResult), gaveUp }
         let state = Mutex(State.open)
+        let timer = Mutex<Task<Void, Never>?>(nil)
 
         /// The try finished: true when nobody waits for it any more (the result is late).
         func finish(_ result: CallResult) -> Bool {
-            let waiter: CheckedContinuation<CallResult?, Never>? = state.withLock { state in
+            let (waiter, late): (CheckedContinuation<CallResult?, Never>?, Bool) = state.withLock { state in
                 switch state {
-                case .open: state = .done(result); return nil
-                case .waiting(let c): state = .done(result); return c
-                case .done, .gaveUp: return nil
+                case .open: state = .done(result); return (nil, false)
+                case .waiting(let c): state = .done(result); return (c, false)
+                case .done: return (nil, false)
+                case .gaveUp: return (nil, true)
                 }
             }
-            if let waiter { waiter.resume(returning: result); return false }
-            return state.withLock { if case .gaveUp = $0 { true } else { false } }
+            if let waiter {
+                timer.withLock { $0?.cancel(); $0 = nil }
+                waiter.resume(returning: result)
+            }
+            return late
         }
 
         func wait(_ limit: Duration) async -> CallResult? {
@@ -53,7 +59,7 @@ public struct LiveCallRunner: CallRunner {
                     return nil
                 }
                 if let ready { return c.resume(returning: ready) }
-                Task { [self] in
+                let sleeper = Task { [self] in
                     try? await Task.sleep(for: limit)
                     let waiter: CheckedContinuation<CallResult?, Never>? = state.withLock { state in
                         if case .waiting(let c) = state { state = .gaveUp; return c }
@@ -61,6 +67,9 @@ public struct LiveCallRunner: CallRunner {
                     }
                     waiter?.resume(returning: nil)
                 }
+                timer.withLock { $0 = sleeper }
+                // The result may have come between the state change and storing the timer.
+                if case .done = state.withLock({ $0 }) { timer.withLock { $0?.cancel(); $0 = nil } }
             }
         }
     }
