@@ -144,10 +144,15 @@ let package = Package(
         ),
         // A stand-in for WeChat's API server, for tests and demos (it is NOT WeChat): token authority,
         // windows and quotas, validation with the real errcodes, fault injection, pushes back to the webhook.
+        // The JSON value the two test servers below speak (raw UTF-8 out, as WeChat wants).
+        .target(
+            name: "ServerJSON",
+            path: "Tests/ServerJSON"
+        ),
         .executableTarget(
             name: "wechat-standin",
             dependencies: [
-                "KefuWeChat",
+                "KefuWeChat", "ServerJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -159,6 +164,7 @@ let package = Package(
         .executableTarget(
             name: "sample-backend",
             dependencies: [
+                "ServerJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

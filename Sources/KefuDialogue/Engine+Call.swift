@@ -103,14 +103,10 @@ extension TurnState {
                          separate: true)
         }
         if let media {
-            outcome_addFirst(media)
+            // A branch's non-text reply (an image …) goes before what the turn says, each a message of its own.
+            self.outcome.parts.insert(media, at: 0)
+            self.outcome.separateParts = true
         }
-    }
-
-    /// Puts a branch's non-text reply (an image …) before what the turn says, each a message of its own.
-    mutating func outcome_addFirst(_ part: RenderedReply) {
-        outcome.parts.insert(part, at: 0)
-        outcome.separateParts = true
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ServerJSON
 
 /// An answer: status and JSON body.
 struct Answer: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import ServerJSON
 import HTTPTypes
 import Hummingbird
 import NIOCore

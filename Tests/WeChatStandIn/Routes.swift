@@ -1,4 +1,5 @@
 import Foundation
+import ServerJSON
 import Hummingbird
 import KefuWeChat
 import NIOCore

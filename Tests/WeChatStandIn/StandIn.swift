@@ -1,4 +1,5 @@
 import Foundation
+import ServerJSON
 import KefuWeChat
 
 /// Everything the stand-in knows, in one actor: the clock, tokens, windows, quotas, media, menu,

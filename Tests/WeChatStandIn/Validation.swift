@@ -1,3 +1,5 @@
+import ServerJSON
+
 /// Request validation with WeChat's errcodes (../shared/spec/wechat-api.md §§3-5, 7). Pure functions
 /// of the parsed body; media ids are checked through `media`, which answers whether an id is live
 /// and of one of the kinds asked for.

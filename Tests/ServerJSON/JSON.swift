@@ -1,8 +1,9 @@
 import Foundation
 
-/// A JSON value, Sendable, read with JSONDecoder and written by hand so that Chinese text goes out
-/// as raw UTF-8 (never `\u` escapes) and slashes stay unescaped. (The same shape as the stand-in's.)
-enum JSON: Sendable, Equatable, Decodable {
+/// A JSON value for the test servers (wechat-standin, sample-backend): Sendable, read with JSONDecoder and
+/// written by hand so that non-ASCII text goes out as raw UTF-8 (never `\u` escapes, as WeChat wants) and
+/// slashes stay unescaped.
+public enum JSON: Sendable, Equatable, Decodable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -11,7 +12,7 @@ enum JSON: Sendable, Equatable, Decodable {
     case array([JSON])
     case object([String: JSON])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
@@ -23,37 +24,37 @@ enum JSON: Sendable, Equatable, Decodable {
     }
 
     /// Parses `data`; nil when it is not JSON.
-    static func parse(_ data: some Collection<UInt8>) -> JSON? {
+    public static func parse(_ data: some Collection<UInt8>) -> JSON? {
         try? JSONDecoder().decode(JSON.self, from: Data(data))
     }
 
-    subscript(key: String) -> JSON? {
+    public subscript(key: String) -> JSON? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    var string: String? { if case .string(let s) = self { return s }; return nil }
-    var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
-    var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var string: String? { if case .string(let s) = self { return s }; return nil }
+    public var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    public var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
+    public var bool: Bool? { if case .bool(let b) = self { return b }; return nil }
     /// Integers, and doubles with no fraction (JSON does not tell them apart).
-    var int: Int64? {
+    public var int: Int64? {
         switch self {
         case .int(let i): return i
         case .double(let d) where d.rounded() == d && abs(d) < 9e18: return Int64(d)
         default: return nil
         }
     }
-    var isNull: Bool { self == .null }
+    public var isNull: Bool { self == .null }
 
     /// The compact text, non-ASCII unescaped; object keys sorted (stable output for tests).
-    var text: String {
+    public var text: String {
         var out = ""
         write(into: &out)
         return out
     }
 
-    var bytes: [UInt8] { Array(text.utf8) }
+    public var bytes: [UInt8] { Array(text.utf8) }
 
     private func write(into out: inout String) {
         switch self {
@@ -100,9 +101,9 @@ enum JSON: Sendable, Equatable, Decodable {
 
 extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByDictionaryLiteral,
     ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral {
-    init(stringLiteral value: String) { self = .string(value) }
-    init(integerLiteral value: Int64) { self = .int(value) }
-    init(dictionaryLiteral elements: (String, JSON)...) { self = .object(Dictionary(elements) { $1 }) }
-    init(arrayLiteral elements: JSON...) { self = .array(elements) }
-    init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(Dictionary(elements) { $1 }) }
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
