@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libpcre2-8 from the system (apt: libpcre2-dev). The shim defines the code-unit width.
@@ -86,6 +87,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The shared store for many `kefu serve` processes: PostgreSQL over postgres-nio (`--store postgres://…`).
+        .target(
+            name: "KefuPostgres",
+            dependencies: [
+                "KefuDialogue", "KefuWeChat", "KefuWeChatAPI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Conversation tests: case files, the runner, coverage and the comparison of two rule sets (`kefu test`).
         .target(
             name: "KefuCorpus",
@@ -95,7 +105,7 @@ let package = Package(
         .target(
             name: "KefuServer",
             dependencies: [
-                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuWeChatAPI", "KefuActions",
+                "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuPostgres", "KefuWeChatAPI", "KefuActions",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -192,6 +202,12 @@ let package = Package(
         .testTarget(
             name: "KefuStoreTests",
             dependencies: ["KefuStore", "KefuDialogue", "KefuRules", "KefuWeChat", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The store contract on a real PostgreSQL server (a throwaway cluster on loopback, KefuTestSupport.PostgresCluster).
+        .testTarget(
+            name: "KefuPostgresTests",
+            dependencies: ["KefuPostgres", "KefuStore", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuWeChatAPI", "KefuTestSupport",
+                           .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "KefuDialogueTests",

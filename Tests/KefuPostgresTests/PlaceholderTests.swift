@@ -1,0 +1,4 @@
+import Testing
+@testable import KefuPostgres
+
+@Suite struct PostgresPlaceholder { @Test func builds() { #expect(Bool(true)) } }
