@@ -201,7 +201,8 @@ let package = Package(
         ),
         .testTarget(
             name: "KefuStoreTests",
-            dependencies: ["KefuStore", "KefuDialogue", "KefuRules", "KefuWeChat", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["KefuStore", "KefuPostgres", "KefuTestSupport", "KefuDialogue", "KefuRules", "KefuWeChat",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // The store contract on a real PostgreSQL server (a throwaway cluster on loopback, KefuTestSupport.PostgresCluster).
         .testTarget(

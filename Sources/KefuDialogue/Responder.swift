@@ -21,6 +21,11 @@ public struct Responder: Sendable {
     /// (``finishCall(_:result:attempt:attempts:engine:now:jitter:)`` inside the user's queue).
     public let onLateResult: (@Sendable (ServiceRequest, CallResult, _ attempt: Int, _ attempts: Int) async -> Void)?
 
+    /// How long a delivery waits for another process's answer to the same message (WeChat's retry
+    /// reached another instance while the first was still answering it) before it gives up
+    /// (``MessageInFlightElsewhere``: the webhook answers `success`, WeChat's next retry finds the answer).
+    public var claimWait: Duration = .milliseconds(4_200)
+
     public init(store: any ConversationStore, window: Int64 = 60, tracksWindows: Bool = true, calls: (any CallRunner)? = nil,
                 onLateResult: (@Sendable (ServiceRequest, CallResult, Int, Int) async -> Void)? = nil) {
         self.store = store
@@ -41,15 +46,44 @@ public struct Responder: Sendable {
     public func respond(to message: InboundMessage, engine: Engine, now: Int64, request: String? = nil,
                         gate: DeliveryGate? = nil) async throws -> Engine.Outcome {
         let key = message.deduplicationKey
-        if let stored = try await store.response(for: key, since: now - window) {
-            return Engine.Outcome(response: stored, source: .remembered)
+        let deadline = ContinuousClock.now + claimWait
+        var pause = Duration.milliseconds(20)
+        var conflicts = 0
+        while true {
+            let claim = try await store.claim(key, user: message.fromUserName, since: now - window, at: now)
+            switch claim {
+            case .answered(let stored):
+                return Engine.Outcome(response: stored, source: .remembered)
+            case .inFlight:
+                // Another process is answering this message (WeChat's retry reached another instance): its answer, when saved.
+                guard ContinuousClock.now + pause < deadline else { throw MessageInFlightElsewhere(key: key) }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(200))
+            case .owned(let stored):
+                do {
+                    return try await answer(message, key: key, stored: stored, engine: engine, now: now, request: request, gate: gate)
+                } catch is SessionConflict where conflicts < Self.maxConflicts {
+                    // Another process answered one of this user's messages meanwhile: nothing was saved; answer again from its session.
+                    conflicts += 1
+                } catch {
+                    await store.release(key, at: now)
+                    throw error
+                }
+            }
         }
+    }
+
+    /// How often a turn is answered again after ``SessionConflict`` before the message is given up (WeChat retries it).
+    static let maxConflicts = 4
+
+    func answer(_ message: InboundMessage, key: String, stored: StoredSession, engine: Engine, now: Int64, request: String?,
+                gate: DeliveryGate?) async throws -> Engine.Outcome {
         if case .event(.templateSendJobFinish(let status)) = message.content,
            let msgid = message.fields.text(of: "MsgID").flatMap({ Int64($0) }) {
             // WeChat's report on a template message the outbox sent: kept with it (the turn answers success).
             try await store.recordTemplateFinished(msgid: msgid, status: status, at: now)
         }
-        let session = try await store.session(for: message.fromUserName)
+        let session = stored.session
         let started = ContinuousClock.now
         var turn = engine.handle(message, session: session, now: now)
         let user = message.fromUserName
@@ -65,6 +99,7 @@ public struct Responder: Sendable {
                 first.effects.append(.call(effect))
                 record = self.record(first, key: key, now: now, user: user, request: request, interaction: interaction,
                                      latency: ContinuousClock.now - started, message: message, stored: session)
+                record.sessionVersion = stored.version
                 try await store.commit(record)
                 if let calls, let result = await calls.attempt(effect.request, attempt: 1, wait: wait, at: now, late: late(effect, attempt: 1)),
                    var answered = try await finishCall(effect.request, result: result, attempt: 1, attempts: effect.attempts, engine: engine, now: now,
@@ -95,6 +130,7 @@ public struct Responder: Sendable {
         }
         record = self.record(turn, key: key, now: now, user: user, request: request, interaction: interaction,
                              latency: ContinuousClock.now - started, message: message, stored: session)
+        record.sessionVersion = stored.version
         var outcome = turn.outcome
         if let gate, !gate.claimPassive() {
             // The budget passed: the push was answered `success`; the answer goes through the API.
@@ -176,10 +212,25 @@ public struct Responder: Sendable {
             }
             result = CallResult(.gaveUp(attempts: attempt, last: result.summary), latencyMs: result.latencyMs)
         }
-        let session = try await store.session(for: user)
+        var conflicts = 0
+        while true {
+            do {
+                return try await take(request, result: result, attempt: attempt, engine: engine, now: now, answering: answering)
+            } catch is SessionConflict where conflicts < Self.maxConflicts {
+                conflicts += 1  // a message of the customer moved the session meanwhile (another process): take the result again on it
+            }
+        }
+    }
+
+    private func take(_ request: ServiceRequest, result: CallResult, attempt: Int, engine: Engine, now: Int64,
+                      answering: (message: InboundMessage, key: String, intro: [String])?) async throws -> Engine.Outcome? {
+        let user = request.call.user
+        let stored = try await store.loadSession(for: user)
+        let session = stored.session
         let turn = engine.resume(request, result: result, session: session, now: now, answering: answering?.message, intro: answering?.intro ?? [])
         var record = self.record(turn, key: answering?.key ?? "call|\(request.idempotencyKey)|\(attempt)", now: now, user: user, request: nil,
                                  interaction: nil, latency: .zero, message: answering?.message, stored: session)
+        record.sessionVersion = stored.version
         record.replacesAnswer = answering != nil
         let detail = result.summary
         record.calls = [CallUpdate(key: request.idempotencyKey, result: {
@@ -210,13 +261,21 @@ public struct Responder: Sendable {
         let store = self.store
         for session in due {
             try await perUser(session.user) {
-                // Read again inside the user's turn: a message may have moved it meanwhile.
-                guard let current = try await store.session(for: session.user), (current.due ?? .max) <= now else { return }
-                try await store.replaceSession(engine.tidy(current, now: now), for: session.user)
+                // Read again inside the user's turn: a message may have moved it meanwhile (in another process too: then the
+                // versioned replace writes nothing, and the next round looks again).
+                let stored = try await store.loadSession(for: session.user)
+                guard let current = stored.session, (current.due ?? .max) <= now else { return }
+                _ = try await store.replaceSession(engine.tidy(current, now: now), for: session.user, ifVersion: stored.version)
             }
         }
         return due.count
     }
+}
+
+/// Another process was still answering the message when the wait for its answer ran out.
+public struct MessageInFlightElsewhere: Error, CustomStringConvertible {
+    public let key: String
+    public var description: String { "another kefu serve process is still answering this message" }
 }
 
 extension ConversationTurn {

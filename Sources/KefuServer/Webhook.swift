@@ -144,6 +144,12 @@ public struct Webhook: Sendable {
                         if !outcome.queued.isEmpty { outboxWaiting.signal() }
                         if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
                         return outcome
+                    } catch is MessageInFlightElsewhere {
+                        // Another instance is answering this very message (WeChat's retry came here): `success` now;
+                        // WeChat's next retry gets that instance's answer from the store.
+                        logger.notice("another instance is still answering this message; answered success, and WeChat's next retry gets its answer",
+                                      metadata: ["user": .string(message.fromUserName), "msgType": .string(message.msgType)])
+                        return Engine.Outcome(response: .success, source: .remembered)
                     } catch {
                         // The store failed: nothing of the turn is applied (no answer computed without the
                         // user's session, nothing remembered), so WeChat's retry runs the turn again.

@@ -18,7 +18,7 @@ struct CallRowTests {
 
     @Test("a call row: kept with the turn under its lease, claimed for one try at a time, put off with the try counted, done by its key")
     func lifecycle() async throws {
-        for (store, path) in try StoreTests.stores() {
+        for (store, path) in try await StoreTests.stores() {
             defer { path.map(StoreTests.removeFolder) }
             let request = Self.request("kefu-k1")
             try await store.commit(TurnRecord(key: "m1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
@@ -48,7 +48,7 @@ struct CallRowTests {
 
     @Test("the customer cancels: the flow's calls that have not gone out are cancelled, another user's are not")
     func cancel() async throws {
-        for (store, path) in try StoreTests.stores() {
+        for (store, path) in try await StoreTests.stores() {
             defer { path.map(StoreTests.removeFolder) }
             try await store.commit(TurnRecord(key: "m1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
                                               outbox: [Self.row(Self.request("a"), due: 100), Self.row(Self.request("b", user: "v"), due: 100)]))
@@ -63,7 +63,7 @@ struct CallRowTests {
 
     @Test("a result in time replaces the answer kept with the slow: text, so WeChat's retry gets the result")
     func replacesAnswer() async throws {
-        for (store, path) in try StoreTests.stores() {
+        for (store, path) in try await StoreTests.stores() {
             defer { path.map(StoreTests.removeFolder) }
             try await store.commit(TurnRecord(key: "m1", response: .success, time: 100, user: "u", session: .unchanged, log: nil))
             var record = TurnRecord(key: "m1", response: StoreTests.reply, time: 101, user: "u", session: .unchanged, log: nil)

@@ -16,7 +16,7 @@ struct OutboxStoreTests {
 
     @Test("written with the turn, cancelled by flow, worked through pending → sending → sent, the window counted; in both stores")
     func lifecycle() async throws {
-        for (store, path) in try StoreTests.stores() {
+        for (store, path) in try await StoreTests.stores() {
             defer { path.map(StoreTests.removeFolder) }
             try await store.commit(TurnRecord(key: "k1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
                                               outbox: [Self.message("u", "第二段"), Self.message("u", "提醒", kind: .scheduled, due: 500, flow: "book"), Self.template],
@@ -44,7 +44,8 @@ struct OutboxStoreTests {
 
     @Test("after a crash: a message left sending is unknown (never sent again); a template younger than 10 minutes is pending again")
     func recovery() async throws {
-        for (store, path) in try StoreTests.stores() {
+        // A shared store recovers only the rows of instances that stopped: KefuPostgresTests covers it with two instances.
+        for (store, path) in try await StoreTests.stores() where !store.isShared {
             defer { path.map(StoreTests.removeFolder) }
             try await store.commit(TurnRecord(key: "k1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
                                               outbox: [Self.message("u", "晚到的回答", kind: .late), Self.template], interaction: .message))
@@ -79,7 +80,7 @@ struct OutboxStoreTests {
 
     @Test("clean-up deletes finished rows older than the retention, never pending ones, and closed windows")
     func purge() async throws {
-        for (store, path) in try StoreTests.stores() {
+        for (store, path) in try await StoreTests.stores() {
             defer { path.map(StoreTests.removeFolder) }
             try await store.commit(TurnRecord(key: "k1", response: .success, time: 100, user: "u", session: .unchanged, log: nil,
                                               outbox: [Self.message("u", "已发"), Self.message("u", "待发", due: 10_000)], interaction: .event))

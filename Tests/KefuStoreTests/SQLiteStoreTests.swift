@@ -33,14 +33,15 @@ struct StoreTests {
         TurnRecord(key: key, response: response, time: time, user: user, session: session, log: log)
     }
 
-    static func stores() throws -> [(any ConversationStore, String?)] {
+    /// The three stores the contract holds for: a SQLite file, the memory store, a fresh PostgreSQL database.
+    static func stores() async throws -> [(any ConversationStore, String?)] {
         let path = temporaryPath()
-        return [(try SQLiteStore(path: path), path), (MemoryStore(), nil)]
+        return [(try SQLiteStore(path: path), path), (MemoryStore(), nil), (try await TestPostgres.store(), nil)]
     }
 
     @Test("answers: found again within the window, the first one kept, purged by age; in both stores")
     func answers() async throws {
-        for (store, path) in try Self.stores() {
+        for (store, path) in try await Self.stores() {
             defer { path.map(Self.removeFolder) }
             try await store.commit(Self.record("k1", at: 100))
             try await store.commit(Self.record("k2", .success, at: 100))
@@ -58,7 +59,7 @@ struct StoreTests {
 
     @Test("sessions: saved, changed, deleted with their turn; due ones listed; replaced by clean-up; in both stores")
     func sessions() async throws {
-        for (store, path) in try Self.stores() {
+        for (store, path) in try await Self.stores() {
             defer { path.map(Self.removeFolder) }
             try await store.commit(Self.record("a", at: 1, user: "u1", .save(Self.session("u1", step: 1, expiresAt: 500))))
             try await store.commit(Self.record("b", at: 1, user: "u2", .save(Self.session("u2", step: 0, expiresAt: 2_000))))

@@ -17,6 +17,29 @@ public protocol ConversationStore: Sendable {
     func session(for user: String) async throws -> Session?
     /// Saves a turn: its answer (the first one saved for a key is kept), the user's session change, its log line.
     func commit(_ record: TurnRecord) async throws
+
+    // Many processes on one store (PostgreSQL). Stores owned by one process (SQLite, memory) take the
+    // defaults below: their process's own de-duplication and per-user queue already give the same guarantees.
+
+    /// Claims message `key` for this process: `.owned` with the user's session (the first process to
+    /// see the message answers it), `.answered` with the saved answer (answered at or after `since`),
+    /// or `.inFlight` while another process is answering it (ask again shortly; a claim whose process
+    /// did not commit within the store's lease is taken over). A process that claimed a message and
+    /// then cannot answer it calls ``release(_:at:)``.
+    func claim(_ key: String, user: String, since: Int64, at time: Int64) async throws -> MessageClaim
+    /// Gives up this process's claim on a message it could not answer (nothing of the turn was saved),
+    /// so that WeChat's retry, wherever it arrives, runs the turn again.
+    func release(_ key: String, at time: Int64) async
+    /// The user's session and its version (stores with one owner: version 0). A commit whose
+    /// ``TurnRecord/sessionVersion`` no longer matches throws ``SessionConflict``.
+    func loadSession(for user: String) async throws -> StoredSession
+    /// Replaces one session outside a turn (clean-up) if it is still at `version`; false when a
+    /// message moved it meanwhile (nothing is written).
+    func replaceSession(_ session: Session?, for user: String, ifVersion version: Int64) async throws -> Bool
+    /// True when several processes share the store: rows left by a process that died are recovered
+    /// while the others run (``recoverOutbox(at:resendTemplatesWithin:)`` is safe at any time).
+    var isShared: Bool { get }
+
     /// Forgets at most `limit` answers saved before `time` (clean-up runs in small batches so that
     /// it never holds the writer for long); returns how many went.
     func purgeAnswers(before time: Int64, limit: Int) async throws -> Int
@@ -59,6 +82,49 @@ public protocol ConversationStore: Sendable {
     /// Deletes at most `limit` finished outbox rows (sent, failed, unknown, skipped, cancelled) last
     /// changed before `time`, and windows closed before it; returns how many rows went.
     func purgeOutbox(before time: Int64, limit: Int) async throws -> Int
+}
+
+/// What ``ConversationStore/claim(_:user:since:at:)`` found.
+public enum MessageClaim: Sendable, Equatable {
+    /// This process answers the message; the user's session as the answer must start from.
+    case owned(StoredSession)
+    /// Answered before (WeChat's retry): the saved answer.
+    case answered(PassiveResponse)
+    /// Another process is answering it now.
+    case inFlight
+}
+
+/// A user's session as stored, with the version a commit checks (per-user order across processes).
+public struct StoredSession: Sendable, Equatable {
+    public var session: Session?
+    public var version: Int64
+    public init(_ session: Session?, version: Int64 = 0) { self.session = session; self.version = version }
+}
+
+/// The user's session changed after this turn read it (another process answered one of the user's
+/// messages meanwhile): nothing of the turn was saved; read the session again and answer again.
+public struct SessionConflict: Error, CustomStringConvertible {
+    public let user: String
+    public init(user: String) { self.user = user }
+    public var description: String { "the session of \(user) changed while this message was answered (another process answered the user meanwhile)" }
+}
+
+extension ConversationStore {
+    public func claim(_ key: String, user: String, since: Int64, at time: Int64) async throws -> MessageClaim {
+        if let stored = try await response(for: key, since: since) { return .answered(stored) }
+        return .owned(StoredSession(try await session(for: user)))
+    }
+
+    public func release(_ key: String, at time: Int64) async {}
+
+    public func loadSession(for user: String) async throws -> StoredSession { StoredSession(try await session(for: user)) }
+
+    public func replaceSession(_ session: Session?, for user: String, ifVersion version: Int64) async throws -> Bool {
+        try await replaceSession(session, for: user)
+        return true
+    }
+
+    public var isShared: Bool { false }
 }
 
 /// One row of the outbox.
@@ -153,6 +219,9 @@ public struct TurnRecord: Sendable, Equatable {
     public var calls: [CallUpdate] = []
     /// Flows whose calls for this user that have not gone out are cancelled (the customer cancelled).
     public var cancelCalls: [String] = []
+    /// The version of the session the turn started from: a shared store refuses the commit
+    /// (``SessionConflict``) if the session is no longer at it. Nil: not checked (a call's retry row).
+    public var sessionVersion: Int64?
 
     public init(key: String, response: PassiveResponse, time: Int64, user: String, session: SessionChange, log: ConversationTurn?,
                 request: String? = nil, outbox: [OutboxMessage] = [], cancelScheduled: [String] = [], interaction: Interaction? = nil) {
