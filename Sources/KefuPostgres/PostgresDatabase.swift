@@ -109,13 +109,14 @@ public final class PostgresDatabase: Sendable {
 
     /// Reaches the database and migrates the schema. `wait`: how long to keep trying while the
     /// database cannot be reached (0: fail at the first refusal, naming the location).
-    public func prepare(wait: Duration = .zero) async throws {
+    /// `register`: enter this process in the instance table (servers; tools that only read or share the token do not).
+    public func prepare(wait: Duration = .zero, register registering: Bool = true) async throws {
         let deadline = ContinuousClock.now + wait
         var pause = Duration.milliseconds(200)
         while true {
             do {
                 try await migrate()
-                try await register()
+                if registering { try await register() }
                 return
             } catch let error where ContinuousClock.now + pause < deadline && Self.isConnectionProblem(error) {
                 logger.notice("PostgreSQL is not reachable yet; trying again", metadata: ["store": .string(location.description),

@@ -4,6 +4,7 @@ import AsyncHTTPClient
 import KefuActions
 import KefuCorpus
 import KefuDialogue
+import KefuPostgres
 import KefuRules
 import KefuStore
 import KefuWeChat
@@ -58,6 +59,10 @@ public struct KefuServer: Sendable {
             // and the queries that brought them, so a replay with another message is still refused.
             queries = try sqlite.warmUp(answersSince: Webhook.now() - window)
             store = sqlite
+        case .postgres(let location):
+            // Shared by every instance; reached and migrated by `prepareStore()` before the server listens.
+            let database = PostgresDatabase(location, logger: logger)
+            store = PostgresStore(database: database, account: Self.storeAccount(configuration), window: window)
         }
         if let api = configuration.api {
             let (alerts, metrics, logger) = (self.alerts, self.metrics, self.logger)
@@ -91,6 +96,17 @@ public struct KefuServer: Sendable {
         if let why = services.accept(rules.engine.rules) { throw ServicesUnavailable(description: why) }
         webhook = try Webhook(configuration: configuration, rules: rules, metrics: metrics, store: store, logger: logger, services: services)
         webhook.replayGuard.warmUp(queries)
+    }
+
+    /// The account the store's rows carry: the appid (KEFU_APPID), else "default".
+    static func storeAccount(_ configuration: ServerConfiguration) -> String {
+        configuration.wechat.appID.flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+    }
+
+    /// A shared store (PostgreSQL) is reached and its schema migrated: call before ``run(onRunning:)``.
+    /// Waits up to `storeWait` for an unreachable database, then fails naming it (never its password).
+    public func prepareStore() async throws {
+        if let postgres = store as? PostgresStore { try await postgres.database.prepare(wait: configuration.storeWait) }
     }
 
     /// One round of clean-up (every `cleanupInterval`): forget what left the window (memory first,
@@ -129,6 +145,12 @@ public struct KefuServer: Sendable {
         } catch {
             logger.error("clean-up of old answers, log lines and sessions failed; it is tried again next round",
                          metadata: ["error": .string("\(error)")])
+        }
+        if let postgres = store as? PostgresStore {
+            // This instance is alive (its rows in flight are its own) and serves this rule set.
+            do { try await postgres.database.heartbeat(rules: [postgres.account: rules.version], at: now) } catch {
+                logger.warning("could not record this instance's heartbeat in PostgreSQL", metadata: ["error": .string(PostgresDatabase.describe(error))])
+            }
         }
         if let apiClient { metrics.tokenFetches(apiClient.tokenFetches) }
         metrics.remembered("queries", webhook.replayGuard.count)

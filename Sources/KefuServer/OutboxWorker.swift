@@ -16,6 +16,8 @@ struct OutboxWorker: Service {
 
     /// WeChat keeps a template message's client_msg_id about 10 minutes.
     static let templateDeduplication: Int64 = 600
+    /// With a shared store: how often rows of stopped instances are looked for (seconds).
+    static let recoveryInterval: Int64 = 10
 
     func run() async throws {
         do {
@@ -28,8 +30,18 @@ struct OutboxWorker: Service {
             logger.error("could not read the outbox at start; the worker tries again each round", metadata: ["error": .string("\(error)")])
         }
         await cancelWhenGracefulShutdown {
+            var nextRecovery = now() + Self.recoveryInterval
             while !Task.isCancelled {
                 var busy = false
+                if dispatcher.store.isShared, now() >= nextRecovery {
+                    // Several instances: rows another instance left `sending` when it stopped are settled by whoever is still up.
+                    nextRecovery = now() + Self.recoveryInterval
+                    if let recovered = try? await dispatcher.store.recoverOutbox(at: now(), resendTemplatesWithin: Self.templateDeduplication),
+                       recovered.unknown + recovered.resent > 0 {
+                        logger.warning("another instance stopped while sending outbox messages: whether WeChat delivered them is unknown, so they are not sent again",
+                                       metadata: ["unknown": .string("\(recovered.unknown)"), "templatesResent": .string("\(recovered.resent)")])
+                    }
+                }
                 do {
                     let round = try await dispatcher.run(at: now())
                     busy = !round.isEmpty && round.deferred == 0

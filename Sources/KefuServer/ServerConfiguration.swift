@@ -1,3 +1,4 @@
+import KefuPostgres
 import KefuRules
 import KefuWeChat
 import KefuWeChatAPI
@@ -73,6 +74,9 @@ public struct ServerConfiguration: Sendable {
         /// The embedded default: one SQLite file.
         case sqlite(path: String)
 
+        /// PostgreSQL, shared by every instance of a deployment.
+        case postgres(PostgresLocation)
+
         /// `memory`, `sqlite:PATH`, or a path ending in .sqlite / .db.
         public init?(_ text: String) {
             if text == "memory" { self = .memory }
@@ -80,7 +84,17 @@ public struct ServerConfiguration: Sendable {
             else if text.hasSuffix(".sqlite") || text.hasSuffix(".db") { self = .sqlite(path: text) }
             else { return nil }
         }
+
+        /// Also `postgres://USER@HOST:PORT/DATABASE` (the password from `passwordFile`, KEFU_STORE_PASSWORD_FILE, or the URL).
+        public static func parse(_ text: String, passwordFile: String?) throws -> StoreChoice? {
+            if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+                return .postgres(try PostgresLocation(text, passwordFile: passwordFile))
+            }
+            return StoreChoice(text)
+        }
     }
+    /// With PostgreSQL: how long the start waits for the database to be reachable (zero: it fails at once, naming it).
+    public var storeWait: Duration = .zero
     /// A corpus (case file or folder) every rule set must pass before it goes live: at start and on reload.
     public var gate: String?
     /// Fault injection for tests only: every message takes at least this long to answer.

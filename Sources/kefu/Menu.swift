@@ -37,7 +37,7 @@ extension MenuCommand {
 
         func run() async throws {
             let menu = try MenuCommand.menu(of: rules)
-            let (client, _) = try api.client()
+            let (client, _) = try await api.client()
             let live = try await MenuCommand.live(client)
             let diff = MenuDiff(from: live?.menu, to: menu)
             if diff.isEmpty {
@@ -66,7 +66,7 @@ extension MenuCommand {
 
         func run() async throws {
             let menu = try MenuCommand.menu(of: rules)
-            let (client, _) = try api.client()
+            let (client, _) = try await api.client()
             do {
                 try await client.createMenu(Array(menu.createBody.utf8))
             } catch let error as WeChatAPIError {
@@ -84,7 +84,7 @@ extension MenuCommand {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let (client, _) = try api.client()
+            let (client, _) = try await api.client()
             guard let live = try await MenuCommand.live(client) else {
                 print("# WeChat has no menu for this account (46003)")
                 return
@@ -101,7 +101,7 @@ extension MenuCommand {
         @OptionGroup var api: APIOptions
 
         func run() async throws {
-            let (client, _) = try api.client()
+            let (client, _) = try await api.client()
             do { try await client.deleteMenu() } catch let error as WeChatAPIError { throw APIOptions.failure(error) }
             print("deleted the account's menu")
         }

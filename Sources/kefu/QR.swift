@@ -38,7 +38,7 @@ struct QRCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (client, store) = try api.client()
+            let (client, store) = try await api.client()
             let expiresIn = permanent ? nil : Int(expires.flatMap(DurationText.seconds) ?? 2_592_000)
             let qrScene: QRScene = if let id = UInt32(scene), id > 0, id <= 100_000 { .id(id) } else { .string(scene) }
             do {

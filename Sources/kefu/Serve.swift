@@ -1,6 +1,7 @@
 import ArgumentParser
 import KefuCorpus
 import Foundation
+import KefuPostgres
 import KefuRules
 import KefuServer
 import KefuStore
@@ -29,8 +30,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1).") var host: String?
     @Option(help: "Port (default 8080).") var port: Int?
     @Option(help: "The webhook path configured in the WeChat console (default /wechat).") var path: String?
-    @Option(help: "Where answered messages and the conversation log live: sqlite:PATH (default sqlite:kefu-data/kefu.sqlite) or memory.")
+    @Option(help: "Where answered messages, sessions and the conversation log live: sqlite:PATH (default sqlite:kefu-data/kefu.sqlite), memory, or postgres://USER@HOST:PORT/DATABASE — shared by several instances; the password from KEFU_STORE_PASSWORD_FILE (or the URL). Also KEFU_STORE.")
     var store: String?
+    @Option(name: .customLong("store-wait"), help: "With PostgreSQL: seconds to wait at start for the database to be reachable (default 0: fail at once, naming it).")
+    var storeWait: Double?
     @Option(name: .customLong("budget-ms"), help: "Answer success if a message takes longer (default 4500).") var budgetMilliseconds: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (default 65536).") var maxBodyBytes: Int?
     @Option(name: .customLong("timestamp-tolerance"), help: "Refuse requests signed more than this many seconds away from our clock (default 300; off turns the check off — unsafe).")
@@ -73,9 +76,13 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config).")
         }
         var storeChoice: ServerConfiguration.StoreChoice?
-        if let text = try setting(store, "store", { $0 }) {
-            guard let choice = ServerConfiguration.StoreChoice(text) else {
-                throw ValidationError("--store \(text): use sqlite:PATH (the embedded default is sqlite:kefu-data/kefu.sqlite) or memory.")
+        if let text = try setting(store, "store", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let passwordFile = ProcessInfo.processInfo.environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            let choice: ServerConfiguration.StoreChoice?
+            do { choice = try ServerConfiguration.StoreChoice.parse(text, passwordFile: passwordFile) } catch { throw ValidationError("\(error)") }
+            guard let choice else {
+                throw ValidationError("--store \(PostgresLocation.redacted(text)): use sqlite:PATH (the embedded default is sqlite:kefu-data/kefu.sqlite), memory, "
+                                      + "or postgres://USER@HOST:PORT/DATABASE (the password in KEFU_STORE_PASSWORD_FILE).")
             }
             storeChoice = choice
         }
@@ -107,6 +114,10 @@ struct Serve: AsyncParsableCommand {
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
         configuration.api = try AccountEnvironment.apiConfiguration(baseURL: try setting(wechatAPI, "wechat-api", { $0 }) ?? WeChatAPI.defaultBaseURL)
         if let storeChoice { configuration.store = storeChoice }
+        if let wait = try setting(storeWait, "store-wait", { Double($0) }) {
+            guard wait >= 0, wait <= 3600 else { throw ValidationError("--store-wait \(wait): give seconds from 0 to 3600.") }
+            configuration.storeWait = .milliseconds(Int64(wait * 1000))
+        }
         for pair in service {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--service takes NAME=URL, e.g. erp=http://127.0.0.1:9100/shop, not '\(pair)'") }
@@ -157,6 +168,11 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw StartFailure("The store \(configuration.store) cannot be opened: \(error)")
         }
+        do {
+            try await server.prepareStore()
+        } catch {
+            throw StartFailure("\(error)")
+        }
         if let reason = await server.checkGate() {
             throw StartFailure("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
         }
@@ -202,7 +218,7 @@ struct Serve: AsyncParsableCommand {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
-        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
+        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance", "store-wait",
                      "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections", "wechat-api"]
         var result: [String: String] = [:]
         for (key, value) in mapping {

@@ -142,17 +142,7 @@ extension WeChatCommand {
             guard let secret = try AccountEnvironment.secret("KEFU_APPSECRET") else {
                 throw ValidationError("KEFU_APPSECRET is not set. Export the AppSecret (开发者密码) from 设置与开发 → 基本配置, or set KEFU_APPSECRET_FILE to a file holding it.")
             }
-            guard let choice = ServerConfiguration.StoreChoice(store) else {
-                throw ValidationError("--store \(store): use sqlite:PATH or memory.")
-            }
-            let tokens: any AccessTokenStore
-            switch choice {
-            case .memory: tokens = MemoryAccessTokenStore()
-            case .sqlite(let path):
-                do { tokens = try SQLiteStore(path: path, exclusive: false) } catch {
-                    throw APIFailure("The store \(path) cannot be opened: \(error)")
-                }
-            }
+            let (tokens, _) = try await APIOptions.tokenStore(store, appID: appID)
             var logger = Logger(label: "kefu.wechat-api") { _ in StreamLogHandler.standardError(label: "kefu.wechat-api") }
             logger.logLevel = .error
             let configuration = WeChatAPIConfiguration(baseURL: wechatAPI, appID: appID, secret: AppSecret(secret))
