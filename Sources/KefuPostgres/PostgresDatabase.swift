@@ -115,6 +115,7 @@ public final class PostgresDatabase: Sendable {
         var pause = Duration.milliseconds(200)
         while true {
             do {
+                try await probe()
                 try await migrate()
                 if registering { try await register() }
                 return
@@ -127,6 +128,21 @@ public final class PostgresDatabase: Sendable {
                 throw Unreachable(description: "cannot use PostgreSQL at \(location): \(Self.describe(error)). "
                                   + (Self.isConnectionProblem(error) ? "Start it, check the URL, or give --store-wait SECONDS to wait for it." : ""))
             }
+        }
+    }
+
+    /// One connection of its own, opened and closed: the pool would keep retrying in silence, this
+    /// says at once why the database cannot be used (refused, unknown host, wrong password …).
+    func probe() async throws {
+        let location = self.location
+        var configuration = PostgresConnection.Configuration(host: location.host, port: location.port, username: location.username,
+                                                             password: location.password, database: location.database,
+                                                             tls: location.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
+        configuration.options.connectTimeout = .seconds(3)
+        let (logger, fixed) = (self.logger, configuration)
+        try await timed(within: .seconds(5)) {
+            let connection = try await PostgresConnection.connect(configuration: fixed, id: 0, logger: logger)
+            try? await connection.close()
         }
     }
 
