@@ -66,7 +66,9 @@ public struct Responder: Sendable {
                     // Another process answered one of this user's messages meanwhile: nothing was saved; answer again from its session.
                     conflicts += 1
                 } catch {
-                    await store.release(key, at: now)
+                    // Not awaited: with the database down the release would wait as long again, and the webhook answers now.
+                    let store = self.store
+                    Task { await store.release(key, at: now) }
                     throw error
                 }
             }

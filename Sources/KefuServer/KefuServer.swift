@@ -273,6 +273,18 @@ public struct KefuServer: Sendable {
                 })
             }
             object["wechatAPI"] = alerts.status()
+            object["rulesVersion"] = rules.version
+            if let postgres = store as? PostgresStore {
+                // The deployment's instances as the database knows them (heartbeats), with the rule-set version each serves.
+                object["store"] = postgres.database.location.description
+                object["instance"] = postgres.database.instance
+                if let instances = try? await postgres.database.instances(at: Webhook.now()) {
+                    object["instances"] = instances.map { i -> [String: Any] in
+                        ["id": i.id, "host": i.host, "pid": i.pid, "alive": i.alive, "rules": i.rules,
+                         "heartbeatAgeSeconds": Webhook.now() - i.heartbeatAt, "startedAt": i.startedAt]
+                    }
+                }
+            }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
