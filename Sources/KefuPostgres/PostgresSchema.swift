@@ -52,6 +52,10 @@ extension PostgresDatabase {
             id text PRIMARY KEY, host text NOT NULL, pid bigint NOT NULL, started_at bigint NOT NULL, heartbeat_at bigint NOT NULL,
             rules jsonb NOT NULL);
         """),
+        (2, "reload requests that reach every instance (kefu reload, SIGHUP or --watch on one of them)", """
+        CREATE TABLE kefu_reload (
+            account text PRIMARY KEY, seq bigint NOT NULL, requested_at bigint NOT NULL, reason text NOT NULL);
+        """),
     ]
 
     /// `kefu_turn`: a turn's answer, session change (checked against the version the turn read),

@@ -269,6 +269,33 @@ public final class PostgresStore: ConversationStore {
         }
     }
 
+    // MARK: reloads across instances
+
+    /// Asks every instance serving this account to reload its rule set; returns the request's number.
+    @discardableResult
+    public func requestReload(reason: String, at time: Int64) async throws -> Int64 {
+        let (client, account) = (self.client, self.account)
+        return try await database.timed {
+            let rows = try await client.query("""
+                INSERT INTO kefu_reload (account, seq, requested_at, reason) VALUES (\(account), 1, \(time), \(reason))
+                ON CONFLICT (account) DO UPDATE SET seq = kefu_reload.seq + 1, requested_at = EXCLUDED.requested_at, reason = EXCLUDED.reason
+                RETURNING seq
+                """)
+            for try await (seq,) in rows.decode((Int64.self)) { return seq }
+            return 0
+        }
+    }
+
+    /// The latest reload request for this account (0: none yet) and why it was made.
+    public func reloadRequest() async throws -> (seq: Int64, reason: String) {
+        let (client, account) = (self.client, self.account)
+        return try await database.timed {
+            let rows = try await client.query("SELECT seq, reason FROM kefu_reload WHERE account = \(account)")
+            for try await (seq, reason) in rows.decode((Int64, String).self) { return (seq, reason) }
+            return (0, "")
+        }
+    }
+
     // MARK: clean-up and tools
 
     public func purgeAnswers(before time: Int64, limit: Int) async throws -> Int {

@@ -168,6 +168,23 @@ public struct KefuServer: Sendable {
     }
 
     private let earlyDropsSeen = EarlyDrops()
+    let reloadsSeen = ReloadsSeen()
+
+    /// The last reload request of the database this instance acted on (nil: not read yet).
+    final class ReloadsSeen: Sendable {
+        let seen = Mutex<Int64?>(nil)
+    }
+
+    /// With PostgreSQL (every `reloadPoll`): a reload another instance or `kefu reload` asked for is done here too.
+    func followReloads() async {
+        guard let postgres = store as? PostgresStore else { return }
+        guard let request = try? await postgres.reloadRequest() else { return }
+        let act = reloadsSeen.seen.withLock { seen -> Bool in
+            defer { seen = max(seen ?? 0, request.seq) }
+            return seen.map { request.seq > $0 } ?? false  // the first look only learns where the count stands
+        }
+        if act { await reload(reason: "asked through the database (\(request.reason))", broadcast: false) }
+    }
 
     final class EarlyDrops: Sendable {
         let seen = Mutex((answers: 0, queries: 0))
@@ -199,7 +216,18 @@ public struct KefuServer: Sendable {
 
     /// Compiles the rule set again; keeps the old one if the new one has errors, has a file that
     /// looks half-written, shrinks suspiciously (see ``LiveRules``) or fails the gate. Logs what changed.
-    public func reload(reason: String) async {
+    /// `broadcast`: with PostgreSQL, a reload asked for here (SIGHUP, --watch) is asked of every
+    /// instance of the account through the database; one that came from there is not passed on again.
+    public func reload(reason: String, broadcast: Bool = true) async {
+        if broadcast, let postgres = store as? PostgresStore {
+            do {
+                let seq = try await postgres.requestReload(reason: "\(reason) on \(postgres.database.instance)", at: Webhook.now())
+                reloadsSeen.seen.withLock { $0 = max($0 ?? 0, seq) }
+            } catch {
+                logger.warning("could not ask the other instances to reload (PostgreSQL); this one reloads", metadata: [
+                    "error": .string(PostgresDatabase.describe(error))])
+            }
+        }
         switch await rules.reload(gate: gate, services: webhook.services) {
         case .success(let change):
             metrics.reload(result: "ok")
@@ -317,6 +345,10 @@ public struct KefuServer: Sendable {
             SignalReloader(server: self, signals: hangups),
             PeriodicService(interval: configuration.cleanupInterval) { [self] in await cleanUp() },
         ]
+        if store is PostgresStore {
+            await followReloads()  // where the requests stand now: only later ones are acted on
+            services.append(PeriodicService(interval: configuration.reloadPoll) { [self] in await followReloads() })
+        }
         if configuration.watch {
             let last = Mutex(rules.fingerprint())
             services.append(PeriodicService(interval: configuration.watchInterval) { [self] in

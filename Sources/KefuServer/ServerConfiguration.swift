@@ -93,6 +93,8 @@ public struct ServerConfiguration: Sendable {
             return StoreChoice(text)
         }
     }
+    /// With PostgreSQL: how often the instance looks for a reload asked of every instance (`kefu reload`, SIGHUP or --watch on another).
+    public var reloadPoll: Duration = .seconds(2)
     /// With PostgreSQL: how long the start waits for the database to be reachable (zero: it fails at once, naming it).
     public var storeWait: Duration = .zero
     /// A corpus (case file or folder) every rule set must pass before it goes live: at start and on reload.
