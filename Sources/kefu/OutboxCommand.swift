@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KefuDialogue
+import KefuPostgres
 import KefuStore
 
 /// `kefu outbox`: what the outbox holds — for an operator who sees `unknown` or `failed` in /status
@@ -17,13 +18,14 @@ struct OutboxCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The store kefu serve uses: sqlite:PATH.") var store = "sqlite:kefu-data/kefu.sqlite"
+    @Option(help: "The store kefu serve uses: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE (password: KEFU_STORE_PASSWORD_FILE).")
+    var store = "sqlite:kefu-data/kefu.sqlite"
+    @Option(help: "With PostgreSQL: the account (its appid; default KEFU_APPID, else \"default\").") var account: String?
     @Option(help: "Only this state: \(OutboxState.allCases.map(\.rawValue).joined(separator: ", ")).") var state: String?
     @Option(help: "Only this customer (openid).") var user: String?
     @Option(help: "At most this many, the newest.") var limit = 200
 
     func run() async throws {
-        guard store.hasPrefix("sqlite:") else { throw ValidationError("--store \(store): the outbox is kept in a sqlite:PATH store.") }
         var wanted: OutboxState?
         if let state {
             guard let parsed = OutboxState(rawValue: state) else {
@@ -31,10 +33,22 @@ struct OutboxCommand: AsyncParsableCommand {
             }
             wanted = parsed
         }
-        let path = String(store.dropFirst("sqlite:".count))
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--store \(store): no such file.") }
-        let sqlite = try SQLiteStore(path: path, exclusive: false)
-        let entries = try await sqlite.outboxEntries(for: user).filter { wanted == nil || $0.state == wanted }.suffix(limit)
+        let outbox: any ConversationStore
+        if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
+            let environment = ProcessInfo.processInfo.environment
+            let location: PostgresLocation
+            do { location = try PostgresLocation(store, passwordFile: environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }) }
+            catch { throw ValidationError("\(error)") }
+            let database = PostgresDatabase(location)
+            do { try await database.prepare(register: false) } catch { throw StartFailure("\(error)") }
+            outbox = PostgresStore(database: database, account: account ?? environment["KEFU_APPID"].flatMap { $0.isEmpty ? nil : $0 } ?? "default")
+        } else {
+            guard store.hasPrefix("sqlite:") else { throw ValidationError("--store \(store): the outbox is kept in a sqlite:PATH or postgres://… store.") }
+            let path = String(store.dropFirst("sqlite:".count))
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--store \(store): no such file.") }
+            outbox = try SQLiteStore(path: path, exclusive: false)
+        }
+        let entries = try await outbox.outboxEntries(for: user).filter { wanted == nil || $0.state == wanted }.suffix(limit)
         if entries.isEmpty { print("no outbox messages" + (wanted.map { " in state \($0.rawValue)" } ?? "") + (user.map { " for \($0)" } ?? "")); return }
         let formatter = ISO8601DateFormatter()
         for entry in entries {
