@@ -17,7 +17,7 @@ public final class ProcessLock: Sendable {
         public var description: String {
             "\(database) is in use by another kefu serve\(owner.map { " (pid \($0))" } ?? ""). One process owns a SQLite file: "
                 + "stop the other one, or give this one its own file (--store sqlite:OTHER.sqlite). "
-                + "Several processes on one store need a shared store such as PostgreSQL (not built yet)."
+                + "Several processes on one store need PostgreSQL (--store postgres://USER@HOST:PORT/DATABASE; docs/deploy.md)."
         }
     }
 
