@@ -57,9 +57,11 @@ import Testing
         try cluster.stop(mode: .immediate)
         #expect(!cluster.isRunning)
         await #expect(throws: (any Error).self, "nothing listens on the port while it is stopped") { try await connect(url).close() }
-        await #expect(throws: (any Error).self, "a connection from before the stop is broken") {
-            try await open.query("SELECT 1", logger: logger)
-        }
+        // A connection from before the stop is closed (not queried: postgres-nio 1.33.2's query on a connection the server
+        // closed never returns, and ignores cancellation).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !open.isClosed && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(open.isClosed, "a connection from before the stop is closed")
         try? await open.close()
 
         try cluster.start()
@@ -162,3 +164,4 @@ private func notes(_ url: DatabaseURL) async throws -> [String] {
         return notes
     }
 }
+

@@ -13,7 +13,7 @@ import Synchronization
 /// Every cluster is started lazily (by `start()` or the first `makeDatabase`/`url`/`query`), and a watcher started
 /// with it stops the server once the test process has exited (even when it crashed or was killed); a `temporary()`
 /// cluster's folder is deleted then too. The first new cluster of a process runs initdb once into a template (about a
-/// second, more on a loaded machine); every cluster after that is a copy of it (a few tenths of a second).
+/// second, more on a loaded machine); every cluster after that is a copy of it (under a second).
 /// Binaries: `KEFU_TEST_POSTGRES_BIN` (a PostgreSQL bin folder), else the installed `postgresql` package; without
 /// them `start()` throws (tests fail, never skip) saying to run `scripts/install-deps`.
 public final class PostgresCluster: Sendable, CustomStringConvertible {
