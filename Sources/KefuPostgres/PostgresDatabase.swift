@@ -4,6 +4,16 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 
+/// Resumes a continuation with the first result given, once.
+final class FirstResult<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+    func finish(_ result: Result<T, any Error>) {
+        let waiting = continuation.withLock { c -> CheckedContinuation<T, any Error>? in defer { c = nil }; return c }
+        waiting?.resume(with: result)
+    }
+}
+
 /// One PostgreSQL database shared by every `kefu serve` instance of a deployment: the connection
 /// pool of this process, the schema (migrated at start, safely when several instances start at
 /// once), this instance's entry in the instance table, and a deadline on every query.
@@ -65,18 +75,29 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` within the query deadline: a database that does not answer costs at most that long.
+    /// The caller is released at the deadline even if the query never notices its cancellation
+    /// (postgres-nio can wait forever on a connection the server dropped): the query's task is
+    /// cancelled and left to end by itself.
     func timed<T: Sendable>(within limit: Duration? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let timeout = limit ?? queryTimeout, shown = location.description
-        return try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                let (s, a) = timeout.components
-                throw Timeout(seconds: Double(s) + Double(a) / 1e18, location: shown)
+        let work = Task { try await body() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let race = FirstResult(continuation)
+                let timer = Task {
+                    do { try await Task.sleep(for: timeout) } catch { return }
+                    let (s, a) = timeout.components
+                    work.cancel()
+                    race.finish(.failure(Timeout(seconds: Double(s) + Double(a) / 1e18, location: shown)))
+                }
+                Task {
+                    let result = await work.result
+                    timer.cancel()
+                    race.finish(result)
+                }
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw CancellationError() }
-            return first
+        } onCancel: {
+            work.cancel()
         }
     }
 

@@ -2,22 +2,10 @@ import Foundation
 import KefuPostgres
 import KefuTestSupport
 
-/// A PostgreSQL store on a fresh database of the test cluster.
+/// A PostgreSQL store on a fresh database of the test cluster (KefuTestSupport.PostgresCluster).
 enum TestPostgres {
-    static func makeDatabase() throws -> String {
-        // Interim (until KefuTestSupport.PostgresCluster lands): KEFU_TEST_POSTGRES_URL names a server; a database is made per call.
-        guard let base = ProcessInfo.processInfo.environment["KEFU_TEST_POSTGRES_URL"] else { fatalError("KEFU_TEST_POSTGRES_URL") }
-        let name = "t\(UInt64.random(in: 0...UInt64.max))"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [base, "-q", "-c", "CREATE DATABASE \(name)"]
-        try process.run()
-        process.waitUntilExit()
-        return base.replacingOccurrences(of: "/postgres", with: "/\(name)")
-    }
-
     static func database() async throws -> PostgresDatabase {
-        let database = PostgresDatabase(try PostgresLocation(try makeDatabase()))
+        let database = PostgresDatabase(try PostgresLocation(try PostgresCluster.shared.makeDatabase("store")))
         try await database.prepare()
         return database
     }
