@@ -41,6 +41,8 @@ public final class AccountHost: Sendable {
     let services: ServiceCalls
     /// Wakes the account's workers when a rule set that was down goes live.
     let cameUp = Signal()
+    /// Listed in an accounts file (else the single account of KEFU_TOKEN …): decides how its secrets are named in messages.
+    let inAccountsFile: Bool
 
     /// The parts that need a rule set that compiled.
     public struct Live: Sendable {
@@ -73,6 +75,7 @@ public final class AccountHost: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        inAccountsFile = !strict
         gate = try configuration.gate.map { try CorpusGate(paths: [$0]) }
         let store = try configuration.openStore(for: id)
         self.store = store
@@ -167,7 +170,9 @@ public final class AccountHost: Sendable {
     }
 
     private func logDown(_ error: any Error, reason: String, when: String) {
-        logger.error("account not served \(when): \(reason)", metadata: ["name": .string(name ?? ""), "rules": .string(configuration.rulesDirectory)])
+        var metadata: Logger.Metadata = ["rules": .string(configuration.rulesDirectory)]
+        if let name { metadata["name"] = .string(name) }
+        logger.error("account not served \(when): \(reason)", metadata: metadata)
         if let error = error as? RuleSetError {
             for diagnostic in error.diagnostics.prefix(20) { logger.error("\(diagnostic.render())") }
         }
@@ -431,7 +436,8 @@ public final class AccountHost: Sendable {
         if let outbox = try? await store.outboxStatus(at: Webhook.now()) {
             object["outbox"] = ["depth": outbox.depth, "oldestAgeSeconds": outbox.oldestAge, "scheduled": outbox.scheduled,
                                 "byState": Dictionary(uniqueKeysWithValues: outbox.counts.map { ($0.key.rawValue, $0.value) }),
-                                "sending": apiClient != nil ? "through WeChat's API" : "off: no API client (set KEFU_APPSECRET); nothing is sent after the passive reply"] as [String: Any]
+                                "sending": apiClient != nil ? "through WeChat's API"
+                                    : "off: no API client (\(inAccountsFile ? "give the account an appsecret: in the accounts file" : "set KEFU_APPSECRET")); nothing is sent after the passive reply"] as [String: Any]
         }
         object["wechatAPI"] = alerts.status()
         return object

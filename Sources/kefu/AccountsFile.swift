@@ -158,7 +158,7 @@ enum AccountsFile {
                 }
                 if let why = literalReason(key: key, value: named.value, knownValues: secretValues) {
                     report("literal-secret", named.mark, "\(key) holds what looks like the secret itself (\(why)), not a secret's name; a secret must never be written in this file",
-                          hint: "remove it from the file (and from its history), put the value in the environment as \(secretPrefix)<NAME> or \(secretPrefix)<NAME>_FILE, and write NAME here, e.g. \(key): \(Self.exampleName(label: label, appid: appid.value, key: key))")
+                          hint: "remove it from the file (and from its history), put the value in the environment as \(secretPrefix)<NAME> or \(secretPrefix)<NAME>_FILE, and write NAME here, e.g. \(key): \(Self.exampleName(appid: appid.value, key: key)) with the value in \(variableName(Self.exampleName(appid: appid.value, key: key)))")
                     bad = true
                     return nil
                 }
@@ -240,8 +240,8 @@ enum AccountsFile {
         return nil
     }
 
-    static func exampleName(label: String?, appid: String, key: String) -> String {
-        "\(appid.suffix(4))-\(key.replacingOccurrences(of: "_", with: "-"))"
+    static func exampleName(appid: String, key: String) -> String {
+        "\(appid)-\(key.replacingOccurrences(of: "_", with: "-"))"
     }
 
     /// `variable` or the contents of `variable_FILE` (trailing newlines trimmed); nil when neither is set.

@@ -224,7 +224,7 @@ struct Serve: AsyncParsableCommand {
                     "url": .string("http://\(configured.host):\(port)\(c.path)"), "rules": .string(c.rulesDirectory),
                     "ruleCount": .string("\(account.rules?.status.ruleCount ?? 0)"), "port": .string("\(port)"),
                     "modes": .string(accountsFile == nil ? modes : c.wechat.accepted.rawValue)]
-                if accountsFile != nil { metadata["account"] = .string(account.id.rawValue); metadata["name"] = .string(account.name ?? "") }
+                if accountsFile != nil { metadata["account"] = .string(account.id.rawValue); metadata["name"] = account.name.map { .string($0) } }
                 if account.live != nil {
                     startupLogger.notice("kefu serve is listening", metadata: metadata)
                 } else {

@@ -51,11 +51,12 @@ struct AccountsServeTests {
         let log: Pipe
         let store: URL
 
-        init(accounts: String, arguments: [String] = [], environment: [String: String] = AccountsServeTests.secrets,
+        /// `accounts` nil: the file comes from the environment (KEFU_ACCOUNTS).
+        init(accounts: String?, arguments: [String] = [], environment: [String: String] = AccountsServeTests.secrets,
              workingDirectory: URL? = nil) throws {
             store = try AccountsServeTests.temporary("accounts-store")
             process.executableURL = TestSupport.kefu
-            process.arguments = ["serve", "--accounts", accounts, "--port", "0", "--store", "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + arguments
+            process.arguments = ["serve"] + (accounts.map { ["--accounts", $0] } ?? []) + ["--port", "0", "--store", "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + arguments
             process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }
             if let workingDirectory { process.currentDirectoryURL = workingDirectory }
             log = Pipe()
@@ -336,14 +337,15 @@ struct AccountsServeTests {
         #expect(r.err.contains("hint:"), "each error says what to do")
     }
 
-    @Test("deploy/accounts.sample.yaml starts as documented (docs/serve.md)")
+    @Test("deploy/accounts.sample.yaml, given as KEFU_ACCOUNTS, starts as documented (docs/serve.md)")
     func sampleFile() throws {
         let sample = Self.root.appendingPathComponent("deploy/accounts.sample.yaml").path
         let environment = [
             "KEFU_SECRET_SHOP_WECHAT_TOKEN": "sample-shop-token", "KEFU_SECRET_SHOP_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
             "KEFU_SECRET_CLINIC_WECHAT_TOKEN": "sample-clinic-token",
+            "KEFU_ACCOUNTS": sample,
         ].merging(TestSupport.sampleServiceSecrets) { $1 }
-        let server = try Server(accounts: sample, environment: environment)
+        let server = try Server(accounts: nil, environment: environment)
         let accounts = try #require(try server.status()["accounts"] as? [String: [String: Any]])
         #expect(accounts.count == 2)
         #expect(accounts.values.allSatisfy { $0["ready"] as? Bool == true }, "\(accounts)")
