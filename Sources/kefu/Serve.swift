@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
             memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections, wechat-api), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
             Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
+            Several Official Accounts in one process: --accounts FILE (or KEFU_ACCOUNTS) instead of --rules; each
+            account's appid, rule set, path and secret names (KEFU_SECRET_<NAME>) are in the file (docs/serve.md).
+              kefu serve --accounts deploy/accounts.sample.yaml
             """
     )
 
