@@ -291,6 +291,27 @@ struct AccountsServeTests {
         #expect(server.stop() == 0)
     }
 
+    @Test("--watch: a change to one account's files reloads that account only")
+    func watchOne() throws {
+        let dir = try Self.temporary("accounts-watch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["shop", "clinic"] {
+            try FileManager.default.copyItem(at: Self.root.appendingPathComponent("Rules/\(name)"), to: dir.appendingPathComponent(name))
+        }
+        let server = try Server(accounts: try Self.accountsFile(in: dir, shopRules: "shop", clinicRules: "clinic"), arguments: ["--watch"])
+        let faq = dir.appendingPathComponent("clinic/faq.yaml")
+        let original = try String(contentsOf: faq, encoding: .utf8)
+        #expect(original.contains("急症请直接拨打 120"))
+        try original.replacingOccurrences(of: "急症请直接拨打 120", with: "急症请拨打 120（已更新）").write(to: faq, atomically: true, encoding: .utf8)
+        let reloaded = try Self.waitFor(15) { try server.account(Self.clinic)["reloads"] as? Int == 1 ? true : nil }
+        #expect(reloaded == true, "the clinic reloaded")
+        let hours = try Self.push(server, "/wechat/clinic", token: Self.clinicToken, user: "oW", "门诊时间")
+        #expect(hours.body.contains("（已更新）"), "\(hours)")
+        #expect(try server.account(Self.shop)["reloads"] as? Int == 0, "the shop's files did not change")
+        #expect(Self.metric(try server.get("/metrics"), #"kefu_reloads_total{account="\#(Self.shop)",result="ok"}"#) == nil)
+        #expect(server.stop() == 0)
+    }
+
     @Test("accounts file errors: every one at once, with file:line:col, never a secret's value")
     func fileErrors() throws {
         let dir = try Self.temporary("accounts-errors")
