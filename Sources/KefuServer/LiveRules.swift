@@ -186,7 +186,10 @@ public final class LiveRules: Sendable {
     }
 
     /// A fingerprint of the rule files (paths, sizes, modification times), for the file watcher.
-    public func fingerprint() -> String {
+    public func fingerprint() -> String { Self.fingerprint(directory: directory) }
+
+    /// The fingerprint of the rule files in `directory` (also for an account whose rule set is not live).
+    public static func fingerprint(directory: String) -> String {
         let root = URL(fileURLWithPath: directory)
         var parts: [String] = []
         let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.contentModificationDateKey, .fileSizeKey])

@@ -1,5 +1,8 @@
+import Foundation
+import KefuDialogue
 import KefuPostgres
 import KefuRules
+import KefuStore
 import KefuWeChat
 import KefuWeChatAPI
 
@@ -111,9 +114,95 @@ public struct ServerConfiguration: Sendable {
     /// The most connections open at once; nil: ``defaultMaxConnections``, lowered to what the descriptor limit allows.
     public var maxConnections: Int?
     public static let defaultMaxConnections = 512
+    /// `--accounts FILE`: several Official Accounts in one process, each with its own path, secrets,
+    /// rule set and store. Empty: one account, from the fields above (`path`, `rulesDirectory`, `wechat`, `api`, `gate`).
+    public var accounts: [Account] = []
+    /// Opens one account's store (nil: ``openStore(for:)``'s default from ``store``). Account id in, store out:
+    /// the hook another store (PostgreSQL, one database with an account column) plugs into.
+    public var openStore: (@Sendable (AccountID) throws -> any ConversationStore)?
 
     public init(rulesDirectory: String, wechat: WeChatConfiguration) {
         self.rulesDirectory = rulesDirectory
         self.wechat = wechat
+    }
+}
+
+/// Which Official Account: its appid (wx…). In single-account mode (no --accounts) the configured
+/// KEFU_APPID, else `default`; it labels that account's metrics and log lines and names its store rows.
+public struct AccountID: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    /// Single-account mode without KEFU_APPID.
+    public static let unnamed = AccountID("default")
+    public var description: String { rawValue }
+    public static func < (a: AccountID, b: AccountID) -> Bool { a.rawValue < b.rawValue }
+}
+
+extension ServerConfiguration {
+    /// One Official Account of the accounts file (`kefu serve --accounts`).
+    public struct Account: Sendable {
+        public var id: AccountID
+        /// For logs and /status (示例商城).
+        public var name: String?
+        /// Its webhook path (default /wechat/{appid}).
+        public var path: String
+        public var rulesDirectory: String
+        /// Its token, AES keys and accepted modes (freshness and body limit: the process's).
+        public var wechat: WeChatConfiguration
+        /// Its AppSecret's API client settings (nil: no API for this account).
+        public var api: WeChatAPIConfiguration?
+        /// A corpus its rule set must pass (at start and on reload).
+        public var gate: String?
+
+        public init(id: AccountID, name: String? = nil, path: String, rulesDirectory: String, wechat: WeChatConfiguration,
+                    api: WeChatAPIConfiguration? = nil, gate: String? = nil) {
+            self.id = id; self.name = name; self.path = path; self.rulesDirectory = rulesDirectory
+            self.wechat = wechat; self.api = api; self.gate = gate
+        }
+    }
+
+    /// The id of the one account of single-account mode: KEFU_APPID, else `default`.
+    public var singleAccountID: AccountID { wechat.appID.map(AccountID.init) ?? .unnamed }
+
+    /// The accounts this process serves, each with the configuration its parts see: in single-account
+    /// mode this configuration itself; with an accounts file, a copy per account with its path,
+    /// secrets, rule set, gate and store (`<folder of --store>/<appid>.sqlite`), and an equal share
+    /// of the memory budget.
+    public var hostedAccounts: [(id: AccountID, name: String?, configuration: ServerConfiguration)] {
+        guard !accounts.isEmpty else { return [(singleAccountID, nil, self)] }
+        return accounts.map { account in
+            var c = self
+            c.accounts = []
+            c.path = account.path
+            c.rulesDirectory = account.rulesDirectory
+            var wechat = account.wechat
+            wechat.maxBodyBytes = self.wechat.maxBodyBytes
+            wechat.timestampToleranceSeconds = self.wechat.timestampToleranceSeconds
+            c.wechat = wechat
+            c.api = account.api
+            c.gate = account.gate
+            c.memoryBudget = MemoryBudget(megabytes: memoryBudget.megabytes / accounts.count)
+            if case .sqlite(let path) = store {
+                // One file per account, next to the configured one: one process owns each file.
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+                c.store = .sqlite(path: folder.appendingPathComponent(account.id.rawValue + ".sqlite").path)
+            }
+            return (account.id, account.name, c)
+        }
+    }
+
+    /// The store of one account: ``openStore`` if set, else ``store``: a MemoryStore, or the SQLite file
+    /// (exclusive: this process's memory is the authority for what it writes; see SQLiteStore).
+    public func openStore(for account: AccountID) throws -> any ConversationStore {
+        if let openStore { return try openStore(account) }
+        switch store {
+        case .memory: return MemoryStore()
+        case .sqlite(let path):
+            return try SQLiteStore(path: path, exclusive: true, window: deduplicationWindowSeconds,
+                                   maxRememberedAnswers: memoryBudget.answerEntries)
+        case .postgres(let location):
+            // KefuServer shares one database (one pool) between its accounts through `openStore`; alone, each gets its own.
+            return PostgresStore(database: PostgresDatabase(location), account: account.rawValue, window: deduplicationWindowSeconds)
+        }
     }
 }

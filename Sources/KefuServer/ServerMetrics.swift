@@ -5,18 +5,38 @@ import Synchronization
 
 /// What `/metrics` exposes, in Prometheus' text format. One registry per server (no global
 /// bootstrap, so tests can run several servers in one process).
+///
+/// Each account's work is counted through its own instance (``forAccount(_:)``), which shares the
+/// registry and puts `account="<appid>"` first on every series it makes; the process-wide instance
+/// (no account) only counts connections (`kefu_connections_*`), which belong to no account.
 public final class ServerMetrics: Sendable {
-    public let registry = PrometheusCollectorRegistry()
+    public let registry: PrometheusCollectorRegistry
+    /// The `account` label of every series this instance makes (nil: the process-wide instance).
+    public let account: String?
     /// Metrics already made, by name and labels: the registry's own look-up (descriptor, label
     /// hashing, its lock) is too dear to repeat on every request.
     private let counters = Mutex<[String: Counter]>([:])
-    private let latencyHistogram: DurationHistogram
+    /// Per account (the process-wide instance times no requests: a family is either labelled or not).
+    private let latencyHistogram: DurationHistogram?
 
-    public init() {
-        latencyHistogram = registry.makeDurationHistogram(
-            descriptor: Self.name("request_duration", "seconds", "Time to answer a webhook request"), labels: [],
+    public convenience init() { self.init(registry: PrometheusCollectorRegistry(), account: nil) }
+
+    /// The metrics of one account, in the same registry.
+    public func forAccount(_ account: String) -> ServerMetrics { ServerMetrics(registry: registry, account: account) }
+
+    init(registry: PrometheusCollectorRegistry, account: String?) {
+        self.registry = registry
+        self.account = account
+        latencyHistogram = account.map { account in registry.makeDurationHistogram(
+            descriptor: Self.name("request_duration", "seconds", "Time to answer a webhook request"), labels: [("account", account)],
             buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)])
+                      .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(4.5)]) }
+    }
+
+    /// `labels` with the account's first.
+    func labelled(_ labels: [(String, String)]) -> [(String, String)] {
+        guard let account else { return labels }
+        return [("account", account)] + labels
     }
 
     func counter(_ key: String, _ make: () -> Counter) -> Counter {
@@ -35,29 +55,29 @@ public final class ServerMetrics: Sendable {
     public func request(mode: String, outcome: String) {
         counter("requests|\(mode)|\(outcome)") {
             registry.makeCounter(descriptor: Self.name("requests", "total", "Webhook requests by mode and outcome"),
-                                 labels: [("mode", mode), ("outcome", outcome)])
+                                 labels: labelled([("mode", mode), ("outcome", outcome)]))
         }.increment()
     }
 
     public func latency(_ duration: Duration) {
-        latencyHistogram.record(duration)
+        latencyHistogram?.record(duration)
     }
 
     public func ruleHit(_ id: String) {
         counter("rule|\(id)") {
-            registry.makeCounter(descriptor: Self.name("rule_hits", "total", "Messages answered by each rule"), labels: [("rule", id)])
+            registry.makeCounter(descriptor: Self.name("rule_hits", "total", "Messages answered by each rule"), labels: labelled([("rule", id)]))
         }.increment()
     }
 
     public func defaultReply() {
-        registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: []).increment()
+        registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: labelled([])).increment()
     }
 
     /// Flow events by flow and kind (started, filled, reasked, digression, changing, done, cancelled, handedOff, failed).
     public func flowEvent(_ flow: String, _ event: Engine.FlowEvent) {
         let kind = "\(event)".prefix { $0 != "(" }
         registry.makeCounter(descriptor: Self.name("flow_events", "total", "What flows did with messages"),
-                             labels: [("flow", flow), ("event", String(kind))]).increment()
+                             labels: labelled([("flow", flow), ("event", String(kind))])).increment()
     }
 
     public func reload(ok: Bool) { reload(result: ok ? "ok" : "failed") }
@@ -65,46 +85,46 @@ public final class ServerMetrics: Sendable {
     /// Reloads by result: ok, failed (errors, or a file still being written), refused-gate, refused-shrink.
     public func reload(result: String) {
         registry.makeCounter(descriptor: Self.name("reloads", "total", "Rule-set reloads by result"),
-                             labels: [("result", result)]).increment()
+                             labels: labelled([("result", result)])).increment()
     }
 
     /// Turns the store did not load or save in time (answered `success`, nothing applied, the retry runs again).
     public func storeFailure() {
-        registry.makeCounter(descriptor: Self.name("store_failures", "total", "Turns not applied because the store failed"), labels: []).increment()
+        registry.makeCounter(descriptor: Self.name("store_failures", "total", "Turns not applied because the store failed"), labels: labelled([])).increment()
     }
 
     /// Entries the memory budget dropped before their window ended (lookups then read the disk).
     public func memoryPressure(_ what: String) {
         registry.makeCounter(descriptor: Self.name("memory_budget_drops", "total", "Remembered entries dropped early by the memory budget"),
-                             labels: [("what", what)]).increment()
+                             labels: labelled([("what", what)])).increment()
     }
 
     /// Clean-up work: answers forgotten, log lines deleted by retention, sessions tidied.
     public func cleanedUp(_ what: String, _ count: Int) {
         guard count > 0 else { return }
         registry.makeCounter(descriptor: Self.name("cleanup", "total", "Rows removed or changed by the clean-up"),
-                             labels: [("what", what)]).increment(by: Int64(count))
+                             labels: labelled([("what", what)])).increment(by: Int64(count))
     }
 
     /// How many entries the in-memory indexes hold now (answers, queries, cached sessions).
     public func remembered(_ what: String, _ count: Int) {
-        registry.makeGauge(descriptor: Self.name("remembered", "entries", "Entries held in memory by kind"), labels: [("what", what)])
+        registry.makeGauge(descriptor: Self.name("remembered", "entries", "Entries held in memory by kind"), labels: labelled([("what", what)]))
             .set(Int64(count))
     }
 
     /// The outbox: messages due and not yet sent, and how long the oldest has waited.
     public func outbox(_ status: OutboxStatus) {
-        registry.makeGauge(descriptor: Self.name("outbox_depth", "messages", "Outbox messages due and not yet sent"), labels: []).set(Double(status.depth))
-        registry.makeGauge(descriptor: Self.name("outbox_oldest_age", "seconds", "How long the oldest due outbox message has waited"), labels: [])
+        registry.makeGauge(descriptor: Self.name("outbox_depth", "messages", "Outbox messages due and not yet sent"), labels: labelled([])).set(Double(status.depth))
+        registry.makeGauge(descriptor: Self.name("outbox_oldest_age", "seconds", "How long the oldest due outbox message has waited"), labels: labelled([]))
             .set(Double(status.oldestAge))
-        registry.makeGauge(descriptor: Self.name("outbox_scheduled", "messages", "Outbox messages scheduled for later"), labels: []).set(Double(status.scheduled))
+        registry.makeGauge(descriptor: Self.name("outbox_scheduled", "messages", "Outbox messages scheduled for later"), labels: labelled([])).set(Double(status.scheduled))
     }
 
     /// One outbox message done: sent, failed, unknown or skipped, by kind (part, late, scheduled).
     public func outboxResult(_ result: String, kind: String) {
         counter("outbox|\(result)|\(kind)") {
             registry.makeCounter(descriptor: Self.name("outbox_messages", "total", "Outbox messages by result and kind"),
-                                 labels: [("result", result), ("kind", kind)])
+                                 labels: labelled([("result", result), ("kind", kind)]))
         }.increment()
     }
 
@@ -112,13 +132,13 @@ public final class ServerMetrics: Sendable {
     public func apiAlert(code: Int) {
         counter("alert|\(code)") {
             registry.makeCounter(descriptor: Self.name("wechat_api_alerts", "total", "WeChat API errors that need the operator, by errcode"),
-                                 labels: [("errcode", "\(code)")])
+                                 labels: labelled([("errcode", "\(code)")]))
         }.increment()
     }
 
     /// Access tokens fetched from WeChat by this process (the per-message path fetches none).
     public func tokenFetches(_ total: Int) {
-        registry.makeGauge(descriptor: Self.name("wechat_api_token_fetches", "", "Access tokens fetched from WeChat by this process"), labels: [])
+        registry.makeGauge(descriptor: Self.name("wechat_api_token_fetches", "", "Access tokens fetched from WeChat by this process"), labels: labelled([]))
             .set(Double(total))
     }
 
@@ -176,10 +196,10 @@ extension ServerMetrics {
         }
         counter("service_calls|\(service)|\(outcome)") {
             registry.makeCounter(descriptor: Self.serviceName("service_calls", "total", "Tries of calls to the rule set's services, by service and outcome"),
-                                 labels: [("service", service), ("outcome", outcome)])
+                                 labels: labelled([("service", service), ("outcome", outcome)]))
         }.increment()
         registry.makeDurationHistogram(
-            descriptor: Self.serviceName("service_call_duration", "seconds", "Time of one try of a call, by service"), labels: [("service", service)],
+            descriptor: Self.serviceName("service_call_duration", "seconds", "Time of one try of a call, by service"), labels: labelled([("service", service)]),
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(20), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(3),
                       .seconds(5), .seconds(15)]).record(.milliseconds(result.latencyMs))
     }
@@ -188,7 +208,7 @@ extension ServerMetrics {
     public func serviceCallGivenUp(_ service: String) {
         counter("service_calls_given_up|\(service)") {
             registry.makeCounter(descriptor: Self.serviceName("service_calls_given_up", "total", "Writes given up after their tries (the failed: branch ran), by service"),
-                                 labels: [("service", service)])
+                                 labels: labelled([("service", service)]))
         }.increment()
     }
 
@@ -196,9 +216,9 @@ extension ServerMetrics {
     public func serviceOutbox(_ status: [String: OutboxStatus]) {
         for (service, s) in status {
             registry.makeGauge(descriptor: Self.serviceName("service_outbox_depth", "calls", "Calls due and not yet done, by service"),
-                               labels: [("service", service)]).set(Double(s.depth))
+                               labels: labelled([("service", service)])).set(Double(s.depth))
             registry.makeGauge(descriptor: Self.serviceName("service_outbox_oldest_age", "seconds", "How long the oldest due call has waited, by service"),
-                               labels: [("service", service)]).set(Double(s.oldestAge))
+                               labels: labelled([("service", service)])).set(Double(s.oldestAge))
         }
     }
 

@@ -23,6 +23,9 @@ struct Serve: AsyncParsableCommand {
             memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections, wechat-api), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
             Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
+            Several Official Accounts in one process: --accounts FILE (or KEFU_ACCOUNTS) instead of --rules; each
+            account's appid, rule set, path and secret names (KEFU_SECRET_<NAME>) are in the file (docs/serve.md).
+              kefu serve --accounts deploy/accounts.sample.yaml
             """
     )
 
@@ -63,6 +66,8 @@ struct Serve: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(help: ArgumentHelp("Call this service of the rule set at this base URL instead of the one its services: gives (repeatable), e.g. erp=http://127.0.0.1:9100/shop. Secrets: KEFU_SECRET_<NAME> or KEFU_SECRET_<NAME>_FILE.", valueName: "name=url"))
     var service: [String] = []
+    @Option(help: ArgumentHelp("Several Official Accounts: a YAML file listing each one's appid, rule set, path and secret names (docs/serve.md, \"Several accounts\"); also KEFU_ACCOUNTS. Instead of --rules.", valueName: "file"))
+    var accounts: String?
 
     func run() async throws {
         let file = try Self.readConfig(config)
@@ -72,8 +77,15 @@ struct Serve: AsyncParsableCommand {
             guard let value = parse(raw) else { throw ValidationError("\(config ?? "config"): '\(key)' cannot be '\(raw)'") }
             return value
         }
-        guard let rulesDirectory = try setting(rules, "rules", { $0 }) else {
-            throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config).")
+        let accountsFile = try setting(accounts, "accounts", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_ACCOUNTS"].flatMap { $0.isEmpty ? nil : $0 }
+        if accountsFile != nil {
+            for (flag, given) in [("--rules", try setting(rules, "rules", { $0 }) != nil), ("--path", try setting(path, "path", { $0 }) != nil),
+                                  ("--mode", try setting(mode, "mode", { $0 }) != nil), ("--gate", try setting(gate, "gate", { $0 }) != nil)] where given {
+                throw ValidationError("\(flag) is for one account; with --accounts each account's rules, path, mode and gate are in the accounts file.")
+            }
+        }
+        guard let rulesDirectory = try accountsFile.map({ _ in "" }) ?? setting(rules, "rules", { $0 }) else {
+            throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config), or several accounts: --accounts FILE.")
         }
         var storeChoice: ServerConfiguration.StoreChoice?
         if let text = try setting(store, "store", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -86,7 +98,9 @@ struct Serve: AsyncParsableCommand {
             }
             storeChoice = choice
         }
-        var wechat = try Self.wechatConfiguration()
+        // With an accounts file the secrets are each account's (KEFU_SECRET_<NAME>); KEFU_TOKEN … are not read.
+        var wechat = accountsFile == nil ? try Self.wechatConfiguration()
+            : WeChatConfiguration(token: "", appID: nil, timestampToleranceSeconds: WeChatConfiguration.defaultTimestampTolerance)
         if let max = try setting(maxBodyBytes, "max-body-bytes", { Int($0) }) { wechat.maxBodyBytes = max }
         if let tolerance = try setting(timestampTolerance, "timestamp-tolerance", { $0 == "off" ? "off" : (Int64($0).flatMap { $0 > 0 ? $0 : nil }).map(String.init) }) {
             wechat.timestampToleranceSeconds = tolerance == "off" ? nil : Int64(tolerance)
@@ -112,7 +126,22 @@ struct Serve: AsyncParsableCommand {
         let format = try setting(logFormat, "log-format", { ServerConfiguration.LogFormat(rawValue: $0) == nil ? nil : $0 }) ?? "text"
         configuration.logFormat = ServerConfiguration.LogFormat(rawValue: format) ?? .text
         configuration.testDelay = testDelayMilliseconds.map { .milliseconds($0) }
-        configuration.api = try AccountEnvironment.apiConfiguration(baseURL: try setting(wechatAPI, "wechat-api", { $0 }) ?? WeChatAPI.defaultBaseURL)
+        let apiBaseURL = try setting(wechatAPI, "wechat-api", { $0 }) ?? WeChatAPI.defaultBaseURL
+        if let accountsFile {
+            guard apiBaseURL.hasPrefix("https://") || apiBaseURL.hasPrefix("http://") else {
+                throw ValidationError("--wechat-api \(apiBaseURL): give an http(s) address, e.g. https://api.weixin.qq.com")
+            }
+            do {
+                configuration.accounts = try AccountsFile.load(path: accountsFile, apiBaseURL: apiBaseURL)
+            } catch {
+                printDiagnostics(error.diagnostics, sources: [:])  // no source lines: they could show a secret written by mistake
+                let n = error.diagnostics.count
+                throw StartFailure("The accounts file \(accountsFile) has \(n) error\(n == 1 ? "" : "s"); nothing was started.")
+            }
+            configuration.rulesDirectory = configuration.accounts[0].rulesDirectory
+        } else {
+            configuration.api = try AccountEnvironment.apiConfiguration(baseURL: apiBaseURL)
+        }
         if let storeChoice { configuration.store = storeChoice }
         if let wait = try setting(storeWait, "store-wait", { Double($0) }) {
             guard wait >= 0, wait <= 3600 else { throw ValidationError("--store-wait \(wait): give seconds from 0 to 3600.") }
@@ -173,6 +202,14 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw StartFailure("\(error)")
         }
+        if accountsFile != nil {
+            let ignored = ["KEFU_TOKEN", "KEFU_AES_KEY", "KEFU_PREVIOUS_AES_KEY", "KEFU_APPID", "KEFU_APPSECRET"].filter {
+                ProcessInfo.processInfo.environment[$0] != nil || ProcessInfo.processInfo.environment[$0 + "_FILE"] != nil
+            }
+            if !ignored.isEmpty {
+                logger.warning("\(ignored.joined(separator: ", ")) \(ignored.count == 1 ? "is" : "are") set but ignored: with --accounts each account's secrets are named in the accounts file (KEFU_SECRET_<NAME>)")
+            }
+        }
         if let reason = await server.checkGate() {
             throw StartFailure("The rule set \(rulesDirectory) fails its corpus (--gate): \(reason). Nothing was started.")
         }
@@ -187,18 +224,32 @@ struct Serve: AsyncParsableCommand {
         if wechat.accepted == .compatible {
             logger.warning("--mode compatible accepts plaintext pushes, which only a body-less signature protects; use it only while switching the console")
         }
-        if let api = configuration.api {
-            logger.notice("WeChat's API is on: late answers, later parts of replies and scheduled messages go out through it",
-                          metadata: ["api": .string(api.baseURL), "appid": .string(api.appID)])
-        } else if server.rules.engine.rules.flows.contains(where: { !$0.schedule.isEmpty }) || !server.rules.engine.rules.mediaFiles.isEmpty {
-            logger.warning("the rule set schedules messages or replies with media files, but KEFU_APPSECRET is not set: those need WeChat's API, so they wait in the outbox and are not sent")
+        for account in server.accounts {
+            var logger = logger
+            logger[metadataKey: "account"] = .string(account.id.rawValue)
+            if let api = account.configuration.api {
+                logger.notice("WeChat's API is on: late answers, later parts of replies and scheduled messages go out through it",
+                              metadata: ["api": .string(api.baseURL), "appid": .string(api.appID)])
+            } else if let rules = account.rules?.engine.rules, rules.flows.contains(where: { !$0.schedule.isEmpty }) || !rules.mediaFiles.isEmpty {
+                logger.warning("the rule set schedules messages or replies with media files, but \(accountsFile == nil ? "KEFU_APPSECRET is not set" : "the account has no appsecret"): those need WeChat's API, so they wait in the outbox and are not sent")
+            }
         }
-        let listen = "http://\(configuration.host):\(configuration.port)\(configuration.path)"
         let startupLogger = logger
+        let configured = configuration
         try await server.run { port in
-            startupLogger.notice("kefu serve is listening", metadata: [
-                "url": .string(listen), "rules": .string(rulesDirectory), "ruleCount": .string("\(server.rules.status.ruleCount)"),
-                "modes": .string(modes), "port": .string("\(port)")])
+            for account in server.accounts {
+                let c = account.configuration
+                var metadata: Logger.Metadata = [
+                    "url": .string("http://\(configured.host):\(port)\(c.path)"), "rules": .string(c.rulesDirectory),
+                    "ruleCount": .string("\(account.rules?.status.ruleCount ?? 0)"), "port": .string("\(port)"),
+                    "modes": .string(accountsFile == nil ? modes : c.wechat.accepted.rawValue)]
+                if accountsFile != nil { metadata["account"] = .string(account.id.rawValue); metadata["name"] = account.name.map { .string($0) } }
+                if account.live != nil {
+                    startupLogger.notice("kefu serve is listening", metadata: metadata)
+                } else {
+                    startupLogger.error("kefu serve is listening, but this account is not served (503) until its rule set is fixed and reloaded: \(account.downReason ?? "")", metadata: metadata)
+                }
+            }
         }
     }
 
@@ -218,8 +269,9 @@ struct Serve: AsyncParsableCommand {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch { throw ValidationError("--config \(path): \(error)") }
         guard let node, case .mapping(let mapping) = node else { return [:] }
-        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance", "store-wait",
-                     "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections", "wechat-api"]
+        let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
+                     "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections", "wechat-api", "accounts",
+                     "store-wait"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
