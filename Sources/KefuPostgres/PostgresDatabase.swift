@@ -161,7 +161,7 @@ public final class PostgresDatabase: Sendable {
                                                              tls: location.requireTLS ? .require(try .init(configuration: .makeClientConfiguration())) : .disable)
         configuration.options.connectTimeout = .seconds(3)
         let (logger, fixed) = (self.logger, configuration)
-        try await timed(within: .seconds(5)) {
+        try await timed(within: max(.seconds(5), queryTimeout)) {
             let connection = try await PostgresConnection.connect(configuration: fixed, id: 0, logger: logger)
             try? await connection.close()
         }

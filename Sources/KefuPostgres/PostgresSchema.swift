@@ -135,7 +135,7 @@ extension PostgresDatabase {
     /// Applies the migrations not applied yet, one instance at a time.
     func migrate() async throws {
         let client = self.client, logger = self.logger
-        try await timed(within: .seconds(60)) {
+        try await timed(within: max(.seconds(60), queryTimeout)) {
             try await client.withConnection { connection in
                 // Wait for another instance's migrations (bounded by the query deadline around us).
                 while true {

@@ -16,6 +16,7 @@ The identity is the project's test account (Tests/KefuServerTests/ServeTests.swi
 """
 import concurrent.futures
 import json
+import random
 import sys
 import threading
 import time
@@ -32,7 +33,9 @@ AES_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 APPID = "wx3f2a1b4c5d6e7f80"
 ACCOUNT = "gh_5d2b8e4c1a7f"
 crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
-nonces = iter(range(10**8, 10**9))
+# Each run its own nonces: one signed query (signature, timestamp, nonce) carries one message, or kefu refuses it as a replay.
+_start = random.randrange(10**8, 9 * 10**8)
+nonces = iter(range(_start, 10**9))
 nonce_lock = threading.Lock()
 
 

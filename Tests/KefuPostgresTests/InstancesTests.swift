@@ -19,7 +19,7 @@ struct InstancesTests {
     /// Two instances of one account on a fresh database.
     static func pair(account: String = "wx1") async throws -> (PostgresStore, PostgresStore) {
         let url = try TestDatabase.make()
-        let a = PostgresDatabase(try PostgresLocation(url)), b = PostgresDatabase(try PostgresLocation(url))
+        let a = PostgresDatabase(try PostgresLocation(url), queryTimeout: TestDatabase.queryTimeout), b = PostgresDatabase(try PostgresLocation(url), queryTimeout: TestDatabase.queryTimeout)
         // Started together: the migrations take turns under their lock, each applied once.
         async let first: Void = a.prepare()
         async let second: Void = b.prepare()
@@ -147,7 +147,7 @@ struct InstancesTests {
     @Test("accounts are isolated: the same user and key in two accounts are two conversations")
     func accounts() async throws {
         let url = try TestDatabase.make()
-        let database = PostgresDatabase(try PostgresLocation(url))
+        let database = PostgresDatabase(try PostgresLocation(url), queryTimeout: TestDatabase.queryTimeout)
         try await database.prepare()
         let shop = PostgresStore(database: database, account: "wx-shop"), clinic = PostgresStore(database: database, account: "wx-clinic")
         try await shop.commit(TurnRecord(key: "m1", response: Self.reply, time: 10, user: "u", session: .save(Self.session("u", step: 3)), log: nil))

@@ -93,6 +93,32 @@ struct InstancesServeTests {
         for server in servers { #expect(server.stop() == 0) }
     }
 
+    @Test("start-up with the database down: fails at once naming it (never the password); with --store-wait it waits and starts when the database is up")
+    func startWithDatabaseDown() throws {
+        let cluster = PostgresCluster.temporary("down")
+        let url = try cluster.makeDatabase("down")
+        let password = try cluster.password
+        try cluster.stop(mode: .fast)
+        let rules = try Self.flowRules()
+        let started = Date()
+        let r = try TestSupport.run(TestSupport.kefu, ["serve", "--rules", rules, "--port", "0", "--store", url],
+                                    environment: ServeTests.secrets.merging(["PATH": "/usr/bin:/bin"]) { $1 })
+        #expect(r.status != 0)
+        #expect(Date().timeIntervalSince(started) < 15, "it failed at once")
+        #expect(r.err.contains("cannot use PostgreSQL at postgres://kefu@127.0.0.1:\(try cluster.port)/") && r.err.contains("--store-wait"), "\(r.err)")
+        #expect(!r.err.contains(password) && !r.out.contains(password), "the password was shown")
+
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 1.5)
+            try? cluster.start()
+        }
+        let server = try ServeTests.Server(rules: rules, arguments: ["--store", url, "--store-wait", "30"], mode: "secure")
+        let turns = try #require(try Self.drive(["alternate", server.url, "oWaited", "我要退货"]) as? [[String: Any]])
+        #expect((turns.first?["reply"] as? String)?.contains("请提供订单号") == true, "\(turns)")
+        #expect(server.stop() == 0)
+        #expect(server.remainingLog().contains("PostgreSQL is not reachable yet; trying again"))
+    }
+
     @Test("a retry storm of one message over both instances: one effect (one log line, one flow start), identical replies")
     func retryStorm() throws {
         let cluster = PostgresCluster.shared

@@ -44,6 +44,7 @@ struct ServeTests {
             self.port = found
             // Keep reading the log while the server runs: a pipe nobody reads fills up (64 KiB) and then
             // every log write blocks the server. What it says is kept for `remainingLog()`.
+            collected.append(Data(seen.utf8))  // the start's lines too
             let (handle, collected, done) = (log.fileHandleForReading, self.collected, self.drained)
             Thread.detachNewThread {
                 while true {
