@@ -52,11 +52,13 @@ struct AccountsServeTests {
         let store: URL
 
         /// `accounts` nil: the file comes from the environment (KEFU_ACCOUNTS).
+        /// `database`: a postgres:// URL for the store (default: SQLite files in a temporary folder).
         init(accounts: String?, arguments: [String] = [], environment: [String: String] = AccountsServeTests.secrets,
-             workingDirectory: URL? = nil) throws {
+             workingDirectory: URL? = nil, database: String? = nil) throws {
             store = try AccountsServeTests.temporary("accounts-store")
             process.executableURL = TestSupport.kefu
-            process.arguments = ["serve"] + (accounts.map { ["--accounts", $0] } ?? []) + ["--port", "0", "--store", "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + arguments
+            process.arguments = ["serve"] + (accounts.map { ["--accounts", $0] } ?? [])
+                + ["--port", "0", "--store", database ?? "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + arguments
             process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }
             if let workingDirectory { process.currentDirectoryURL = workingDirectory }
             log = Pipe()
@@ -204,6 +206,31 @@ struct AccountsServeTests {
         for secret in [Self.shopToken, Self.clinicToken, Self.secrets["KEFU_SECRET_SHOP_AES_KEY"]!] {
             #expect(!log.contains(secret), "a secret reached the log")
         }
+    }
+
+    @Test("two accounts on one PostgreSQL, two instances: each account's rows carry it, one user's flows stay apart across instances")
+    func accountsOnPostgres() throws {
+        let dir = try Self.temporary("accounts-pg")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = try Self.accountsFile(in: dir, shopRules: Self.root.appendingPathComponent("Rules/shop").path,
+                                         clinicRules: Self.root.appendingPathComponent("Rules/clinic").path)
+        let url = try PostgresCluster.shared.makeDatabase("accounts")
+        let database = String(url.split(separator: "/").last!)
+        let a = try Server(accounts: file, database: url), b = try Server(accounts: file, database: url)
+        let shopPath = "/wechat/\(Self.shop)", clinicPath = "/wechat/clinic", user = "oSharedPG"
+        #expect(try Self.push(a, shopPath, token: Self.shopToken, user: user, "我要退货").body.contains("请回复需要售后的订单号"))
+        #expect(try Self.push(b, clinicPath, token: Self.clinicToken, user: user, "我想预约").body.contains("请问您要挂哪个科室"))
+        let wrongPlace = try Self.push(b, shopPath, token: Self.shopToken, user: user, "内科")
+        #expect(wrongPlace.body.contains("没有识别到订单号"), "the shop's flow (started on the other instance) still waits for its order number: \(wrongPlace)")
+        let department = try Self.push(a, clinicPath, token: Self.clinicToken, user: user, "内科")
+        #expect(department.body.contains("请选择内科医生"), "\(department)")
+        #expect(try Self.push(a, clinicPath, token: Self.shopToken, user: user, "运费多少").status == 403)
+        let sessions = try PostgresCluster.shared.query("SELECT account || ':' || (state IS NOT NULL) FROM kefu_session WHERE user_id = '\(user)' ORDER BY account",
+                                                        database: database)
+        #expect(sessions.split(separator: "\n").sorted() == ["\(Self.clinic):true", "\(Self.shop):true"].sorted(), "\(sessions)")
+        let logged = try PostgresCluster.shared.query("SELECT account, count(*) FROM kefu_conversation GROUP BY account ORDER BY account", database: database)
+        #expect(logged.split(separator: "\n").sorted() == ["\(Self.clinic)|2", "\(Self.shop)|2"].sorted(), "\(logged)")
+        #expect(a.stop() == 0 && b.stop() == 0)
     }
 
     @Test("wechatpy in secure mode to one account of two (its own AES key and appid)")
