@@ -67,13 +67,7 @@ extension PostgresStore: AccessTokenStore {
     }
 
     static func callUpdate(_ update: CallUpdate, account: String, user: String, at time: Int64) -> PostgresQuery {
-        let (state, due, detail): (String, Int64?, String?) = switch update.result {
-        case .retry(let at, let why): ("pending", at, why)
-        case .sent: ("sent", nil, update.detail)
-        case .failed(let why): ("failed", nil, why)
-        case .unknown(let why): ("unknown", nil, why)
-        case .skipped(let why): ("skipped", nil, why)
-        }
+        let (state, due, detail) = update.row
         return """
             UPDATE kefu_outbox SET state = \(state), due = COALESCE(\(due), due), detail = \(detail), attempts = attempts + 1, updated_at = \(time),
                 leased_until = 0

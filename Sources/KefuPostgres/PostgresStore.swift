@@ -325,24 +325,6 @@ public final class PostgresStore: ConversationStore {
         }
     }
 
-    /// The last `limit` turns of the conversation log, newest last (tools and tests).
-    public func recentTurns(limit: Int = 100) async throws -> [ConversationTurn] {
-        let (client, account) = (self.client, self.account)
-        return try await database.timed {
-            let rows = try await client.query("""
-                SELECT time, user_id, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us FROM (
-                    SELECT * FROM kefu_conversation WHERE account = \(account) ORDER BY id DESC LIMIT \(Int64(limit))) AS last ORDER BY id
-                """)
-            var turns: [ConversationTurn] = []
-            for try await (time, user, type, message, normalized, rule, intent, flow, step, reply, latency)
-                    in rows.decode((Int64, String, String, String, String?, String, String?, String?, String?, String, Int64).self) {
-                turns.append(ConversationTurn(time: time, user: user, msgType: type, message: message, normalized: normalized, rule: rule,
-                                              intent: intent, flow: flow, step: step, reply: reply, latencyMicroseconds: latency))
-            }
-            return turns
-        }
-    }
-
     /// Rows of a table for this account (tests and tools).
     public func count(_ table: Table) async throws -> Int {
         let client = self.client

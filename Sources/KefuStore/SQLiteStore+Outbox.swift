@@ -76,13 +76,7 @@ extension SQLiteStore {
 
     /// What came of a call's try, in the turn's transaction: its row (by idempotency key) done, given up or due again.
     static func apply(_ update: CallUpdate, for user: String, at time: Int64, _ db: Database) throws {
-        let (state, due, detail): (String, Int64?, String?) = switch update.result {
-        case .retry(let at, let why): ("pending", at, why)
-        case .sent: ("sent", nil, update.detail)
-        case .failed(let why): ("failed", nil, why)
-        case .unknown(let why): ("unknown", nil, why)
-        case .skipped(let why): ("skipped", nil, why)
-        }
+        let (state, due, detail) = update.row
         try db.cachedStatement(sql: """
             UPDATE outbox SET state = ?, due = COALESCE(?, due), detail = ?, attempts = attempts + 1, updated_at = ?
             WHERE user = ? AND kind = 'call' AND name = ? AND state = 'pending'

@@ -27,13 +27,7 @@ struct APIOptions: ParsableArguments {
 
     /// The store whose access token `kefu serve` shares, from `--store` (and the SQLite store, if it is one).
     static func tokenStore(_ text: String, appID: String) async throws -> (any AccessTokenStore, SQLiteStore?) {
-        let passwordFile = ProcessInfo.processInfo.environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        let parsed: ServerConfiguration.StoreChoice?
-        do { parsed = try ServerConfiguration.StoreChoice.parse(text, passwordFile: passwordFile) } catch { throw ValidationError("\(error)") }
-        guard let choice = parsed else {
-            throw ValidationError("--store \(PostgresLocation.redacted(text)): use sqlite:PATH, memory or postgres://USER@HOST:PORT/DATABASE.")
-        }
-        switch choice {
+        switch try StoreArgument.parse(text) {
         case .memory: return (MemoryAccessTokenStore(), nil)
         case .sqlite(let path):
             do {

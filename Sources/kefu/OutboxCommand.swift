@@ -34,19 +34,16 @@ struct OutboxCommand: AsyncParsableCommand {
             wanted = parsed
         }
         let outbox: any ConversationStore
-        if store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") {
-            let environment = ProcessInfo.processInfo.environment
-            let location: PostgresLocation
-            do { location = try PostgresLocation(store, passwordFile: environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }) }
-            catch { throw ValidationError("\(error)") }
+        switch try StoreArgument.parse(store) {
+        case .postgres(let location):
             let database = PostgresDatabase(location)
             do { try await database.prepare(register: false) } catch { throw StartFailure("\(error)") }
-            outbox = PostgresStore(database: database, account: account ?? environment["KEFU_APPID"].flatMap { $0.isEmpty ? nil : $0 } ?? "default")
-        } else {
-            guard store.hasPrefix("sqlite:") else { throw ValidationError("--store \(store): the outbox is kept in a sqlite:PATH or postgres://… store.") }
-            let path = String(store.dropFirst("sqlite:".count))
+            outbox = PostgresStore(database: database, account: account ?? ProcessInfo.processInfo.environment["KEFU_APPID"].flatMap { $0.isEmpty ? nil : $0 } ?? "default")
+        case .sqlite(let path):
             guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("--store \(store): no such file.") }
             outbox = try SQLiteStore(path: path, exclusive: false)
+        case .memory:
+            throw ValidationError("--store memory: the outbox is kept in a sqlite:PATH or postgres://… store.")
         }
         let entries = try await outbox.outboxEntries(for: user).filter { wanted == nil || $0.state == wanted }.suffix(limit)
         if entries.isEmpty { print("no outbox messages" + (wanted.map { " in state \($0.rawValue)" } ?? "") + (user.map { " for \($0)" } ?? "")); return }

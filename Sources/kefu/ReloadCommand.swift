@@ -26,12 +26,9 @@ struct ReloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let text = store ?? environment["KEFU_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "sqlite:kefu-data/kefu.sqlite"
-        let passwordFile = environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-        let parsed: ServerConfiguration.StoreChoice?
-        do { parsed = try ServerConfiguration.StoreChoice.parse(text, passwordFile: passwordFile) } catch { throw ValidationError("\(error)") }
-        switch parsed {
-        case .postgres(let location)?:
+        let text = store ?? StoreArgument.fromEnvironment ?? "sqlite:kefu-data/kefu.sqlite"
+        switch try StoreArgument.parse(text) {
+        case .postgres(let location):
             let database = PostgresDatabase(location)
             do { try await database.prepare(register: false) } catch { throw StartFailure("\(error)") }
             let name = account ?? environment["KEFU_APPID"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
@@ -39,7 +36,7 @@ struct ReloadCommand: AsyncParsableCommand {
             let seq = try await store.requestReload(reason: reason, at: Int64(Date().timeIntervalSince1970))
             let alive = try await database.instances(at: Int64(Date().timeIntervalSince1970)).filter(\.alive)
             print("reload #\(seq) asked of account \(name): \(alive.count) instance\(alive.count == 1 ? "" : "s") alive; each reloads within a few seconds (see /status)")
-        case .sqlite(let path)?:
+        case .sqlite(let path):
             // The owner's pid is in the lock file kefu serve holds.
             guard let contents = FileManager.default.contents(atPath: path + ".lock"),
                   let pid = Int32(String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
@@ -48,7 +45,7 @@ struct ReloadCommand: AsyncParsableCommand {
             guard kill(pid, 0) == 0 else { throw StartFailure("the kefu serve recorded in \(path).lock (pid \(pid)) is not running") }
             guard kill(pid, SIGHUP) == 0 else { throw StartFailure("could not signal pid \(pid): \(String(cString: strerror(errno)))") }
             print("sent SIGHUP to kefu serve (pid \(pid)); see /status for the result")
-        case .memory?, nil:
+        case .memory:
             throw ValidationError("--store \(PostgresLocation.redacted(text)): give the store kefu serve uses, postgres://… or sqlite:PATH")
         }
     }

@@ -88,15 +88,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("Give the rule set: --rules DIR (or 'rules:' in --config), or several accounts: --accounts FILE.")
         }
         var storeChoice: ServerConfiguration.StoreChoice?
-        if let text = try setting(store, "store", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            let passwordFile = ProcessInfo.processInfo.environment["KEFU_STORE_PASSWORD_FILE"].flatMap { $0.isEmpty ? nil : $0 }
-            let choice: ServerConfiguration.StoreChoice?
-            do { choice = try ServerConfiguration.StoreChoice.parse(text, passwordFile: passwordFile) } catch { throw ValidationError("\(error)") }
-            guard let choice else {
-                throw ValidationError("--store \(PostgresLocation.redacted(text)): use sqlite:PATH (the embedded default is sqlite:kefu-data/kefu.sqlite), memory, "
-                                      + "or postgres://USER@HOST:PORT/DATABASE (the password in KEFU_STORE_PASSWORD_FILE).")
-            }
-            storeChoice = choice
+        if let text = try setting(store, "store", { $0 }) ?? StoreArgument.fromEnvironment {
+            storeChoice = try StoreArgument.parse(text)
         }
         // With an accounts file the secrets are each account's (KEFU_SECRET_<NAME>); KEFU_TOKEN … are not read.
         var wechat = accountsFile == nil ? try Self.wechatConfiguration()

@@ -27,6 +27,13 @@ struct InstancesServeTests {
         try (0..<n).map { _ in try ServeTests.Server(rules: rules, arguments: ["--store", url], mode: "secure") }
     }
 
+    /// Two instances (default: the after-sales flow of ServeTests) on a fresh database of `cluster`, and that database's name.
+    static func deployment(_ label: String, on cluster: PostgresCluster = .shared, rules: String? = nil) throws
+        -> (url: String, database: String, servers: [ServeTests.Server]) {
+        let url = try cluster.makeDatabase(label)
+        return (url, String(url.split(separator: "/").last!), try instances(2, rules: try rules ?? flowRules(), url: url))
+    }
+
     /// The sum of one metric over the instances.
     static func total(_ servers: [ServeTests.Server], _ line: String) throws -> Int {
         try servers.reduce(0) { $0 + (ServeTests.metric(try $1.get("/metrics"), line) ?? 0) }
@@ -42,9 +49,7 @@ struct InstancesServeTests {
     @Test("two instances, one user's flow alternating between them turn by turn: every step follows on, each turn logged once")
     func alternate() throws {
         let cluster = PostgresCluster.shared
-        let url = try cluster.makeDatabase("alternate")
-        let database = String(url.split(separator: "/").last!)
-        let servers = try Self.instances(2, rules: try Self.flowRules(), url: url)
+        let (_, database, servers) = try Self.deployment("alternate")
         let urls = servers.map(\.url).joined(separator: ",")
         let turns = try #require(try Self.drive(["alternate", urls, "oAlternate", "我要退货", "DD202406110001", "2", "13812345678"]) as? [[String: Any]])
         let replies = turns.map { $0["reply"] as? String ?? "" }
@@ -68,8 +73,7 @@ struct InstancesServeTests {
 
     @Test("a reload reaches every instance: kefu reload through the database, and SIGHUP to one of them")
     func reloadEverywhere() throws {
-        let url = try PostgresCluster.shared.makeDatabase("reload")
-        let servers = try Self.instances(2, rules: try Self.flowRules(), url: url)
+        let (url, _, servers) = try Self.deployment("reload")
         func reloads(_ server: ServeTests.Server) throws -> Int {
             let status = try JSONSerialization.jsonObject(with: Data(try server.get("/status").utf8)) as? [String: Any]
             return status?["reloads"] as? Int ?? -1
@@ -122,9 +126,7 @@ struct InstancesServeTests {
     @Test("a retry storm of one message over both instances: one effect (one log line, one flow start), identical replies")
     func retryStorm() throws {
         let cluster = PostgresCluster.shared
-        let url = try cluster.makeDatabase("storm")
-        let database = String(url.split(separator: "/").last!)
-        let servers = try Self.instances(2, rules: try Self.flowRules(), url: url)
+        let (_, database, servers) = try Self.deployment("storm")
         let urls = servers.map(\.url).joined(separator: ",")
         let storm = try #require(try Self.drive(["storm", urls, "oStorm", "我要退货", "12"]) as? [String: Any])
         let replies = try #require(storm["replies"] as? [String])
@@ -143,10 +145,7 @@ struct InstancesServeTests {
     @Test("PostgreSQL restarts in the middle of a load: every delivery answered within 5 s, WeChat's retries get each message answered exactly once, the instances recover by themselves")
     func databaseRestart() throws {
         let cluster = PostgresCluster.temporary("restart")
-        let url = try cluster.makeDatabase("restart")
-        let database = String(url.split(separator: "/").last!)
-        let rules = TestSupport.root.appendingPathComponent("Rules/shop").path
-        let servers = try Self.instances(2, rules: rules, url: url)
+        let (_, database, servers) = try Self.deployment("restart", on: cluster, rules: TestSupport.root.appendingPathComponent("Rules/shop").path)
         let urls = servers.map(\.url).joined(separator: ",")
         let finished = DispatchSemaphore(value: 0), outcome = LockedBox<Result<Any, any Error>>()
         Thread.detachNewThread {

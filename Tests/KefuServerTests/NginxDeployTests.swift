@@ -63,9 +63,7 @@ struct NginxDeployTests {
     @Test("through nginx: one user's flow spread over both instances, a retry storm answered once, an instance killed -9 and nothing lost, /status not exposed")
     func behindNginx() throws {
         let cluster = PostgresCluster.shared
-        let url = try cluster.makeDatabase("nginx")
-        let database = String(url.split(separator: "/").last!)
-        let servers = try InstancesServeTests.instances(2, rules: try InstancesServeTests.flowRules(), url: url)
+        let (_, database, servers) = try InstancesServeTests.deployment("nginx")
         let nginx = try Nginx(upstream: servers.map(\.port))
         #expect(try TestSupport.get("http://127.0.0.1:\(nginx.port)/healthz") == "ok\n")
 

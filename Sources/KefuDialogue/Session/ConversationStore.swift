@@ -236,6 +236,17 @@ public struct CallUpdate: Sendable, Equatable {
     public var result: OutboxResult
     public var detail: String?
     public init(key: String, result: OutboxResult, detail: String? = nil) { self.key = key; self.result = result; self.detail = detail }
+
+    /// What the row becomes: its state, its new due time (a retry; nil keeps it) and its detail.
+    public var row: (state: String, due: Int64?, detail: String?) {
+        switch result {
+        case .retry(let at, let why): ("pending", at, why)
+        case .sent: ("sent", nil, detail)
+        case .failed(let why): ("failed", nil, why)
+        case .unknown(let why): ("unknown", nil, why)
+        case .skipped(let why): ("skipped", nil, why)
+        }
+    }
 }
 
 /// One message and what answered it: a line of the conversation log.
