@@ -36,7 +36,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         username = user.removingPercentEncoding ?? user
         password = url.password.map { $0.removingPercentEncoding ?? $0 }
         self.database = database
-        requireTLS = false
+        // Secure by default: TLS (with the server's certificate checked) to any database off this machine;
+        // `sslmode=disable` turns it off, `sslmode=require` turns it on for loopback too.
+        requireTLS = !["127.0.0.1", "::1", "[::1]", "localhost"].contains(host)
         poolSize = 20
         for item in url.queryItems ?? [] {
             switch (item.name, item.value ?? "") {

@@ -173,5 +173,10 @@ struct InstancesTests {
         }
         #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation("postgres://kefu@127.0.0.1/kefu?pool=0") }
         #expect(throws: PostgresLocation.Invalid.self) { try PostgresLocation("mysql://kefu@127.0.0.1/kefu") }
+        // TLS to any database off this machine unless turned off; loopback without unless asked for.
+        #expect(try PostgresLocation("postgres://kefu@db.internal:5432/kefu").requireTLS)
+        #expect(try PostgresLocation("postgres://kefu@db.internal:5432/kefu?sslmode=disable").requireTLS == false)
+        #expect(try PostgresLocation("postgres://kefu@127.0.0.1:5432/kefu").requireTLS == false)
+        #expect(try PostgresLocation("postgres://kefu@localhost/kefu?sslmode=require").requireTLS)
     }
 }
