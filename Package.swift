@@ -96,6 +96,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the conversation log says: day totals, rule hits, flow funnels, unanswered messages grouped
+        // by similarity (the console's pages and `kefu report`). No HTTP, no HTML.
+        .target(
+            name: "KefuAnalytics",
+            dependencies: ["KefuDialogue", "KefuRules"]
+        ),
+        // The support leads' console on the admin listener: sign-in, sessions, CSRF, the pages (server-rendered
+        // HTML, Chart.js from the system), and the self-contained HTML of `kefu report`.
+        .target(
+            name: "KefuConsole",
+            dependencies: [
+                "KefuAnalytics", "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Conversation tests: case files, the runner, coverage and the comparison of two rule sets (`kefu test`).
         .target(
             name: "KefuCorpus",
@@ -106,6 +124,7 @@ let package = Package(
             name: "KefuServer",
             dependencies: [
                 "KefuCorpus", "KefuDialogue", "KefuRules", "KefuWeChat", "KefuStore", "KefuPostgres", "KefuWeChatAPI", "KefuActions",
+                "KefuAnalytics", "KefuConsole",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -123,6 +142,8 @@ let package = Package(
                 "KefuStore",
                 "KefuWeChatAPI",
                 "KefuActions",
+                "KefuAnalytics",
+                "KefuConsole",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -238,6 +259,16 @@ let package = Package(
         .testTarget(
             name: "KefuActionsTests",
             dependencies: ["KefuActions", "KefuRules", "KefuDialogue", "KefuTestSupport", "sample-backend"]
+        ),
+        // The analytics over logged turns (day totals, funnels, unanswered groups) on plain values.
+        .testTarget(
+            name: "KefuAnalyticsTests",
+            dependencies: ["KefuAnalytics", "KefuDialogue", "KefuRules", "KefuTestSupport"]
+        ),
+        // The console's parts without a browser: password hashes, sessions, CSRF, the sign-in limit, masking.
+        .testTarget(
+            name: "KefuConsoleTests",
+            dependencies: ["KefuConsole", "KefuAnalytics", "KefuDialogue", "KefuTestSupport"]
         ),
         .testTarget(
             name: "CPCRE2Tests",
