@@ -17,6 +17,10 @@ struct TurnState {
     var prefix: [String] = []
     var normalized: String?
     var intent: String?
+    /// Why the classifier named no intent (for the log of a default reply).
+    var declined: String?
+    /// A flow dropped because it was idle past `expires` when this message came.
+    var expired: (flow: String, step: String?)?
     /// The rule that started a flow or digressed, for ``Engine/Outcome/trigger``.
     var trigger: String?
     /// Scheduled messages and cancellations (a flow's `schedule:` and `cancel_schedule:`).
@@ -46,6 +50,7 @@ struct TurnState {
         // 1. A flow idle past `expires` (or gone from the rule set after a reload) is dropped.
         if let progress = session.flow {
             if now >= progress.expiresAt {
+                expired = (progress.name, engine.stepName(progress))
                 session.flow = nil
                 if let notice = engine.expiryNotice(progress) { session.notice = notice }
             } else if rules.flow(named: progress.name) == nil {
@@ -77,6 +82,7 @@ struct TurnState {
         let result = rules.match(input, at: localNow)
         if case .text = input { normalized = result.normalized.string }
         intent = result.intent?.intent
+        declined = result.intent?.declined?.rawValue
         if let progress = session.flow, let flow = rules.flow(named: progress.name) {
             inFlow(flow, progress, input, result)
         } else {

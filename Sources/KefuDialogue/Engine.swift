@@ -72,6 +72,17 @@ public struct Engine: Sendable {
         public var call: CallTaken?
         /// The call the turn made and what came of it, for the log: `erp GET /orders/DD1 → 200 in 3 ms`.
         public var callSummary: String?
+        /// Why the intent classifier named no intent (`IntentPrediction.Decline`), when the default reply answered.
+        public var declined: String?
+        /// The flow the user was in before this message, and the step it waited for.
+        public var previousFlow: String?
+        public var previousStep: String?
+        /// A flow that was idle past `expires` when this message came (dropped before the message was matched), and its step.
+        public var expired: ExpiredFlow?
+        public struct ExpiredFlow: Sendable, Equatable {
+            public var flow: String
+            public var step: String?
+        }
 
         public init(response: PassiveResponse, source: Source, normalized: String? = nil, intent: String? = nil,
                     flow: String? = nil, step: String? = nil) {
@@ -174,11 +185,19 @@ public struct Engine: Sendable {
             }
         }
         outcome.flow = session?.flow?.name
-        if let progress = session?.flow, let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) {
-            outcome.step = flow.steps[progress.step].name
-        }
+        outcome.step = session?.flow.flatMap(stepName)
+        outcome.previousFlow = stored?.flow?.name
+        outcome.previousStep = stored?.flow.flatMap(stepName)
+        if case .defaultReply = outcome.source { outcome.declined = state.declined } else { outcome.declined = nil }
+        outcome.expired = state.expired.map { Outcome.ExpiredFlow(flow: $0.flow, step: $0.step) }
         outcome.call = state.callOutcome.map { CallTaken(flow: $0.flow, step: $0.step, outcome: $0.outcome.description) }
         return Turn(outcome: outcome, session: session, later: later, effects: state.effects)
+    }
+
+    /// The name of the step a flow waits for (nil if the flow or the step is gone from the rule set).
+    public func stepName(_ progress: FlowProgress) -> String? {
+        guard let flow = rules.flow(named: progress.name), flow.steps.indices.contains(progress.step) else { return nil }
+        return flow.steps[progress.step].name
     }
 
     /// The session as clean-up leaves it at `now`: an expired flow becomes its `on_expire` notice

@@ -241,7 +241,8 @@ public struct Responder: Sendable {
         }(), detail: detail)]
         record.log = ConversationTurn(time: now, user: user, msgType: "call", message: "[call \(request.summary) → \(detail)]",
                                       normalized: nil, rule: turn.outcome.answeredBy, intent: nil, flow: turn.outcome.flow,
-                                      step: turn.outcome.step, reply: Self.logReply(turn), latencyMicroseconds: result.latencyMs * 1000)
+                                      step: turn.outcome.step, reply: Self.logReply(turn), latencyMicroseconds: result.latencyMs * 1000,
+                                      kind: .call, flowMark: FlowMark(turn.outcome))
         try await store.commit(record)
         var outcome = turn.outcome
         outcome.queued = record.outbox
@@ -267,7 +268,20 @@ public struct Responder: Sendable {
                 // versioned replace writes nothing, and the next round looks again).
                 let stored = try await store.loadSession(for: session.user)
                 guard let current = stored.session, (current.due ?? .max) <= now else { return }
-                _ = try await store.replaceSession(engine.tidy(current, now: now), for: session.user, ifVersion: stored.version)
+                let next = engine.tidy(current, now: now)
+                guard let progress = current.flow, now >= progress.expiresAt else {
+                    _ = try await store.replaceSession(next, for: session.user, ifVersion: stored.version)
+                    return
+                }
+                // A flow ends unfinished: a line in the log (the funnels count where people gave up), with the session's change.
+                let log = ConversationTurn(time: now, user: session.user, msgType: "expired", message: "[流程超时 \(progress.name)]", normalized: nil,
+                                           rule: "flow:\(progress.name)", intent: nil, reply: next?.notice.map { "（下次回复前说）" + $0 } ?? "",
+                                           latencyMicroseconds: 0, kind: .flow,
+                                           flowMark: FlowMark(flow: progress.name, event: "expired", step: engine.stepName(progress)))
+                var record = TurnRecord(key: "expired|\(session.user)|\(progress.instance ?? "")|\(progress.expiresAt)", response: .success, time: now,
+                                        user: session.user, session: next.map { .save($0) } ?? .delete, log: log)
+                record.sessionVersion = stored.version
+                do { try await store.commit(record) } catch is SessionConflict {}  // moved meanwhile: the next round looks again
             }
         }
         return due.count
@@ -300,7 +314,64 @@ extension ConversationTurn {
         let (seconds, attoseconds) = latency.components
         self.init(time: time, user: message.fromUserName, msgType: message.msgType, message: said, normalized: outcome.normalized,
                   rule: outcome.answeredBy, intent: outcome.intent, flow: outcome.flow, step: outcome.step, reply: reply,
-                  latencyMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+                  latencyMicroseconds: seconds * 1_000_000 + attoseconds / 1_000_000_000_000,
+                  kind: AnswerKind(outcome), flowMark: FlowMark(outcome), declined: outcome.declined)
+    }
+}
+
+extension AnswerKind {
+    /// The kind of a turn's answer.
+    public init(_ outcome: Engine.Outcome) {
+        switch outcome.source {
+        case .rule(_, let kind):
+            switch kind {
+            case .intent: self = .intent
+            case .event: self = .event
+            default: self = .rule
+            }
+        case .defaultReply: self = .defaultReply
+        case .subscribeReply: self = .event
+        case .flow(_, let event):
+            switch event {
+            case .digression: self = .rule
+            case .handedOff: self = .handoff
+            default: self = .flow
+            }
+        case .interrupt(_, let action): self = action == .handoff ? .handoff : .flow
+        case .handedOff: self = .human
+        case .noReply, .remembered: self = .silent
+        }
+    }
+}
+
+extension FlowMark {
+    /// What the turn did to a flow, if anything (an expiry found when the message came, when nothing else happened to a flow).
+    public init?(_ outcome: Engine.Outcome) {
+        let before = outcome.previousStep
+        switch outcome.source {
+        case .flow(let name, let event):
+            switch event {
+            case .started: self.init(flow: name, event: "started", step: outcome.step)
+            case .filled(let slot): self.init(flow: name, event: "filled", step: slot)
+            case .reasked(let step, _): self.init(flow: name, event: "reasked", step: step)
+            case .refused(let step, _, _): self.init(flow: name, event: "refused", step: step)
+            case .digression: self.init(flow: name, event: "digression", step: before)
+            case .changing: self.init(flow: name, event: "changing", step: before)
+            case .done: self.init(flow: name, event: "done", step: before)
+            case .cancelled: self.init(flow: name, event: "cancelled", step: before)
+            case .handedOff: self.init(flow: name, event: "handoff", step: before)
+            case .failed(let step): self.init(flow: name, event: "failed", step: step)
+            case .expired: self.init(flow: name, event: "expired", step: before)
+            case .calling(let step): self.init(flow: name, event: "calling", step: step)
+            case .called(let step, let result): self.init(flow: name, event: "called." + result, step: step)
+            case .waiting(let step): self.init(flow: name, event: "waiting", step: step)
+            }
+        case .interrupt(_, let action) where outcome.previousFlow != nil:
+            self.init(flow: outcome.previousFlow!, event: action == .handoff ? "handoff" : "cancelled", step: before)
+        default:
+            guard let expired = outcome.expired else { return nil }
+            self.init(flow: expired.flow, event: "expired", step: expired.step)
+        }
     }
 }
 

@@ -56,6 +56,35 @@ extension PostgresDatabase {
         CREATE TABLE kefu_reload (
             account text PRIMARY KEY, seq bigint NOT NULL, requested_at bigint NOT NULL, reason text NOT NULL);
         """),
+        (3, "what answered, flow marks, day rollups, handed-off users (the console)", """
+        ALTER TABLE kefu_conversation ADD COLUMN kind text, ADD COLUMN mark_flow text, ADD COLUMN mark_event text,
+            ADD COLUMN mark_step text, ADD COLUMN declined text;
+        UPDATE kefu_conversation SET kind = CASE
+            WHEN msg_type = 'call' THEN 'call'
+            WHEN rule = 'default' THEN 'default'
+            WHEN rule = 'handoff' THEN 'human'
+            WHEN rule LIKE 'interrupt:%' THEN 'handoff'
+            WHEN rule LIKE 'flow:%' THEN 'flow'
+            WHEN rule = '' THEN 'silent'
+            WHEN rule LIKE 'events.%' OR msg_type = 'event' THEN 'event'
+            WHEN intent IS NOT NULL THEN 'intent'
+            ELSE 'rule' END;
+        CREATE INDEX kefu_conversation_unanswered ON kefu_conversation (account, time) WHERE kind = 'default';
+        CREATE INDEX kefu_conversation_rule ON kefu_conversation (account, rule, id);
+        CREATE TABLE kefu_day_rollup (
+            account text NOT NULL, day integer NOT NULL, zone integer NOT NULL, data bytea NOT NULL,
+            PRIMARY KEY (account, day, zone));
+        ALTER TABLE kefu_session ADD COLUMN paused_until bigint;
+        CREATE FUNCTION kefu_session_paused() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.paused_until := (convert_from(NEW.state, 'UTF8')::jsonb ->> 'pausedUntil')::bigint;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER kefu_session_paused BEFORE INSERT OR UPDATE OF state ON kefu_session
+            FOR EACH ROW EXECUTE FUNCTION kefu_session_paused();
+        UPDATE kefu_session SET state = state;
+        CREATE INDEX kefu_session_paused_until ON kefu_session (account, paused_until) WHERE paused_until IS NOT NULL;
+        """),
     ]
 
     /// `kefu_turn`: a turn's answer, session change (checked against the version the turn read),
@@ -68,7 +97,8 @@ extension PostgresDatabase {
             p_user text, p_op bigint, p_state bytea, p_due bigint, p_updated bigint, p_version bigint,
             p_interaction bigint,
             p_log boolean, p_msg_type text, p_message text, p_normalized text, p_rule text, p_intent text,
-            p_flow text, p_step text, p_reply text, p_latency bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+            p_flow text, p_step text, p_reply text, p_latency bigint,
+            p_kind text, p_mark_flow text, p_mark_event text, p_mark_step text, p_declined text) RETURNS bigint LANGUAGE plpgsql AS $$
         DECLARE
             current bigint;
             n integer;
@@ -124,12 +154,33 @@ extension PostgresDatabase {
                     until = GREATEST(p_time + \(event), COALESCE(kefu_window.message_at + \(message), 0));
             END IF;
             IF p_log THEN
-                INSERT INTO kefu_conversation (account, time, user_id, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us)
-                VALUES (p_account, p_time, p_user, p_msg_type, p_message, p_normalized, p_rule, p_intent, p_flow, p_step, p_reply, p_latency);
+                INSERT INTO kefu_conversation (account, time, user_id, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us,
+                                               kind, mark_flow, mark_event, mark_step, declined)
+                VALUES (p_account, p_time, p_user, p_msg_type, p_message, p_normalized, p_rule, p_intent, p_flow, p_step, p_reply, p_latency,
+                        p_kind, p_mark_flow, p_mark_event, p_mark_step, p_declined);
             END IF;
             RETURN 0;
         END $$;
         """
+    }
+
+    /// A migration's statements: split at `;`, except inside a `$$ … $$` body (a function's).
+    static func statements(_ sql: String) -> [String] {
+        var statements: [String] = [], current = "", quoted = false
+        var rest = Substring(sql)
+        while let c = rest.first {
+            if rest.hasPrefix("$$") {
+                quoted.toggle(); current += "$$"; rest = rest.dropFirst(2); continue
+            }
+            rest = rest.dropFirst()
+            if c == ";" && !quoted {
+                statements.append(current); current = ""
+            } else {
+                current.append(c)
+            }
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 
     /// Applies the migrations not applied yet, one instance at a time.
@@ -156,7 +207,7 @@ extension PostgresDatabase {
                     for migration in Self.migrations where !applied.contains(migration.version) {
                         _ = try await connection.query("BEGIN", logger: logger)
                         do {
-                            for statement in migration.sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                            for statement in Self.statements(migration.sql) {
                                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                             }
                             let now = Int64(Date().timeIntervalSince1970)

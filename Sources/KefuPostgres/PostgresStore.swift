@@ -264,7 +264,8 @@ public final class PostgresStore: ConversationStore {
                     \(record.user), \(op), \(state), \(due), \(updated), \(record.sessionVersion),
                     \(interaction),
                     \(log != nil), \(log?.msgType), \(log?.message), \(log?.normalized), \(log?.rule), \(log?.intent),
-                    \(log?.flow), \(log?.step), \(log?.reply), \(log?.latencyMicroseconds))
+                    \(log?.flow), \(log?.step), \(log?.reply), \(log?.latencyMicroseconds),
+                    \(log?.answerKind.rawValue), \(log?.flowMark?.flow), \(log?.flowMark?.event), \(log?.flowMark?.step), \(log?.declined))
                 """
         }
     }

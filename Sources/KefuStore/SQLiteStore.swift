@@ -161,6 +161,7 @@ public final class SQLiteStore: ConversationStore {
         }
         registerQRCodeMigration(&migrator)  // "v6: QR codes made by kefu qr create" (SQLiteStore+QRCodes.swift)
         registerMediaMigration(&migrator)  // "v7: uploaded media of the rule set" (SQLiteStore+Media.swift)
+        registerLogMigration(&migrator)  // "v8: what answered, flow marks, day rollups, handed-off users" (SQLiteStore+Log.swift)
         return migrator
     }
 
@@ -297,9 +298,10 @@ public final class SQLiteStore: ConversationStore {
 
     static func upsert(_ session: Session, _ state: Data, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO session (user, state, due, updated_at) VALUES (?, ?, ?, ?)
-            ON CONFLICT(user) DO UPDATE SET state = excluded.state, due = excluded.due, updated_at = excluded.updated_at
-            """).execute(arguments: [session.user, state, session.due, session.updatedAt])
+            INSERT INTO session (user, state, due, updated_at, paused_until) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(user) DO UPDATE SET state = excluded.state, due = excluded.due, updated_at = excluded.updated_at,
+                paused_until = excluded.paused_until
+            """).execute(arguments: [session.user, state, session.due, session.updatedAt, session.pausedUntil])
     }
 
     static func delete(_ user: String, _ db: Database) throws {
@@ -340,20 +342,19 @@ public final class SQLiteStore: ConversationStore {
 
     static func insert(_ turn: ConversationTurn, _ db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO conversation (time, user, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO conversation (time, user, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us,
+                                      kind, mark_flow, mark_event, mark_step, declined)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [turn.time, turn.user, turn.msgType, turn.message, turn.normalized, turn.rule, turn.intent,
-                             turn.flow, turn.step, turn.reply, turn.latencyMicroseconds])
+                             turn.flow, turn.step, turn.reply, turn.latencyMicroseconds, turn.answerKind.rawValue,
+                             turn.flowMark?.flow, turn.flowMark?.event, turn.flowMark?.step, turn.declined])
     }
 
     /// The last `limit` turns, newest last (for tools and tests).
     public func recentTurns(limit: Int = 100) throws -> [ConversationTurn] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM conversation ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [limit]).map { row in
-                ConversationTurn(time: row["time"], user: row["user"], msgType: row["msg_type"], message: row["message"],
-                                 normalized: row["normalized"], rule: row["rule"], intent: row["intent"], flow: row["flow"], step: row["step"],
-                                 reply: row["reply"], latencyMicroseconds: row["latency_us"])
-            }
+            try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM conversation ORDER BY id DESC LIMIT ?) ORDER BY id", arguments: [limit])
+                .map { Self.loggedTurn($0).turn }
         }
     }
 

@@ -266,13 +266,76 @@ public struct ConversationTurn: Sendable, Equatable {
     /// The reply in one line (`[news]` for media), or `success`.
     public var reply: String
     public var latencyMicroseconds: Int64
+    /// What kind of answer it was (nil in lines written before Kefu kept it: see ``AnswerKind/init(legacyRule:intent:msgType:)``).
+    public var kind: AnswerKind?
+    /// What happened to a flow in this turn (``FlowMark``), for the funnels.
+    public var flowMark: FlowMark?
+    /// Why the intent classifier named no intent, when the default reply answered (`noSharedWords`, `resemblesNone` …).
+    public var declined: String?
 
     public init(time: Int64, user: String, msgType: String, message: String, normalized: String?, rule: String,
-                intent: String?, flow: String? = nil, step: String? = nil, reply: String, latencyMicroseconds: Int64) {
+                intent: String?, flow: String? = nil, step: String? = nil, reply: String, latencyMicroseconds: Int64,
+                kind: AnswerKind? = nil, flowMark: FlowMark? = nil, declined: String? = nil) {
         self.time = time; self.user = user; self.msgType = msgType; self.message = message; self.normalized = normalized
         self.rule = rule; self.intent = intent; self.flow = flow; self.step = step; self.reply = reply
         self.latencyMicroseconds = latencyMicroseconds
+        self.kind = kind; self.flowMark = flowMark; self.declined = declined
     }
+
+    /// The kind, for old lines too.
+    public var answerKind: AnswerKind { kind ?? AnswerKind(legacyRule: rule, intent: intent, msgType: msgType) }
+}
+
+/// What answered a message, as the console counts it.
+public enum AnswerKind: String, Sendable, Equatable, Hashable, CaseIterable, Codable {
+    /// A keyword, phrase or pattern rule (also a rule answering a side question inside a flow).
+    case rule
+    /// An intent rule (the classifier named the intent).
+    case intent
+    /// A flow: it started, asked, took an answer, confirmed, finished, was cancelled.
+    case flow
+    /// An event rule: follow, menu click, scan.
+    case event
+    /// Nothing matched: the rule set's `default` reply.
+    case defaultReply = "default"
+    /// The bot handed the user to a human (an interrupt or a flow's on_fail).
+    case handoff
+    /// A human agent has the user: the message went to them.
+    case human
+    /// Nothing to answer (an unfollow, a location report …): `success`.
+    case silent
+    /// A call's result (a line of the log written when it came, not a message of the customer).
+    case call
+
+    /// Counts as a message of the customer (not a call result or a clean-up line).
+    public var isMessage: Bool { self != .call }
+
+    /// The kind of a line written before the kind was kept, from its rule column.
+    public init(legacyRule rule: String, intent: String?, msgType: String) {
+        if msgType == "call" { self = .call }
+        else if rule == "default" { self = .defaultReply }
+        else if rule == "handoff" { self = .human }
+        else if rule.hasPrefix("interrupt:") { self = .handoff }
+        else if rule.hasPrefix("flow:") { self = .flow }
+        else if rule.hasPrefix("events.") || msgType == "event" { self = rule.isEmpty ? .silent : .event }
+        else if rule.isEmpty { self = .silent }
+        else if intent != nil { self = .intent }
+        else { self = .rule }
+    }
+}
+
+/// What happened to a flow in a turn: the flow, the event (`started`, `filled`, `reasked`, `refused`,
+/// `digression`, `changing`, `done`, `cancelled`, `handoff`, `failed`, `expired`, `calling`,
+/// `called.OUTCOME`, `waiting`) and the step it concerns (the step asked again, the slot filled,
+/// the step the customer was at when the flow ended).
+public struct FlowMark: Sendable, Equatable, Hashable {
+    public var flow: String
+    public var event: String
+    public var step: String?
+    public init(flow: String, event: String, step: String?) { self.flow = flow; self.event = event; self.step = step }
+
+    /// The flow ended at this turn without being done (where people give up).
+    public var isEnding: Bool { ["cancelled", "handoff", "expired"].contains(event) }
 }
 
 extension PassiveResponse {
@@ -293,6 +356,9 @@ public actor MemoryStore: ConversationStore {
     private var answered = RecentIndex<String, (response: PassiveResponse, time: Int64)>(window: 600, maxEntries: 1_000_000, buckets: 10)
     private var sessions: [String: Session] = [:]
     private var storedTurns: [ConversationTurn] = []
+    /// The id of `storedTurns[0]` (ids count every line ever logged, from 1).
+    private var firstID: Int64 = 1
+    private var rollups: [String: [UInt8]] = [:]
     private var windows: [String: ServiceWindow] = [:]
     private var outbox: [OutboxEntry] = []
     /// The last `logLimit` turns, oldest first.
@@ -346,7 +412,10 @@ public actor MemoryStore: ConversationStore {
         if let turn = record.log {
             storedTurns.append(turn)
             // Trim in halves, not one at a time: removing the first element shifts the whole array.
-            if storedTurns.count >= 2 * logLimit { storedTurns.removeFirst(storedTurns.count - logLimit) }
+            if storedTurns.count >= 2 * logLimit {
+                firstID += Int64(storedTurns.count - logLimit)
+                storedTurns.removeFirst(storedTurns.count - logLimit)
+            }
         }
     }
 
@@ -357,6 +426,7 @@ public actor MemoryStore: ConversationStore {
     public func purgeLog(before time: Int64, limit: Int) -> Int {
         let old = storedTurns.prefix { $0.time < time }.prefix(limit).count
         storedTurns.removeFirst(old)
+        firstID += Int64(old)
         return old
     }
 
@@ -471,4 +541,33 @@ extension OutboxStatus {
         let scheduled = entries.filter { $0.state == .pending && $0.message.due > time }.count
         return OutboxStatus(depth: due.count, oldestAge: oldest, scheduled: scheduled, counts: counts)
     }
+}
+
+extension MemoryStore: ConversationLog {
+    private var logged: [LoggedTurn] {
+        storedTurns.enumerated().map { LoggedTurn(id: firstID + Int64($0.offset), turn: $0.element) }
+    }
+
+    public func logLines(from: Int64, until: Int64, afterID: Int64, limit: Int) -> [LoggedTurn] {
+        Array(logged.lazy.filter { $0.id > afterID && $0.turn.time >= from && $0.turn.time < until }.prefix(limit))
+    }
+
+    public func searchLog(_ search: LogSearch) -> [LoggedTurn] {
+        Array(logged.reversed().lazy.filter(search.matches).prefix(search.limit))
+    }
+
+    public func unansweredLines(from: Int64, until: Int64, limit: Int) -> [LoggedTurn] {
+        searchLog(LogSearch(from: from, until: until, kind: .defaultReply, limit: limit))
+    }
+
+    public func rollup(day: Int, zone: Int) -> [UInt8]? { rollups["\(day)/\(zone)"] }
+
+    public func saveRollup(_ data: [UInt8], day: Int, zone: Int) { rollups["\(day)/\(zone)"] = data }
+
+    public func handedOffUsers(at now: Int64, limit: Int) -> [HandedOffUser] {
+        sessions.values.compactMap { s in s.pausedUntil.flatMap { $0 > now ? HandedOffUser(user: s.user, until: $0, since: s.updatedAt) : nil } }
+            .sorted { ($0.since, $0.user) < ($1.since, $1.user) }.prefix(limit).map { $0 }
+    }
+
+    public func oldestLogTime() -> Int64? { storedTurns.first?.time }
 }
