@@ -167,6 +167,14 @@ let package = Package(
             dependencies: ["KefuRules"],
             path: "Benchmarks/RulesBench"
         ),
+        // A realistic conversation log (the corpus's conversations through the engine, over days) for the
+        // console's tests and benchmarks: `swift run kefu-loggen --store sqlite:PATH --turns N`.
+        .executableTarget(
+            name: "kefu-loggen",
+            dependencies: ["KefuCorpus", "KefuDialogue", "KefuRules", "KefuStore", "KefuPostgres"],
+            path: "Benchmarks/LogGen",
+            exclude: ["unanswered-shop.txt"]
+        ),
         // Intent accuracy by cross-validation against a scikit-learn baseline: `make eval-intents`.
         .executableTarget(
             name: "IntentEval",
