@@ -151,7 +151,7 @@ public struct Report: Sendable, Encodable {
                     expired: day.expired, handedOff: day.handedOff, failedCalls: day.failedCalls, giveUpStep: giveUp)
     }
 
-    static func shortFile(_ path: String) -> String {
+    public static func shortFile(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
 }
