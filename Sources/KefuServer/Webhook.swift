@@ -217,6 +217,26 @@ public struct Webhook: Sendable {
         logger.info("answered", metadata: metadata)
     }
 
+    /// Ends a user's hand-off (the console's 交还机器人), in the user's queue: the bot answers their
+    /// next message. False if they were not handed off. With a shared store, a session another
+    /// instance moved meanwhile is read again.
+    public func handBack(_ user: String) async throws -> Bool {
+        let store = responder.store
+        let failure = await users.run(for: user) { () async -> Result<Bool, any Error> in
+            do {
+                for _ in 0..<4 {
+                    let stored = try await store.loadSession(for: user)
+                    guard var session = stored.session, (session.pausedUntil ?? 0) > Self.now() else { return .success(false) }
+                    session.pausedUntil = nil
+                    session.updatedAt = Self.now()
+                    if try await store.replaceSession(session.isEmpty ? nil : session, for: user, ifVersion: stored.version) { return .success(true) }
+                }
+                return .failure(SessionConflict(user: user))
+            } catch { return .failure(error) }
+        }
+        return try failure.get()
+    }
+
     /// Cleans up due sessions (expired flows, ended pauses), each in its user's queue.
     public func tidySessions() async throws -> Int {
         let users = self.users
