@@ -68,11 +68,12 @@ public struct LogAnalyst: Sendable {
     /// Computes and keeps the rollups of closed days not kept yet, from `first` (clean-up does this
     /// in the background so that the pages find them ready). Returns how many it computed.
     @discardableResult
-    public func prepare(from first: Int, now: Int64) async throws -> Int {
+    public func prepare(from first: Int, now: Int64, limit: Int = .max) async throws -> Int {
         let today = days.day(of: now)
         let oldest = try await log.oldestLogTime().map(days.day(of:)) ?? today
         var computed = 0
-        for day in max(first, oldest)..<today where days.start(of: day + 1) + Self.settle <= now {
+        for day in max(first, oldest)..<max(today, max(first, oldest)) where days.start(of: day + 1) + Self.settle <= now {
+            if computed >= limit { break }
             if try await log.rollup(day: day, zone: zone) == nil {
                 _ = try await rollup(day, now: now)
                 computed += 1

@@ -1,4 +1,5 @@
 import Foundation
+import KefuAnalytics
 import Hummingbird
 import KefuActions
 import KefuCorpus
@@ -64,6 +65,8 @@ public final class AccountHost: Sendable {
     private let warmQueries: Mutex<[(query: String, messageKey: String, time: Int64)]>
     private let earlyDropsSeen = Mutex((answers: 0, queries: 0))
     private let oneAtATime = OneAtATime()
+    /// The day up to which the console's rollups of closed days are all computed.
+    private let rollupsReady = Mutex(Int.min)
 
     /// Opens the store and the API client and compiles the rule set. `strict` (single-account mode):
     /// a rule set that cannot go live is thrown (``RuleSetError``, ``ServicesUnavailable``); otherwise
@@ -310,6 +313,17 @@ public final class AccountHost: Sendable {
             let keepOutbox = configuration.logRetention.map { $0.components.seconds } ?? 180 * 86_400
             let sentRows = try await store.purgeOutbox(before: now - keepOutbox, limit: batch)
             let tidied = try await webhook?.tidySessions() ?? 0
+            // The console's day rollups of closed days, a few per round, so that its pages find them ready.
+            if let log = store as? any ConversationLog, let rules = live?.rules.engine.rules {
+                let analyst = LogAnalyst(log: log, utcOffset: Int(rules.settings.utcOffset))
+                let keep = configuration.logRetention.map { Int($0.components.seconds / 86_400) + 1 } ?? 400
+                let today = analyst.days.day(of: now)
+                // Until every closed day is counted, then once a day (after the settle hour: the hour is in `prepare`).
+                if rollupsReady.withLock({ $0 }) != today {
+                    let computed = try await analyst.prepare(from: today - keep, now: now, limit: 5)
+                    if computed < 5, now >= analyst.days.start(of: today) + LogAnalyst.settle { rollupsReady.withLock { $0 = today } }
+                }
+            }
             metrics.cleanedUp("outbox", sentRows)
             metrics.cleanedUp("answers", answers)
             metrics.cleanedUp("log", lines)
