@@ -53,7 +53,7 @@ public struct LogAnalyst: Sendable {
         var users = Set<String>()
         var after: Int64 = 0
         while true {
-            let lines = try await log.logLines(from: start, until: end, afterID: after, limit: Self.page)
+            let lines = try await log.logFacts(from: start, until: end, afterID: after, limit: Self.page)
             for line in lines {
                 rollup.add(line.turn)
                 if line.turn.isCustomerMessage { users.insert(line.turn.user) }

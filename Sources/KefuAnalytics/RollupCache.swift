@@ -39,7 +39,7 @@ public actor RollupCache {
         if var t = today, t.day == day, now - t.countedAt < Self.recount {
             let (start, end) = (analyst.days.start(of: day), analyst.days.start(of: day + 1))
             while true {
-                let lines = try await analyst.log.logLines(from: start, until: end, afterID: t.lastID, limit: LogAnalyst.page)
+                let lines = try await analyst.log.logFacts(from: start, until: end, afterID: t.lastID, limit: LogAnalyst.page)
                 for line in lines {
                     t.rollup.add(line.turn)
                     if line.turn.isCustomerMessage { t.users.insert(line.turn.user) }
@@ -55,7 +55,7 @@ public actor RollupCache {
         let (start, end) = (analyst.days.start(of: day), analyst.days.start(of: day + 1))
         var rollup = DayRollup(day: day), users = Set<String>(), lastID: Int64 = 0
         while true {
-            let lines = try await analyst.log.logLines(from: start, until: end, afterID: lastID, limit: LogAnalyst.page)
+            let lines = try await analyst.log.logFacts(from: start, until: end, afterID: lastID, limit: LogAnalyst.page)
             for line in lines {
                 rollup.add(line.turn)
                 if line.turn.isCustomerMessage { users.insert(line.turn.user) }

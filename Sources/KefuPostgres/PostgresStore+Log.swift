@@ -57,17 +57,33 @@ extension PostgresStore: ConversationLog {
             """)
     }
 
+    static let factColumns = "id, time, user_id, msg_type, '' AS message, NULL::text AS normalized, rule, intent, flow, step, '' AS reply, latency_us, kind, mark_flow, mark_event, mark_step, declined"
+
+    public func logFacts(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
+        try await lines("""
+            SELECT \(unescaped: Self.factColumns) FROM kefu_conversation
+            WHERE account = \(account) AND time >= \(from) AND time < \(until) AND id > \(afterID) ORDER BY id LIMIT \(Int64(limit))
+            """)
+    }
+
     public func searchLog(_ search: LogSearch) async throws -> [LoggedTurn] {
         var q = Query()
         var conditions = ["account = \(q.bind(account))", "time >= \(q.bind(search.from))", "time < \(q.bind(search.until))"]
-        if let before = search.beforeID { conditions.append("id < \(q.bind(before))") }
+        if let before = search.before {
+            let t = q.bind(before.time)
+            conditions.append("(time < \(t) OR (time = \(t) AND id < \(q.bind(before.id))))")
+        }
         if let user = search.user { conditions.append("user_id = \(q.bind(user))") }
         if let rule = search.rule { conditions.append("rule = \(q.bind(rule))") }
         if let flow = search.flow { let f = q.bind(flow); conditions.append("(flow = \(f) OR mark_flow = \(f))") }
         if let kind = search.kind { conditions.append("kind = \(q.bind(kind.rawValue))") }
         if let text = search.text { let t = q.bind(text); conditions.append("(strpos(message, \(t)) > 0 OR strpos(reply, \(t)) > 0)") }
-        q.sql = "SELECT \(Self.logColumns) FROM kefu_conversation WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT \(q.bind(Int64(search.limit)))"
+        q.sql = "SELECT \(Self.logColumns) FROM kefu_conversation WHERE \(conditions.joined(separator: " AND ")) ORDER BY time DESC, id DESC LIMIT \(q.bind(Int64(search.limit)))"
         return try await lines(q.query)
+    }
+
+    public func logLine(id: Int64) async throws -> LoggedTurn? {
+        try await lines("SELECT \(unescaped: Self.logColumns) FROM kefu_conversation WHERE account = \(account) AND id = \(id)").first
     }
 
     public func unansweredLines(from: Int64, until: Int64, limit: Int) async throws -> [LoggedTurn] {

@@ -27,8 +27,8 @@ extension SQLiteStore: ConversationLog {
                     ELSE 'rule' END
                 """)
             try db.execute(sql: "CREATE INDEX conversation_unanswered ON conversation (time) WHERE kind = 'default'")
-            try db.execute(sql: "CREATE INDEX conversation_rule ON conversation (rule, id)")
-            try db.execute(sql: "CREATE INDEX conversation_user_id ON conversation (user, id)")
+            try db.execute(sql: "CREATE INDEX conversation_rule ON conversation (rule, time)")
+            try db.execute(sql: "CREATE INDEX conversation_user_time ON conversation (user, time)")
             try db.create(table: "day_rollup") { t in
                 t.column("day", .integer).notNull()
                 t.column("zone", .integer).notNull()
@@ -59,7 +59,18 @@ extension SQLiteStore: ConversationLog {
     public func logLines(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT \(Self.logColumns) FROM conversation WHERE time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?
+                SELECT \(Self.logColumns) FROM conversation INDEXED BY conversation_on_time WHERE time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?
+                """, arguments: [from, until, afterID, limit]).map(Self.loggedTurn)
+        }
+    }
+
+    /// The texts left out: counting a day reads a fifth of the bytes.
+    static let factColumns = "id, time, user, msg_type, '' AS message, NULL AS normalized, rule, intent, flow, step, '' AS reply, latency_us, kind, mark_flow, mark_event, mark_step, declined"
+
+    public func logFacts(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.factColumns) FROM conversation INDEXED BY conversation_on_time WHERE time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?
                 """, arguments: [from, until, afterID, limit]).map(Self.loggedTurn)
         }
     }
@@ -67,7 +78,7 @@ extension SQLiteStore: ConversationLog {
     public func searchLog(_ search: LogSearch) async throws -> [LoggedTurn] {
         var conditions = ["time >= ?", "time < ?"]
         var arguments: StatementArguments = [search.from, search.until]
-        if let before = search.beforeID { conditions.append("id < ?"); arguments += [before] }
+        if let before = search.before { conditions.append("(time < ? OR (time = ? AND id < ?))"); arguments += [before.time, before.time, before.id] }
         if let user = search.user { conditions.append("user = ?"); arguments += [user] }
         if let rule = search.rule { conditions.append("rule = ?"); arguments += [rule] }
         if let flow = search.flow { conditions.append("(flow = ? OR mark_flow = ?)"); arguments += [flow, flow] }
@@ -76,10 +87,16 @@ extension SQLiteStore: ConversationLog {
             // instr: a plain substring (LIKE would treat % and _ in what the lead typed as wildcards, and fold ASCII case).
             conditions.append("(instr(message, ?) > 0 OR instr(reply, ?) > 0)"); arguments += [text, text]
         }
-        let sql = "SELECT \(Self.logColumns) FROM conversation WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?"
+        let sql = "SELECT \(Self.logColumns) FROM conversation WHERE \(conditions.joined(separator: " AND ")) ORDER BY time DESC, id DESC LIMIT ?"
         arguments += [search.limit]
         let finalArguments = arguments
         return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.loggedTurn) }
+    }
+
+    public func logLine(id: Int64) async throws -> LoggedTurn? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.logColumns) FROM conversation WHERE id = ?", arguments: [id]).map(Self.loggedTurn)
+        }
     }
 
     public func unansweredLines(from: Int64, until: Int64, limit: Int) async throws -> [LoggedTurn] {

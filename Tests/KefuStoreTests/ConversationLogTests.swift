@@ -45,7 +45,9 @@ struct ConversationLogTests {
             #expect(try await found(LogSearch(flow: "after-sales")) == ["不知道", "我要退货"])
             #expect(try await found(LogSearch(kind: .handoff)) == ["转人工"])
             #expect(try await found(LogSearch(from: 120, until: 201)) == ["可以开专票吗", "不知道", "你们卖飞机吗 100%_off"])
-            #expect(try await found(LogSearch(beforeID: all[2].id, limit: 1)) == ["我要退货"])
+            #expect(try await found(LogSearch(before: (all[2].turn.time, all[2].id), limit: 1)) == ["我要退货"])
+            #expect(try await log.logLine(id: all[3].id)?.turn == Self.lines[3])
+            #expect(try await log.logLine(id: 999_999) == nil)
             #expect(try await found(LogSearch(user: "oA", text: "退")) == ["我要退货"])
 
             let unanswered = try await log.unansweredLines(from: 0, until: 1000, limit: 10)

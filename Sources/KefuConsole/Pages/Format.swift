@@ -63,7 +63,7 @@ struct Chart {
     var height = 260
 
     var canvas: String {
-        "<div class=\"chart\" style=\"height:\(height)px\"><canvas id=\"\(HTML.escape(id))\" role=\"img\" aria-label=\"图表\"></canvas></div>"
+        "<div class=\"chart\" data-height=\"\(height)\"><canvas id=\"\(HTML.escape(id))\" role=\"img\" aria-label=\"图表\"></canvas></div>"
     }
 
     var script: String {
@@ -82,6 +82,7 @@ struct Chart {
     /// Defined once per page: draws if Chart.js loaded, else leaves the note beside the canvas.
     static let prelude = """
         function kefuChart(id,config){var el=document.getElementById(id);if(!el)return;\
+        el.parentNode.style.height=(el.parentNode.getAttribute('data-height')||'260')+'px';\
         if(typeof Chart==='undefined'){el.parentNode.textContent='（图表库未加载：安装 libjs-chart.js 后可见图表；下表数字相同）';return;}\
         new Chart(el,config);}
         """

@@ -16,7 +16,7 @@ enum SessionsPage {
         search.rule = value("rule")
         search.flow = value("flow")
         search.kind = value("kind").flatMap(AnswerKind.init(rawValue:))
-        search.beforeID = value("before").flatMap { Int64($0) }
+        if let before = value("before")?.split(separator: "."), before.count == 2, let t = Int64(before[0]), let i = Int64(before[1]) { search.before = (t, i) }
         var html = "<form class=\"search\" method=\"get\" action=\"/console/sessions\">"
         if c.site.accounts.count > 1 { html += "<input type=\"hidden\" name=\"account\" value=\"\(HTML.escape(c.account.id))\">" }
         html += field("user", "用户 openid", q["user"]) + field("text", "文字", q["text"]) + field("rule", "规则", q["rule"]) + field("flow", "流程", q["flow"])
@@ -31,7 +31,7 @@ enum SessionsPage {
         html += table(lines, c, linkUsers: true)
         if lines.count == search.limit, let last = lines.last {
             var next = q
-            next["before"] = String(last.id)
+            next["before"] = "\(last.turn.time).\(last.id)"
             next.removeValue(forKey: "account")
             html += "<p><a href=\"\(HTML.escape(c.link("sessions", next)))\">更早的 →</a></p>"
         }
@@ -114,7 +114,7 @@ enum SessionsPage {
 
     static func explain(_ c: PageContext) async throws -> ConsolePage {
         guard let id = c.request.query["line"].flatMap({ Int64($0) }),
-              let line = try await c.account.log.searchLog(LogSearch(beforeID: id + 1, limit: 1)).first, line.id == id else {
+              let line = try await c.account.log.logLine(id: id) else {
             return ConsolePage(title: "为什么", body: "<p class=\"error\">没有这条记录。</p>", status: 404)
         }
         let t = line.turn

@@ -4,8 +4,13 @@
 public protocol ConversationLog: Sendable {
     /// The lines with `from <= time < until`, in id order, at most `limit` after `afterID` (paging).
     func logLines(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn]
-    /// The lines a search finds, newest first.
+    /// ``logLines(from:until:afterID:limit:)`` for counting: the texts (message, normalized, reply)
+    /// may come back empty, which saves reading them.
+    func logFacts(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn]
+    /// The lines a search finds, newest first (by time, then id).
     func searchLog(_ search: LogSearch) async throws -> [LoggedTurn]
+    /// One line by its id.
+    func logLine(id: Int64) async throws -> LoggedTurn?
     /// The messages the default reply answered with `from <= time < until`, newest first.
     func unansweredLines(from: Int64, until: Int64, limit: Int) async throws -> [LoggedTurn]
     /// A day's rollup as saved (``saveRollup(_:day:zone:)``), nil if none is.
@@ -18,6 +23,12 @@ public protocol ConversationLog: Sendable {
     func oldestLogTime() async throws -> Int64?
 }
 
+extension ConversationLog {
+    public func logFacts(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
+        try await logLines(from: from, until: until, afterID: afterID, limit: limit)
+    }
+}
+
 /// A log line with its id (ids grow with time: newer lines have higher ids).
 public struct LoggedTurn: Sendable, Equatable {
     public var id: Int64
@@ -26,7 +37,7 @@ public struct LoggedTurn: Sendable, Equatable {
 }
 
 /// What the 会话 page searches by. Every field narrows; nil fields do not.
-public struct LogSearch: Sendable, Equatable {
+public struct LogSearch: Sendable {
     public var from: Int64
     public var until: Int64
     /// The user's openid, exactly.
@@ -38,21 +49,21 @@ public struct LogSearch: Sendable, Equatable {
     /// The flow the user was in after the turn, or the flow the turn's mark concerns.
     public var flow: String?
     public var kind: AnswerKind?
-    /// Paging: only lines older than this id.
-    public var beforeID: Int64?
+    /// Paging: only lines older than this one (by time, then id), the last of the previous page.
+    public var before: (time: Int64, id: Int64)?
     public var limit: Int
 
     public init(from: Int64 = 0, until: Int64 = .max, user: String? = nil, text: String? = nil, rule: String? = nil,
-                flow: String? = nil, kind: AnswerKind? = nil, beforeID: Int64? = nil, limit: Int = 50) {
+                flow: String? = nil, kind: AnswerKind? = nil, before: (time: Int64, id: Int64)? = nil, limit: Int = 50) {
         self.from = from; self.until = until; self.user = user; self.text = text; self.rule = rule; self.flow = flow
-        self.kind = kind; self.beforeID = beforeID; self.limit = limit
+        self.kind = kind; self.before = before; self.limit = limit
     }
 
     /// The same test as the stores' queries, for the memory store and for checking them.
     public func matches(_ line: LoggedTurn) -> Bool {
         let t = line.turn
         if t.time < from || t.time >= until { return false }
-        if let beforeID, line.id >= beforeID { return false }
+        if let before, (t.time, line.id) >= (before.time, before.id) { return false }
         if let user, t.user != user { return false }
         if let text, !t.message.contains(text) && !t.reply.contains(text) { return false }
         if let rule, t.rule != rule { return false }

@@ -553,8 +553,10 @@ extension MemoryStore: ConversationLog {
     }
 
     public func searchLog(_ search: LogSearch) -> [LoggedTurn] {
-        Array(logged.reversed().lazy.filter(search.matches).prefix(search.limit))
+        Array(logged.sorted { ($0.turn.time, $0.id) > ($1.turn.time, $1.id) }.lazy.filter(search.matches).prefix(search.limit))
     }
+
+    public func logLine(id: Int64) -> LoggedTurn? { logged.first { $0.id == id } }
 
     public func unansweredLines(from: Int64, until: Int64, limit: Int) -> [LoggedTurn] {
         searchLog(LogSearch(from: from, until: until, kind: .defaultReply, limit: limit))
