@@ -96,7 +96,7 @@ public struct UnansweredGroup: Sendable, Equatable {
 ///    until 90 % of the group's messages are covered or there are three; then the two suggestions.
 public enum UnansweredGrouping {
     /// The cosine (item vs. cluster centroid) at which an item joins a cluster.
-    public static let threshold: Float = 0.38
+    public static let threshold: Float = 0.3
 
     /// Groups by similarity of character n-grams (CJK: bigrams; Latin/digits: words), biggest groups first.
     public static func groups(_ messages: [UnansweredMessage], limit: Int = 50) -> [UnansweredGroup] {
@@ -106,6 +106,7 @@ public enum UnansweredGrouping {
         guard !grouper.items.isEmpty else { return [] }
         grouper.extractFeatures()
         grouper.cluster()
+        grouper.mergeByKeyword()
         return grouper.describe(limit: limit)
     }
 
@@ -393,6 +394,57 @@ struct Grouper {
                 }
             }
         }
+    }
+
+    /// Second pass: a group whose messages (≥ 80 % of them) contain the core keyword of a bigger group joins
+    /// it — the bigger group's rule would answer them anyway (退货地址是哪里 joins 退货, 开个发票 joins 发票).
+    /// A group's core keyword is the keyword seed most of its messages share (at least half of them).
+    static let coreRarity = 0.6
+
+    mutating func mergeByKeyword() {
+        var seedCache: [Set<[UInt32]>?] = Array(repeating: nil, count: items.count)
+        let order = clusters.indices.sorted {
+            let a = clusters[$0].members.reduce(0) { $0 + items[$1].count }, b = clusters[$1].members.reduce(0) { $0 + items[$1].count }
+            return a != b ? a > b : $0 < $1
+        }
+        var cores: [[UInt32]: Int] = [:]
+        for b in order {
+            var weight: [[UInt32]: Int] = [:]
+            var total = 0
+            for i in clusters[b].members {
+                if seedCache[i] == nil { seedCache[i] = keywordSeeds(items[i].scalars) }
+                for k in seedCache[i]! { weight[k, default: 0] += items[i].count }
+                total += items[i].count
+            }
+            // Only through a core about as distinctive as B's own most distinctive shared seed: 这家酒店的价格 does
+            // not join a 酒店 group (价格 is rarer than 酒店), 退货地址 joins 退货 when 退货 is about as rare as 地址.
+            let n = Double(items.count)
+            func idf(_ k: [UInt32]) -> Double { log(1 + n / Double(max(1, documentFrequency(k)))) }
+            let distinctive = weight.filter { 2 * $0.value >= total }.keys.map(idf).max() ?? 0
+            var target: Int?
+            var targetSize = 0
+            for (k, w) in weight where Double(w) >= 0.8 * Double(total) && idf(k) >= Self.coreRarity * distinctive {
+                guard let a = cores[k], a != b else { continue }
+                let size = clusters[a].members.reduce(0) { $0 + items[$1].count }
+                if size > targetSize || (size == targetSize && a < target!) { target = a; targetSize = size }
+            }
+            if let a = target {
+                clusters[a].members += clusters[b].members
+                clusters[b].members = []
+                continue
+            }
+            // The most shared seed; of equally shared ones the one more common overall (发票 before 开发).
+            var core: [UInt32]?
+            var coreWeight = 0, coreDF = 0
+            for (k, w) in weight where 2 * w >= total {
+                let df = documentFrequency(k)
+                if core == nil || w > coreWeight || (w == coreWeight && (df > coreDF || (df == coreDF && Self.string(k) < Self.string(core!)))) {
+                    core = k; coreWeight = w; coreDF = df
+                }
+            }
+            if let core, cores[core] == nil { cores[core] = b }
+        }
+        clusters.removeAll { $0.members.isEmpty }
     }
 
     func describe(limit: Int) -> [UnansweredGroup] {
