@@ -198,6 +198,8 @@ struct Grouper {
     var df: [Int32] = []
     var words: [String] = []
     var featureIDs: [UInt64: Int32] = [:]
+    /// Each item's keyword seeds (``keywordSeeds(_:)``), set by ``mergeByKeyword()``.
+    var seeds: [[UInt64]] = []
     var wordIDs: [String: Int] = [:]
     var clusters: [Cluster] = []
 
@@ -402,43 +404,42 @@ struct Grouper {
     static let coreRarity = 0.6
 
     mutating func mergeByKeyword() {
-        var seedCache: [Set<[UInt32]>?] = Array(repeating: nil, count: items.count)
+        seeds = items.map { keywordSeeds($0.scalars) }
+        let n = Double(items.count)
+        func idf(_ k: UInt64) -> Double { log(1 + n / Double(max(1, documentFrequency(k)))) }
         let order = clusters.indices.sorted {
             let a = clusters[$0].members.reduce(0) { $0 + items[$1].count }, b = clusters[$1].members.reduce(0) { $0 + items[$1].count }
             return a != b ? a > b : $0 < $1
         }
-        var cores: [[UInt32]: Int] = [:]
+        var cores: [UInt64: Int] = [:]
+        var sizes = clusters.map { $0.members.reduce(0) { $0 + items[$1].count } }
+        var weight: [UInt64: Int] = [:]
         for b in order {
-            var weight: [[UInt32]: Int] = [:]
-            var total = 0
-            for i in clusters[b].members {
-                if seedCache[i] == nil { seedCache[i] = keywordSeeds(items[i].scalars) }
-                for k in seedCache[i]! { weight[k, default: 0] += items[i].count }
-                total += items[i].count
-            }
+            weight.removeAll(keepingCapacity: true)
+            let total = sizes[b]
+            for i in clusters[b].members { for k in seeds[i] { weight[k, default: 0] += items[i].count } }
             // Only through a core about as distinctive as B's own most distinctive shared seed: 这家酒店的价格 does
             // not join a 酒店 group (价格 is rarer than 酒店), 退货地址 joins 退货 when 退货 is about as rare as 地址.
-            let n = Double(items.count)
-            func idf(_ k: [UInt32]) -> Double { log(1 + n / Double(max(1, documentFrequency(k)))) }
             let distinctive = weight.filter { 2 * $0.value >= total }.keys.map(idf).max() ?? 0
             var target: Int?
             var targetSize = 0
             for (k, w) in weight where Double(w) >= 0.8 * Double(total) && idf(k) >= Self.coreRarity * distinctive {
                 guard let a = cores[k], a != b else { continue }
-                let size = clusters[a].members.reduce(0) { $0 + items[$1].count }
+                let size = sizes[a]
                 if size > targetSize || (size == targetSize && a < target!) { target = a; targetSize = size }
             }
             if let a = target {
                 clusters[a].members += clusters[b].members
                 clusters[b].members = []
+                sizes[a] += sizes[b]
                 continue
             }
             // The most shared seed; of equally shared ones the one more common overall (发票 before 开发).
-            var core: [UInt32]?
+            var core: UInt64?
             var coreWeight = 0, coreDF = 0
             for (k, w) in weight where 2 * w >= total {
                 let df = documentFrequency(k)
-                if core == nil || w > coreWeight || (w == coreWeight && (df > coreDF || (df == coreDF && Self.string(k) < Self.string(core!)))) {
+                if core == nil || w > coreWeight || (w == coreWeight && (df > coreDF || (df == coreDF && Self.string(seedText(k)) < Self.string(seedText(core!))))) {
                     core = k; coreWeight = w; coreDF = df
                 }
             }
@@ -502,9 +503,9 @@ struct Grouper {
 
     // MARK: Keywords
 
-    /// The keyword seeds of a normalized text (see ``keywords(_:)``).
-    func keywordSeeds(_ s: [UInt32]) -> Set<[UInt32]> {
-        var seeds: Set<[UInt32]> = []
+    /// The keyword seeds of a normalized text (see ``keywords(_:)``) as feature keys, sorted, without repeats.
+    func keywordSeeds(_ s: [UInt32]) -> [UInt64] {
+        var seeds: [UInt64] = []
         var i = 0
         while i < s.count {
             let kind = scalarKind(s[i])
@@ -517,25 +518,33 @@ struct Grouper {
                     if edgeStopCharacters.contains(a) || edgeStopCharacters.contains(b) || isStopBigram(a, b) { continue }
                     if k > i, isStopBigram(s[k - 1], a) { continue }
                     if k + 2 < j, isStopBigram(b, s[k + 2]) { continue }
-                    seeds.insert([a, b])
+                    seeds.append(bigramKey(a, b))
                 }
             case .word:
                 let word = Array(s[i..<j])
                 let digits = word.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-                if word.count >= 2, !(digits && word.count >= 5), !stopWords.contains(Self.string(word)) { seeds.insert(word) }
+                if word.count >= 2, !(digits && word.count >= 5) {
+                    let text = Self.string(word)
+                    if !stopWords.contains(text), let id = wordIDs[text] { seeds.append(wordKey(id)) }
+                }
             default: break
             }
             i = j
         }
-        return seeds
+        seeds.sort()
+        var unique: [UInt64] = []
+        for k in seeds where unique.last != k { unique.append(k) }
+        return unique
+    }
+
+    /// A seed's text.
+    func seedText(_ key: UInt64) -> [UInt32] {
+        if key >> 62 == 1 { return [UInt32((key >> 21) & 0x1F_FFFF), UInt32(key & 0x1F_FFFF)] }
+        return words[Int(key & 0xFFFF_FFFF)].unicodeScalars.map(\.value)
     }
 
     /// Items whose text contains a seed (a bigram or word feature's document frequency).
-    func documentFrequency(_ seed: [UInt32]) -> Int {
-        let key: UInt64
-        if seed.count == 2, scalarKind(seed[0]) == .cjk { key = bigramKey(seed[0], seed[1]) }
-        else if let id = wordIDs[Self.string(seed)] { key = wordKey(id) }
-        else { return 1 }
+    func documentFrequency(_ key: UInt64) -> Int {
         guard let f = featureIDs[key] else { return 1 }
         return Int(df[Int(f)])
     }
@@ -620,13 +629,6 @@ struct Grouper {
         let n = Double(items.count)
         // Each member's keyword seeds: CJK bigrams in a clean position (no particle at either edge, not a
         // stop word, not half of one: 知道这 gives no 道这), and words.
-        var seeds: [Int: Set<[UInt32]>] = [:]
-        var weight: [[UInt32]: Int] = [:]
-        for i in members {
-            let set = keywordSeeds(items[i].scalars)
-            seeds[i] = set
-            for k in set { weight[k, default: 0] += items[i].count }
-        }
         var chosen: [[UInt32]] = []
         var coveredItems = Set<Int>()
         func contains(_ i: Int, _ k: [UInt32]) -> Bool {
@@ -636,19 +638,19 @@ struct Grouper {
         var rounds = 0
         while chosen.count < 3, rounds < 6, Double(coveredCount) < 0.9 * Double(total) {
             rounds += 1
-            var best: (text: [UInt32], score: Double)?
-            var uncoveredWeight: [[UInt32]: Int] = [:]
-            for i in members where !coveredItems.contains(i) { for k in seeds[i] ?? [] { uncoveredWeight[k, default: 0] += items[i].count } }
-            for (text, uncovered) in uncoveredWeight {
+            var best: (key: UInt64, score: Double)?
+            var uncoveredWeight: [UInt64: Int] = [:]
+            for i in members where !coveredItems.contains(i) { for k in seeds[i] { uncoveredWeight[k, default: 0] += items[i].count } }
+            for (key, uncovered) in uncoveredWeight {
                 // A later keyword must cover at least two messages or a tenth of the group.
                 if !chosen.isEmpty, uncovered < max(2, total / 10) { continue }
-                let score = Double(uncovered) * log(1 + n / Double(max(1, documentFrequency(text))))
-                if best == nil || score > best!.score || (score == best!.score && Self.string(text) < Self.string(best!.text)) {
-                    best = (text, score)
+                let score = Double(uncovered) * log(1 + n / Double(max(1, documentFrequency(key))))
+                if best == nil || score > best!.score || (score == best!.score && Self.string(seedText(key)) < Self.string(seedText(best!.key))) {
+                    best = (key, score)
                 }
             }
             guard let pick = best else { break }
-            let grown = grow(pick.text, members.filter { !coveredItems.contains($0) })
+            let grown = grow(seedText(pick.key), members.filter { !coveredItems.contains($0) })
             // A shorter keyword inside an earlier one replaces it (it matches all the earlier one did).
             chosen.removeAll { Self.occurrences(of: grown, in: $0).isEmpty == false }
             chosen.append(grown)
