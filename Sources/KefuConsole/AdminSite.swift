@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -212,7 +213,7 @@ public struct AdminSite: Sendable {
 
     /// Origin (else Referer), when the browser sends one, names this host.
     func sameOrigin(_ request: Request) -> Bool {
-        guard let host = request.headers[.host]?.lowercased() else { return true }
+        guard let host = request.head.authority?.lowercased() else { return true }
         let claimed = request.headers[.origin] ?? request.headers[.referer]
         guard let claimed else { return true }
         guard let url = URL(string: claimed), let claimedHost = url.host?.lowercased() else { return false }
