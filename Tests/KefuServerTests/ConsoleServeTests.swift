@@ -58,7 +58,7 @@ struct ConsoleServeTests {
         }
         #expect(!log.contains("nobody-here"), "a name that is no account (maybe a password typed in the wrong field) is not logged")
         let file = try String(contentsOfFile: users, encoding: .utf8)
-        #expect(!file.contains(Self.viewer.1) && !file.contains(Self.editor.1) && file.contains("li.na:viewer:scrypt$32768$8$1$"))
+        #expect(!file.contains(Self.viewer.1) && !file.contains(Self.editor.1) && file.contains("li.na:viewer:scrypt$16384$8$1$"))
     }
 
     @Test("over HTTP: the webhook port has no /status or /metrics; the admin port wants sign-in or the bearer token; headers; --admin off")

@@ -24,7 +24,7 @@ public final class Authenticator: Sendable {
     private let users: Mutex<(file: UsersFile, stamp: String)>
     /// Checked for an unknown name, so that it costs what a known one does.
     private let decoy: PasswordHash
-    /// One derivation at a time, off the concurrency pool (scrypt is ~50 ms of CPU and 32 MiB each).
+    /// One derivation at a time, off the concurrency pool (scrypt is tens of ms of CPU and 16 MiB each).
     private let queue = DispatchQueue(label: "kefu.console.scrypt")
 
     /// Loads the users file now: a bad one is an error at start (naming file:line).
@@ -35,7 +35,7 @@ public final class Authenticator: Sendable {
         self.logger = logger
         let file = try usersPath.map { try UsersFile.load(path: $0) } ?? UsersFile()
         users = Mutex((file, usersPath.map(Self.stamp) ?? ""))
-        decoy = try PasswordHash.make(password: RandomToken.make())
+        decoy = PasswordHash.decoy()
     }
 
     /// Whether anyone can sign in at all (a users file with a line, or the token).

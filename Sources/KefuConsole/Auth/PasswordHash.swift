@@ -5,7 +5,8 @@ import Foundation
 /// A console password kept as an scrypt hash in a self-describing text form:
 /// `scrypt$N$r$p$SALT$HASH` (N the cost, a power of two; r the block size; p the parallelism; SALT and HASH base64).
 ///
-/// New hashes use ``defaultParameters`` (about 50 ms and 32 MiB per check on this project's 2-core test machine).
+/// New hashes use ``defaultParameters`` (16 MiB per check; tens of milliseconds in a release build — a debug
+/// build's unoptimized BoringSSL takes seconds).
 /// A hash read from a users file is accepted only within ``limits``, so that a file edited by hand (or by
 /// someone who should not) cannot make one sign-in cost seconds or gigabytes.
 public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
@@ -20,8 +21,8 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
         public var memoryBytes: Int { 128 * blockSize * cost }
     }
 
-    /// N = 2^15, r = 8, p = 1: 32 MiB, the parameters RFC 7914 and OWASP name for interactive sign-in.
-    public static let defaultParameters = Parameters(cost: 1 << 15, blockSize: 8, parallelism: 1)
+    /// N = 2^14, r = 8, p = 1: 16 MiB, the interactive-sign-in parameters of RFC 7914 and Django's default.
+    public static let defaultParameters = Parameters(cost: 1 << 14, blockSize: 8, parallelism: 1)
     /// What a users file may ask for: N from 2^10 to 2^16, r 1…16, p 1…4, at most 64 MiB and
     /// at most 4× the work of the default (N · r · p ≤ 2^20).
     public static func withinLimits(_ p: Parameters) -> Bool {
@@ -40,6 +41,14 @@ public struct PasswordHash: Sendable, Equatable, CustomStringConvertible {
         let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let hash = try derive(password, salt: salt, parameters: parameters, length: 32)
         return PasswordHash(parameters: parameters, salt: salt, hash: hash)
+    }
+
+    /// A hash no password matches (random salt and key), checked in place of an unknown user's so that
+    /// an unknown name costs what a known one does.
+    public static func decoy(parameters: Parameters = defaultParameters) -> PasswordHash {
+        var generator = SystemRandomNumberGenerator()
+        func random(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: .min ... .max, using: &generator) } }
+        return PasswordHash(parameters: parameters, salt: random(16), hash: random(32))
     }
 
     init(parameters: Parameters, salt: [UInt8], hash: [UInt8]) {
