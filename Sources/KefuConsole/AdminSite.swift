@@ -38,8 +38,8 @@ public struct ChartLibrary: Sendable {
 }
 
 /// The admin listener's routes: sign-in and sign-out, the console's pages (through ``ConsoleContent``), Chart.js,
-/// and the operator's endpoints given as `protected` (`/status`, `/metrics`), which need a signed-in session or
-/// `Authorization: Bearer <admin token>`.
+/// and the operator's endpoints given as `protected` (`/status`, `/metrics`, also as `/console/status` … where the
+/// session cookie reaches them), which need a signed-in session or `Authorization: Bearer <admin token>`.
 ///
 /// Every POST needs the session's CSRF token in the form field `csrf` (sign-in: the token of the sign-in form,
 /// twin of a cookie) and, when the browser sends Origin or Referer, this host as its origin; otherwise 403 and
@@ -69,8 +69,11 @@ public struct AdminSite: Sendable {
         let site = self
         router.get("/") { _, _ in site.redirect(site.firstPage) }
         router.get("console") { _, _ in site.redirect(site.firstPage) }
+        // At the root for scripts and Prometheus (the bearer token); under /console too, where the browser
+        // sends the session cookie (Path=/console).
         for (path, handler) in protected {
             router.get(RouterPath(path)) { request, _ in await site.protectedAnswer(request, handler) }
+            router.get(RouterPath("console/" + path)) { request, _ in await site.protectedAnswer(request, handler) }
         }
         router.get("console/**") { request, context in await site.handle(request, context) }
         router.post("console/**") { request, context in await site.handle(request, context) }

@@ -136,15 +136,16 @@ def main():
               f"a sign-in POST without the form's CSRF token is refused and signs nobody in ({login_without[0]})")
 
         # /status and /metrics: with the session or the bearer token on the admin port; gone from the webhook's.
-        status = page.request.get(admin + "/status")
-        check(status.status == 200 and "accounts" in json.loads(status.text()), "/status with a signed-in session")
-        metrics = page.request.get(admin + "/metrics")
-        check(metrics.status == 200 and "kefu_" in metrics.text(), "/metrics with a signed-in session")
-        for path in ["/status", "/metrics"]:
+        # (The session cookie has Path=/console: a browser reads them as /console/status and /console/metrics.)
+        status = page.request.get(admin + "/console/status")
+        check(status.status == 200 and "accounts" in json.loads(status.text()), "/console/status with a signed-in session")
+        metrics = page.request.get(admin + "/console/metrics")
+        check(metrics.status == 200 and "kefu_" in metrics.text(), "/console/metrics with a signed-in session")
+        for path in ["/status", "/metrics", "/console/status", "/console/metrics"]:
             anonymous = http(admin + path)
             bearer = http(admin + path, headers={"Authorization": "Bearer " + token})
             wrong_bearer = http(admin + path, headers={"Authorization": "Bearer " + token + "x"})
-            on_webhook = http(webhook + path)
+            on_webhook = http(webhook + path.replace("/console", ""))
             check(anonymous[0] == 401 and wrong_bearer[0] == 401 and bearer[0] == 200 and on_webhook[0] == 404,
                   f"{path}: 401 without sign-in or with a wrong token, 200 with the token, 404 on the webhook port "
                   f"({anonymous[0]}, {wrong_bearer[0]}, {bearer[0]}, {on_webhook[0]})")
