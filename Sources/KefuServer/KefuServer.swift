@@ -22,8 +22,8 @@ import UnixSignals
 /// `kefu serve`: the Hummingbird application around one ``AccountHost`` per Official Account.
 ///
 /// Routes: `GET|POST <path>` of each account (WeChat), `/healthz` (the process is up), `/readyz` (a
-/// rule set is loaded; with several accounts, which are), `/status` (rule sets, reloads, last reload
-/// errors, JSON), `/metrics` (Prometheus). SIGHUP reloads every account's rule set (each on its own);
+/// rule set is loaded; with several accounts, which are). `/status` (rule sets, reloads, last reload
+/// errors, JSON) and `/metrics` (Prometheus) are on the admin listener (KefuServer+Admin.swift). SIGHUP reloads every account's rule set (each on its own);
 /// with `watch`, so does a change to an account's files. SIGTERM and SIGINT stop accepting connections
 /// and finish the requests in flight. The process-wide parts live here (HTTP server, connection
 /// limits, the metrics registry, signals, the service group); each account's in its host.
@@ -120,7 +120,7 @@ public struct KefuServer: Sendable {
         let router = Router()
         for account in accounts { account.addRoutes(to: router) }
         router.get("healthz") { _, _ in "ok\n" }
-        let (accounts, several, postgres) = (self.accounts, servesSeveralAccounts, self.postgres)
+        let (accounts, several) = (self.accounts, servesSeveralAccounts)
         router.get("readyz") { _, _ -> Response in
             if !several, let rules = accounts[0].rules {
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
@@ -134,37 +134,34 @@ public struct KefuServer: Sendable {
             return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
         }
-        router.get("status") { _, _ -> Response in
-            var byAccount: [String: Any] = [:]
-            var first: [String: Any] = [:]
-            for account in accounts {
-                let status = await account.status()
-                if first.isEmpty { first = status }
-                byAccount[account.id.rawValue] = status
-            }
-            // Single-account mode keeps today's top-level fields; `accounts` is there in both modes.
-            var object: [String: Any] = several ? [:] : first
-            object["accounts"] = byAccount
-            if let postgres {
-                // The deployment's instances as the database knows them (heartbeats), with the rule-set version each serves per account.
-                object["store"] = postgres.location.description
-                object["instance"] = postgres.instance
-                if let instances = try? await postgres.instances(at: Webhook.now()) {
-                    object["instances"] = instances.map { i -> [String: Any] in
-                        ["id": i.id, "host": i.host, "pid": i.pid, "alive": i.alive, "rules": i.rules,
-                         "heartbeatAgeSeconds": Webhook.now() - i.heartbeatAt, "startedAt": i.startedAt]
-                    }
+        return router
+    }
+
+    /// `/status` (on the admin listener): the accounts' rule sets, reloads, outboxes; with PostgreSQL, the instances. JSON.
+    public func statusJSON() async -> [UInt8] {
+        let (accounts, several, postgres) = (self.accounts, servesSeveralAccounts, self.postgres)
+        var byAccount: [String: Any] = [:]
+        var first: [String: Any] = [:]
+        for account in accounts {
+            let status = await account.status()
+            if first.isEmpty { first = status }
+            byAccount[account.id.rawValue] = status
+        }
+        // Single-account mode keeps today's top-level fields; `accounts` is there in both modes.
+        var object: [String: Any] = several ? [:] : first
+        object["accounts"] = byAccount
+        if let postgres {
+            // The deployment's instances as the database knows them (heartbeats), with the rule-set version each serves per account.
+            object["store"] = postgres.location.description
+            object["instance"] = postgres.instance
+            if let instances = try? await postgres.instances(at: Webhook.now()) {
+                object["instances"] = instances.map { i -> [String: Any] in
+                    ["id": i.id, "host": i.host, "pid": i.pid, "alive": i.alive, "rules": i.rules,
+                     "heartbeatAgeSeconds": Webhook.now() - i.heartbeatAt, "startedAt": i.startedAt]
                 }
             }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
-        let metrics = self.metrics
-        router.get("metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.text())))
-        }
-        return router
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
     }
 
     static func query(_ request: Request) -> [String: String] {
@@ -179,7 +176,9 @@ public struct KefuServer: Sendable {
     }
 
     /// Runs until SIGTERM/SIGINT. `onRunning` gets the bound port (useful with port 0).
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// With ``ServerConfiguration/admin``, the admin listener runs beside the webhook and `onAdminRunning` gets its port.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+                    onAdminRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let limits = ConnectionLimits(connectionSettings(), metrics: metrics, logger: logger)
         // Trap SIGHUP before anything listens: a reload signal that came before the reloader ran
         // would otherwise end the process (SIGHUP's default).
@@ -191,6 +190,7 @@ public struct KefuServer: Sendable {
                 if forgotten > 10_000 { Self.returnFreeMemory() }
             }
         }
+        if let admin = adminApplication(onRunning: onAdminRunning) { services.append(admin) }
         let app = Application(
             router: router(),
             server: limits.http1(),

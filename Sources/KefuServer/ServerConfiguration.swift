@@ -121,6 +121,9 @@ public struct ServerConfiguration: Sendable {
     /// the hook another store (PostgreSQL, one database with an account column) plugs into.
     public var openStore: (@Sendable (AccountID) throws -> any ConversationStore)?
 
+    /// The admin listener (the console, /status, /metrics); nil: none (`kefu serve` turns it on at 127.0.0.1:8081 unless `--admin off`).
+    public var admin: AdminListener?
+
     public init(rulesDirectory: String, wechat: WeChatConfiguration) {
         self.rulesDirectory = rulesDirectory
         self.wechat = wechat

@@ -16,6 +16,6 @@ struct Kefu: AsyncParsableCommand {
               KEFU_APPSECRET         the AppSecret (开发者密码): WeChat's API (late answers, reminders, menus, QR codes)
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self, MenuCommand.self, QRCommand.self, OutboxCommand.self, ReloadCommand.self, ReportCommand.self]
+        subcommands: [Serve.self, Lint.self, Explain.self, Match.self, Chat.self, TestCommand.self, Eval.self, WeChatCommand.self, MenuCommand.self, QRCommand.self, OutboxCommand.self, ReloadCommand.self, ReportCommand.self, ConsoleCommand.self]
     )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KefuConsole
 import KefuCorpus
 import Foundation
 import KefuPostgres
@@ -20,9 +21,13 @@ struct Serve: AsyncParsableCommand {
               reply and scheduled messages go out as customer-service or template messages (docs/wechat-api.md).
             Settings come from flags, else from --config FILE (YAML with the same names: host, port,
             path, rules, budget-ms, watch, log-format, max-body-bytes, timestamp-tolerance, mode,
-            memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections, wechat-api), else defaults.
+            memory-budget-mb, log-retention, header-timeout, body-timeout, idle-timeout, max-connections, wechat-api,
+            admin, console-users), else defaults.
               KEFU_TOKEN=… kefu serve --rules Rules/shop --port 8080
-            Send SIGHUP to reload the rule set (kept if it does not compile); /status, /metrics, /healthz, /readyz.
+            Send SIGHUP to reload the rule set (kept if it does not compile); /healthz, /readyz on the webhook's port.
+            The console, /status and /metrics are on the admin listener (--admin, default 127.0.0.1:8081), after
+            sign-in: --console-users FILE (kefu console add-user) or KEFU_ADMIN_TOKEN / KEFU_ADMIN_TOKEN_FILE
+            (also Authorization: Bearer <token> for Prometheus). docs/console.md.
             Several Official Accounts in one process: --accounts FILE (or KEFU_ACCOUNTS) instead of --rules; each
             account's appid, rule set, path and secret names (KEFU_SECRET_<NAME>) are in the file (docs/serve.md).
               kefu serve --accounts deploy/accounts.sample.yaml
@@ -68,6 +73,11 @@ struct Serve: AsyncParsableCommand {
     var service: [String] = []
     @Option(help: ArgumentHelp("Several Official Accounts: a YAML file listing each one's appid, rule set, path and secret names (docs/serve.md, \"Several accounts\"); also KEFU_ACCOUNTS. Instead of --rules.", valueName: "file"))
     var accounts: String?
+
+    @Option(help: ArgumentHelp("The admin listener (the console, /status, /metrics): HOST:PORT (default 127.0.0.1:8081; port 0: any free port), or off.", valueName: "host:port"))
+    var admin: String?
+    @Option(name: .customLong("console-users"), help: ArgumentHelp("The console's users file (NAME:ROLE:HASH lines, written by `kefu console add-user`); also KEFU_CONSOLE_USERS.", valueName: "file"))
+    var consoleUsers: String?
 
     func run() async throws {
         let file = try Self.readConfig(config)
@@ -165,6 +175,12 @@ struct Serve: AsyncParsableCommand {
             configuration.maxConnections = max
         }
 
+        let adminText = try setting(admin, "admin", { $0 == "off" || AdminListener.parseAddress($0) != nil ? $0 : nil }) ?? "127.0.0.1:8081"
+        if let admin, adminText != "off", AdminListener.parseAddress(admin) == nil {
+            throw ValidationError("--admin \(admin): give HOST:PORT (e.g. 127.0.0.1:8081) or off.")
+        }
+        let usersFile = try setting(consoleUsers, "console-users", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_CONSOLE_USERS"].flatMap { $0.isEmpty ? nil : $0 }
+
         let json = configuration.logFormat == .json
         LoggingSystem.bootstrap { label in
             json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
@@ -172,6 +188,15 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "kefu")
         let level = try setting(logLevel, "log-level", { Logger.Level(rawValue: $0) == nil ? nil : $0 }) ?? "info"
         logger.logLevel = Logger.Level(rawValue: level) ?? .info
+        if let address = AdminListener.parseAddress(adminText) {
+            do {
+                let token = try AdminToken.fromEnvironment()
+                let authenticator = try Authenticator(usersPath: usersFile, token: token, logger: logger)
+                configuration.admin = AdminListener(host: address.host, port: address.port, authenticator: authenticator)
+            } catch {
+                throw StartFailure("The console's sign-in cannot be set up, so nothing was started: \(error)")
+            }
+        }
         let server: KefuServer
         do {
             server = try KefuServer(configuration, logger: logger)
@@ -264,11 +289,11 @@ struct Serve: AsyncParsableCommand {
         guard let node, case .mapping(let mapping) = node else { return [:] }
         let known = ["host", "port", "path", "rules", "store", "gate", "budget-ms", "watch", "log-format", "log-level", "max-body-bytes", "timestamp-tolerance",
                      "mode", "memory-budget-mb", "log-retention", "header-timeout", "body-timeout", "idle-timeout", "max-connections", "wechat-api", "accounts",
-                     "store-wait"]
+                     "store-wait", "admin", "console-users"]
         var result: [String: String] = [:]
         for (key, value) in mapping {
             guard let name = key.scalar?.string else { continue }
-            if ["token", "aes-key", "aes_key", "encoding-aes-key", "appsecret", "app-secret", "app_secret", "secret"].contains(name.lowercased()) {
+            if ["token", "aes-key", "admin-token", "admin_token", "password", "aes_key", "encoding-aes-key", "appsecret", "app-secret", "app_secret", "secret"].contains(name.lowercased()) {
                 throw ValidationError("\(path): '\(name)' is a secret; put it in the environment (KEFU_TOKEN, KEFU_AES_KEY, KEFU_APPSECRET, or their *_FILE forms) instead of a file that may be committed.")
             }
             guard known.contains(name) else { throw ValidationError("\(path): unknown setting '\(name)'; known: \(known.joined(separator: ", "))") }

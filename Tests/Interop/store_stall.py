@@ -12,6 +12,7 @@ exactly once). Prints {"checks": n, "failures": [...]}, exits 1 on any failure.
 import hashlib
 import json
 import sqlite3
+import os
 import sys
 import threading
 import time
@@ -21,6 +22,8 @@ import urllib.request
 
 TOKEN, ACCOUNT, USER = "SwiftBotToken2024", "gh_5d2b8e4c1a7f", "oStall"
 base, db_path = sys.argv[1], sys.argv[2]
+# /metrics is on the admin listener (argv[3], its base URL) and needs the admin token (KEFU_ADMIN_TOKEN).
+admin = sys.argv[3]
 failures, checks = [], 0
 seq = [int(time.time() * 1000) % 10**9]
 
@@ -55,7 +58,8 @@ def rows():
 
 
 def metric(name):
-    text = urllib.request.urlopen(base.rsplit("/", 1)[0] + "/metrics", timeout=5).read().decode()
+    req = urllib.request.Request(admin + "/metrics", headers={"Authorization": "Bearer " + os.environ["KEFU_ADMIN_TOKEN"]})
+    text = urllib.request.urlopen(req, timeout=5).read().decode()
     for line in text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])

@@ -48,6 +48,7 @@ struct AccountsServeTests {
     final class Server {
         let process = Process()
         let port: Int
+        let adminPort: Int
         let log: Pipe
         let store: URL
 
@@ -58,26 +59,29 @@ struct AccountsServeTests {
             store = try AccountsServeTests.temporary("accounts-store")
             process.executableURL = TestSupport.kefu
             process.arguments = ["serve"] + (accounts.map { ["--accounts", $0] } ?? [])
-                + ["--port", "0", "--store", database ?? "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + arguments
-            process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }
+                + ["--port", "0", "--store", database ?? "sqlite:" + store.appendingPathComponent("kefu.sqlite").path] + TestSupport.adminArguments + arguments
+            process.environment = environment.merging(["PATH": "/usr/bin:/bin", "KEFU_ADMIN_TOKEN": TestSupport.adminToken]) { $1 }
             if let workingDirectory { process.currentDirectoryURL = workingDirectory }
             log = Pipe()
             process.standardError = log
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            var seen = "", found: Int?
+            var seen = "", found: Int?, foundAdmin: Int?
             let deadline = Date().addingTimeInterval(30)
-            while found == nil, Date() < deadline, process.isRunning {
+            while found == nil || foundAdmin == nil, Date() < deadline, process.isRunning {
                 seen += String(decoding: log.fileHandleForReading.availableData, as: UTF8.self)
-                if let range = seen.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                    found = Int(seen[range].split(separator: ":").last!)
-                }
+                found = TestSupport.webhookPort(in: seen)
+                foundAdmin = TestSupport.adminPort(in: seen)
             }
-            guard let found else { throw ServeTests.Server.ServerError(log: seen) }
+            guard let found, let foundAdmin else { throw ServeTests.Server.ServerError(log: seen) }
             port = found
+            adminPort = foundAdmin
         }
 
-        func get(_ path: String) throws -> String { try TestSupport.get("http://127.0.0.1:\(port)\(path)") }
+        func get(_ path: String) throws -> String {
+            let (url, bearer) = TestSupport.url(path, webhook: port, admin: adminPort)
+            return try TestSupport.get(url, bearer: bearer)
+        }
         func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
         func stop() -> Int32 { signal(SIGTERM); process.waitUntilExit(); return process.terminationStatus }

@@ -66,7 +66,8 @@ struct BadInputMatrixTests {
         let server = try ServeTests.Server(rules: TestSupport.root.appendingPathComponent("Rules/shop").path,
                                            arguments: ["--store", "sqlite:" + db, "--budget-ms", "1000"], mode: "plaintext")
         let r = try TestSupport.run(try TestSupport.python(), [TestSupport.root.appendingPathComponent("Tests/Interop/store_stall.py").path,
-                                                               server.url, db], mergeErrors: true)
+                                                               server.url, db, "http://127.0.0.1:\(server.adminPort ?? 0)"],
+                                    environment: ["KEFU_ADMIN_TOKEN": TestSupport.adminToken], mergeErrors: true)
         #expect(r.status == 0, "\(r.out)")
         _ = server.stop()
         #expect(server.remainingLog().contains("the store did not load or save the turn"))

@@ -9,10 +9,13 @@ struct ServeTests {
     static let secrets = ["KEFU_TOKEN": "SwiftBotToken2024", "KEFU_APPID": "wx3f2a1b4c5d6e7f80",
                           "KEFU_AES_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"].merging(TestSupport.sampleServiceSecrets) { $1 }
 
-    /// A running `kefu serve` on a free port; stopped with SIGTERM.
+    /// A running `kefu serve` on a free port, its admin listener on another (`--admin 127.0.0.1:0` unless `arguments`
+    /// says otherwise); stopped with SIGTERM. `get` reads /status and /metrics from the admin port with the admin token.
     final class Server {
         let process = Process()
         let port: Int
+        /// The admin listener's port (nil with `--admin off`).
+        let adminPort: Int?
         let log: Pipe
         var url: String { "http://127.0.0.1:\(port)/wechat" }
 
@@ -23,25 +26,27 @@ struct ServeTests {
             let store = arguments.contains("--store") ? [] : ["--store", "sqlite:" + FileManager.default.temporaryDirectory
                 .appendingPathComponent("kefu-test-\(UInt32.random(in: 0...UInt32.max))/kefu.sqlite").path]
             let modeArguments = mode.map { ["--mode", $0] } ?? []
-            process.arguments = ["serve", "--rules", rules, "--port", String(port)] + store + modeArguments + arguments
-            process.environment = secrets.merging(["PATH": "/usr/bin:/bin"]) { $1 }
+            let admin = arguments.contains("--admin") ? [] : TestSupport.adminArguments
+            let adminOff = arguments.firstIndex(of: "--admin").map { arguments.indices.contains($0 + 1) && arguments[$0 + 1] == "off" } ?? false
+            process.arguments = ["serve", "--rules", rules, "--port", String(port)] + store + modeArguments + admin + arguments
+            process.environment = secrets.merging(["PATH": "/usr/bin:/bin", "KEFU_ADMIN_TOKEN": TestSupport.adminToken]) { $1 }
             log = Pipe()
             process.standardError = log
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             // Read the log until the server says where it listens.
             var seen = ""
-            var found: Int?
+            var found: Int?, foundAdmin: Int?
             let deadline = Date().addingTimeInterval(20)
-            while found == nil, Date() < deadline, process.isRunning {
+            while found == nil || (foundAdmin == nil && !adminOff), Date() < deadline, process.isRunning {
                 let chunk = log.fileHandleForReading.availableData
                 seen += String(decoding: chunk, as: UTF8.self)
-                if let range = seen.range(of: #"listening on 127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
-                    found = Int(seen[range].split(separator: ":").last!)
-                }
+                found = TestSupport.webhookPort(in: seen)
+                foundAdmin = TestSupport.adminPort(in: seen)
             }
-            guard let found else { throw ServerError(log: seen) }
+            guard let found, foundAdmin != nil || adminOff else { throw ServerError(log: seen) }
             self.port = found
+            self.adminPort = foundAdmin
             // Keep reading the log while the server runs: a pipe nobody reads fills up (64 KiB) and then
             // every log write blocks the server. What it says is kept for `remainingLog()`.
             collected.append(Data(seen.utf8))  // the start's lines too
@@ -72,7 +77,8 @@ struct ServeTests {
         }
 
         func get(_ path: String) throws -> String {
-            try TestSupport.get("http://127.0.0.1:\(port)\(path)")
+            let (url, bearer) = TestSupport.url(path, webhook: port, admin: adminPort)
+            return try TestSupport.get(url, bearer: bearer)
         }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -303,9 +309,9 @@ struct ServeTests {
         let out = Pipe()
         client.standardOutput = out
         try client.run()
-        // Wait until the request is being handled: its connection is open beside this metrics request.
+        // Wait until the request is being handled: its connection is open (the metrics request is on the admin port).
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, (ConnectionLimitTests.gauge(try server.get("/metrics"), "kefu_connections_open") ?? 0) < 2 {
+        while Date() < deadline, (ConnectionLimitTests.gauge(try server.get("/metrics"), "kefu_connections_open") ?? 0) < 1 {
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(server.stop() == 0)

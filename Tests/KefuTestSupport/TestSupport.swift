@@ -62,9 +62,31 @@ public enum TestSupport {
         return Output(status: process.terminationStatus, out: String(decoding: data, as: UTF8.self), err: err, data: data)
     }
 
-    /// GET with curl (FoundationNetworking is not worth a dependency for a few test probes).
-    public static func get(_ url: String) throws -> String {
-        try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "10", url]).out
+    /// GET with curl (FoundationNetworking is not worth a dependency for a few test probes); `bearer`: an Authorization header.
+    public static func get(_ url: String, bearer: String? = nil) throws -> String {
+        let header = bearer.map { ["-H", "Authorization: Bearer \($0)"] } ?? []
+        return try run(URL(fileURLWithPath: "/usr/bin/curl"), ["-sS", "--max-time", "10"] + header + [url]).out
+    }
+
+    /// The admin token the served test processes get (KEFU_ADMIN_TOKEN): /status and /metrics are on the admin
+    /// listener (`--admin 127.0.0.1:0`, ``adminArguments``) and need it as a bearer token.
+    public static let adminToken = "test-admin-token-4f9c2e7a1b"
+    public static let adminArguments = ["--admin", "127.0.0.1:0"]
+
+    /// The webhook's port in a `kefu serve` log (Hummingbird's "listening on 127.0.0.1:PORT", not the admin line).
+    public static func webhookPort(in log: String) -> Int? { port(#"(?<!admin )listening on 127\.0\.0\.1:(\d+)"#, log) }
+    /// The admin listener's port in a `kefu serve` log ("admin listening on 127.0.0.1:PORT").
+    public static func adminPort(in log: String) -> Int? { port(#"admin listening on 127\.0\.0\.1:(\d+)"#, log) }
+
+    static func port(_ pattern: String, _ log: String) -> Int? {
+        guard let range = log.range(of: pattern, options: .regularExpression) else { return nil }
+        return Int(log[range].split(separator: ":").last!)
+    }
+
+    /// `/status`, `/metrics` (the admin listener's, with the admin token) or anything else (the webhook's).
+    public static func url(_ path: String, webhook: Int, admin: Int?) -> (url: String, bearer: String?) {
+        if let admin, path.hasPrefix("/status") || path.hasPrefix("/metrics") { return ("http://127.0.0.1:\(admin)\(path)", adminToken) }
+        return ("http://127.0.0.1:\(webhook)\(path)", nil)
     }
 }
 
