@@ -32,7 +32,7 @@ public enum Layout {
         .signin{max-width:360px;margin:8vh auto;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1.6em}
         .signin label{display:block;margin:.8em 0 .2em}.signin input{width:100%}.signin button{margin-top:1.2em;width:100%}
         canvas{max-width:100%;background:#fff}
-        """
+        """ + PageStyle.css
 
     /// A signed-in page.
     public static func page(_ page: ConsolePage, user: ConsoleUser, navigation: [(page: String, title: String)], current: String,

@@ -4,6 +4,9 @@ import KefuDialogue
 import Logging
 
 extension KefuServer {
+    /// The console's pages on the admin listener.
+    func consoleContent() -> any ConsoleContent { consoleSite(corpus: configuration.consoleCorpus) }
+
     /// The console's pages over this server's accounts: each account's log (its store), its live
     /// rule set, what /status says about it, and hand-backs through its webhook (in the user's queue).
     public func consoleSite(corpus: [String] = []) -> ConsoleSite {

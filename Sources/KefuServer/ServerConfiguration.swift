@@ -123,6 +123,8 @@ public struct ServerConfiguration: Sendable {
 
     /// The admin listener (the console, /status, /metrics); nil: none (`kefu serve` turns it on at 127.0.0.1:8081 unless `--admin off`).
     public var admin: AdminListener?
+    /// Conversation test files or folders the console's 试一试 runs (`--corpus`; empty: the gate's, if any).
+    public var consoleCorpus: [String] = []
 
     public init(rulesDirectory: String, wechat: WeChatConfiguration) {
         self.rulesDirectory = rulesDirectory

@@ -76,6 +76,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("The admin listener (the console, /status, /metrics): HOST:PORT (default 127.0.0.1:8081; port 0: any free port), or off.", valueName: "host:port"))
     var admin: String?
+    @Option(help: ArgumentHelp("Conversation tests (a file or folder, repeatable) the console's 试一试 page runs on the live rule set (default: --gate's).", valueName: "path"))
+    var corpus: [String] = []
     @Option(name: .customLong("console-users"), help: ArgumentHelp("The console's users file (NAME:ROLE:HASH lines, written by `kefu console add-user`); also KEFU_CONSOLE_USERS.", valueName: "file"))
     var consoleUsers: String?
 
@@ -179,6 +181,10 @@ struct Serve: AsyncParsableCommand {
         if let admin, adminText != "off", AdminListener.parseAddress(admin) == nil {
             throw ValidationError("--admin \(admin): give HOST:PORT (e.g. 127.0.0.1:8081) or off.")
         }
+        for path in corpus where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("--corpus \(path): no such file or folder (give the conversation tests the console's 试一试 page runs).")
+        }
+        configuration.consoleCorpus = corpus
         let usersFile = try setting(consoleUsers, "console-users", { $0 }) ?? ProcessInfo.processInfo.environment["KEFU_CONSOLE_USERS"].flatMap { $0.isEmpty ? nil : $0 }
 
         let json = configuration.logFormat == .json

@@ -132,19 +132,20 @@ struct PageContext: Sendable {
     func toolbar(period: Bool = true) -> String {
         var html = "<form class=\"toolbar\" method=\"get\">"
         if site.accounts.count > 1 {
-            html += "<label>公众号 <select name=\"account\" onchange=\"this.form.submit()\">"
+            html += "<label>公众号 <select name=\"account\">"
             for a in site.accounts {
                 html += "<option value=\"\(HTML.escape(a.id))\"\(a.id == account.id ? " selected" : "")>\(HTML.escape(a.name))</option>"
             }
             html += "</select></label> "
         }
         if period {
-            html += "<label>时间 <select name=\"days\" onchange=\"this.form.submit()\">"
+            html += "<label>时间 <select name=\"days\">"
             for (d, label) in [(1, "今天"), (7, "最近 7 天"), (30, "最近 30 天"), (90, "最近 90 天")] {
                 html += "<option value=\"\(d)\"\(d == periodDays ? " selected" : "")>\(label)</option>"
             }
-            html += "</select></label> <noscript><button>查看</button></noscript>"
+            html += "</select></label>"
         }
+        html += " <button type=\"submit\">查看</button>"
         return html + "</form>"
     }
 

@@ -43,30 +43,10 @@ public enum ReportDocument {
     }
 }
 
-/// Chart.js as Debian ships it (libjs-chart.js): served by the console, inlined by `kefu report`.
-public struct ChartLibrary: Sendable {
-    public var name: String
-    public var source: String
-    /// The licence's short form for the file's header comment.
-    public var licenseLine: String
-    /// The full licence text (Debian's copyright file), served beside the library.
-    public var license: String
-    public var path: String
-
-    /// Where Debian puts it; `KEFU_CHARTJS` names another file (the licence is then looked for beside it as LICENSE*).
-    public static let candidates = ["/usr/share/javascript/chart.js/chart.min.js", "/usr/share/javascript/chart.js/Chart.min.js"]
-
-    public static func find(environment: [String: String] = ProcessInfo.processInfo.environment) -> ChartLibrary? {
-        let paths = (environment["KEFU_CHARTJS"].map { [$0] } ?? []) + candidates
-        for path in paths {
-            guard let data = FileManager.default.contents(atPath: path), let source = String(data: data, encoding: .utf8) else { continue }
-            let license = ["/usr/share/doc/libjs-chart.js/copyright", (path as NSString).deletingLastPathComponent + "/LICENSE.md",
-                           (path as NSString).deletingLastPathComponent + "/LICENSE"]
-                .lazy.compactMap { FileManager.default.contents(atPath: $0).flatMap { String(data: $0, encoding: .utf8) } }.first
-                ?? "Chart.js, released under the MIT License (https://www.chartjs.org)"
-            let version = source.range(of: #"Chart\.js v[0-9.]+"#, options: .regularExpression).map { String(source[$0]) } ?? "Chart.js"
-            return ChartLibrary(name: version, source: source, licenseLine: "(c) Chart.js Contributors, MIT License", license: license, path: path)
-        }
-        return nil
-    }
+extension ChartLibrary {
+    /// The library's source, for inlining.
+    var source: String { String(decoding: script, as: UTF8.self) }
+    /// `Chart.js v3.9.1`, from its header comment.
+    var name: String { source.prefix(300).range(of: #"Chart\.js v[0-9.]+"#, options: .regularExpression).map { String(source[$0]) } ?? "Chart.js" }
+    var licenseLine: String { "(c) Chart.js Contributors, MIT License" }
 }
