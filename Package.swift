@@ -250,7 +250,7 @@ let package = Package(
         // `kefu serve` over real HTTP, driven by wechatpy (Tests/Interop/wechatpy_http_client.py).
         .testTarget(
             name: "KefuServerTests",
-            dependencies: ["kefu", "KefuServer", "KefuTestSupport", "KefuStore", "wechat-standin", "sample-backend",
+            dependencies: ["kefu", "KefuServer", "KefuTestSupport", "KefuStore", "wechat-standin", "sample-backend", "kefu-loggen",
                            .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Runs the built `kefu` binary as a user would.

@@ -85,18 +85,20 @@ public struct FlowDay: Codable, Sendable, Equatable {
     /// flow starts, a slot is filled or a call's result moves it on).
     public mutating func add(_ mark: FlowMark, next: String?) {
         let step = mark.step ?? "?"
-        if let next, mark.event == "started" || mark.event == "filled" || mark.event.hasPrefix("called.") {
-            reached[next, default: 0] += 1
-        }
-        switch mark.event {
-        case "started": started += 1
+        let action = mark.action
+        if mark.isStart { started += 1 }
+        // A step is reached when the flow asks it after starting, a filled slot or a call's result; a call step when it is called.
+        if let next, mark.isStart || action == "filled" || action.hasPrefix("called.") { reached[next, default: 0] += 1 }
+        if action == "calling" || (action.hasPrefix("called.") && mark.isStart) { reached[step, default: 0] += 1 }
+        switch action {
+        case "started", "filled", "changing", "digression", "calling", "waiting": break
         case "reasked", "refused", "failed": reasked[step, default: 0] += 1
         case "done": done += 1
         case "cancelled": cancelled += 1; endedAt[step, default: 0] += 1
         case "expired": expired += 1; endedAt[step, default: 0] += 1
         case "handoff": handedOff += 1; endedAt[step, default: 0] += 1
         default:
-            if mark.event == "called.failed" || mark.event == "called.error" {
+            if action == "called.failed" || action == "called.error" {
                 failedCalls += 1; failedAt[step, default: 0] += 1
             }
         }

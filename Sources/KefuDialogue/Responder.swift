@@ -121,10 +121,10 @@ public struct Responder: Sendable {
                 resumed.outcome.intent = turn.outcome.intent
                 resumed.outcome.trigger = turn.outcome.trigger
                 resumed.outcome.callSummary = "\(effect.request.summary) → \(result.summary)"
-                turn = resumed
+                turn = Self.sameTurn(resumed, as: turn)
             } else if calls == nil {
-                turn = engine.resume(effect.request, result: CallResult(.network("no service calls here")), session: turn.session, now: now,
-                                     answering: message, intro: effect.intro)
+                turn = Self.sameTurn(engine.resume(effect.request, result: CallResult(.network("no service calls here")), session: turn.session, now: now,
+                                                   answering: message, intro: effect.intro), as: turn)
             } else {
                 turn.effects.append(.call(effect))  // its row: taken up again after a crash
                 turn.outcome.callSummary = "\(effect.request.summary) → still running after \(effect.waitMs) ms; the result goes out later"
@@ -249,6 +249,17 @@ public struct Responder: Sendable {
         return outcome
     }
 
+    /// A call's result taken within the message's own turn: the turn still started where the message found the
+    /// session (for the log's flow mark: a flow the message started is marked started).
+    static func sameTurn(_ resumed: Engine.Turn, as first: Engine.Turn) -> Engine.Turn {
+        var resumed = resumed
+        resumed.outcome.previousFlow = first.outcome.previousFlow
+        resumed.outcome.previousStep = first.outcome.previousStep
+        resumed.outcome.declined = first.outcome.declined
+        if resumed.outcome.expired == nil { resumed.outcome.expired = first.outcome.expired }
+        return resumed
+    }
+
     static func logReply(_ turn: Engine.Turn) -> String {
         let said = (turn.outcome.messages).map(\.preview)
         return said.isEmpty ? "" : said.joined(separator: " | ")
@@ -346,8 +357,20 @@ extension AnswerKind {
 
 extension FlowMark {
     /// What the turn did to a flow, if anything (an expiry found when the message came, when nothing else happened to a flow).
+    /// A flow that was not running before the turn and did more than start in it (its first message's captures filled
+    /// every slot, or took it straight to a call) is marked `started+EVENT`. Call steps are named as the flow names
+    /// its steps: `call:ID`.
     public init?(_ outcome: Engine.Outcome) {
+        guard var mark = FlowMark(event: outcome) else { return nil }
+        if case .flow(let name, let event) = outcome.source, outcome.previousFlow != name, mark.event != "started", event != .expired {
+            mark.event = "started+" + mark.event
+        }
+        self = mark
+    }
+
+    private init?(event outcome: Engine.Outcome) {
         let before = outcome.previousStep
+        func call(_ step: String) -> String { step.hasPrefix("call:") ? step : "call:" + step }
         switch outcome.source {
         case .flow(let name, let event):
             switch event {
@@ -362,9 +385,9 @@ extension FlowMark {
             case .handedOff: self.init(flow: name, event: "handoff", step: before)
             case .failed(let step): self.init(flow: name, event: "failed", step: step)
             case .expired: self.init(flow: name, event: "expired", step: before)
-            case .calling(let step): self.init(flow: name, event: "calling", step: step)
-            case .called(let step, let result): self.init(flow: name, event: "called." + result, step: step)
-            case .waiting(let step): self.init(flow: name, event: "waiting", step: step)
+            case .calling(let step): self.init(flow: name, event: "calling", step: call(step))
+            case .called(let step, let result): self.init(flow: name, event: "called." + result, step: call(step))
+            case .waiting(let step): self.init(flow: name, event: "waiting", step: call(step))
             }
         case .interrupt(_, let action) where outcome.previousFlow != nil:
             self.init(flow: outcome.previousFlow!, event: action == .handoff ? "handoff" : "cancelled", step: before)

@@ -81,7 +81,7 @@ def main():
             if page.query_selector("canvas"):
                 check(page.evaluate("typeof Chart") == "function", f"{path}: Chart.js is loaded and the charts drawn")
             if screenshots:
-                page.screenshot(path=os.path.join(screenshots, shot), full_page=True)
+                page.screenshot(path=os.path.join(screenshots, shot), full_page=shot != "sessions.png")
         check(not outside, f"no page loaded anything from elsewhere ({outside[:3]})")
 
         # 概览: totals and each kind match the store's own counts.
@@ -116,11 +116,17 @@ def main():
         for flow, in q("SELECT DISTINCT mark_flow FROM conversation WHERE time >= ? AND mark_flow IS NOT NULL", start30):
             section = page.query_selector(f"section[data-flow='{flow}']")
             check(section is not None, f"流程: {flow} has a funnel")
+            # A flow that started and did more in one turn is marked started+EVENT: it counts as a start and as that event.
+            started = q("SELECT count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND (mark_event = 'started' OR mark_event LIKE 'started+%')",
+                        start30, flow)[0][0]
+            done = q("SELECT count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND mark_event IN ('done', 'started+done')", start30, flow)[0][0]
+            check(done <= started, f"流程: {flow} was done {done} times, started {started} times")
             for key, event in [("started", "started"), ("done", "done"), ("cancelled", "cancelled"), ("expired", "expired"), ("handedOff", "handoff")]:
-                n = q("SELECT count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND mark_event = ?", start30, flow, event)[0][0]
+                n = started if key == "started" else q("SELECT count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND mark_event IN (?, ?)",
+                                                       start30, flow, event, "started+" + event)[0][0]
                 shown = number(section.query_selector(f"[data-k='{key}']").inner_text())
                 check(shown == n, f"流程: {flow} {key} = {n} ({shown})")
-            for step, n in q("SELECT mark_step, count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND mark_event IN ('reasked', 'refused', 'failed') "
+            for step, n in q("SELECT mark_step, count(*) FROM conversation WHERE time >= ? AND mark_flow = ? AND mark_event IN ('reasked', 'refused', 'failed', 'started+reasked', 'started+refused') "
                              "GROUP BY 1", start30, flow):
                 row = section.query_selector(f"tr[data-step='{step}'] td[data-k='reasked']")
                 check(row is not None and number(row.inner_text()) == n, f"流程: {flow} step {step} asked again {n} times")
@@ -134,8 +140,8 @@ def main():
         check(examples and all(e in said for e in examples), f"未解决: the {len(examples)} examples are unanswered messages")
         counts = [int(g.get_attribute("data-count")) for g in groups]
         check(counts == sorted(counts, reverse=True) and sum(counts) <= unanswered, f"未解决: biggest groups first ({counts[:5]})")
-        check("reply:" in page.inner_text("section.group pre.yaml") if page.query_selector("section.group pre.yaml") else False,
-              "未解决: a rule to copy, as YAML")
+        yaml = page.text_content("section.group pre.yaml") if page.query_selector("section.group pre.yaml") else ""
+        check("rules:" in yaml and "reply:" in yaml, "未解决: a rule to copy, as YAML")
 
         # 会话: a search by text finds what the store finds; a viewer never sees an openid or a whole phone number.
         page.goto(admin + "/console/sessions?text=" + "退货")

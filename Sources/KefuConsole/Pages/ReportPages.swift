@@ -46,6 +46,7 @@ enum OverviewPage {
         case .failed: "失败"
         case .unknown: "结果不明"
         case .cancelled: "已取消"
+        case .skipped: "未发送（没有配置 API）"
         default: state.rawValue
         }
     }

@@ -326,7 +326,7 @@ public enum AnswerKind: String, Sendable, Equatable, Hashable, CaseIterable, Cod
 
 /// What happened to a flow in a turn: the flow, the event (`started`, `filled`, `reasked`, `refused`,
 /// `digression`, `changing`, `done`, `cancelled`, `handoff`, `failed`, `expired`, `calling`,
-/// `called.OUTCOME`, `waiting`) and the step it concerns (the step asked again, the slot filled,
+/// `called.OUTCOME`, `waiting`; `started+EVENT` when a flow started and did more in one turn) and the step it concerns (the step asked again, the slot filled,
 /// the step the customer was at when the flow ended).
 public struct FlowMark: Sendable, Equatable, Hashable {
     public var flow: String
@@ -334,8 +334,13 @@ public struct FlowMark: Sendable, Equatable, Hashable {
     public var step: String?
     public init(flow: String, event: String, step: String?) { self.flow = flow; self.event = event; self.step = step }
 
+    /// The flow started in this turn (`started`, or `started+EVENT` when it did more in the same turn).
+    public var isStart: Bool { event == "started" || event.hasPrefix("started+") }
+    /// What the turn did besides starting it (`event` without `started+`).
+    public var action: String { event.hasPrefix("started+") ? String(event.dropFirst("started+".count)) : event }
+
     /// The flow ended at this turn without being done (where people give up).
-    public var isEnding: Bool { ["cancelled", "handoff", "expired"].contains(event) }
+    public var isEnding: Bool { ["cancelled", "handoff", "expired"].contains(action) }
 }
 
 extension PassiveResponse {
