@@ -22,27 +22,53 @@ public struct LogAnalyst: Sendable {
     /// The zone key rollups are stored under (the offset in minutes, and the format).
     var zone: Int { Int(days.utcOffset / 60) * 10 + Self.format }
 
-    /// The rollups of the days `from...through`, oldest first (days without lines have empty rollups).
+    /// The rollups of the days `from...through`, oldest first (days without lines have empty rollups). Closed days
+    /// not kept yet are counted side by side (one per core) and kept.
     public func rollups(from first: Int, through last: Int, now: Int64) async throws -> [DayRollup] {
         guard first <= last else { return [] }
         // Days before the first line need no reading.
         let oldest = try await log.oldestLogTime().map(days.day(of:)) ?? Int.max
-        var result: [DayRollup] = []
+        var found: [Int: DayRollup] = [:]
+        var missing: [Int] = []
         for day in first...last {
-            if day < oldest, day < days.day(of: now) { result.append(DayRollup(day: day)); continue }
-            result.append(try await rollup(day, now: now))
+            if day < oldest, day < days.day(of: now) { found[day] = DayRollup(day: day); continue }
+            if isClosed(day, now: now), let kept = try await kept(day) { found[day] = kept } else { missing.append(day) }
         }
-        return result
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        try await withThrowingTaskGroup(of: DayRollup.self) { group in
+            var next = missing.makeIterator()
+            func start() -> Bool {
+                guard let day = next.next() else { return false }
+                group.addTask { try await self.count(day) }
+                return true
+            }
+            for _ in 0..<width where !start() { break }
+            while let counted = try await group.next() {
+                found[counted.day] = counted
+                if isClosed(counted.day, now: now) { try await keep(counted) }
+                _ = start()
+            }
+        }
+        return (first...last).map { found[$0] ?? DayRollup(day: $0) }
+    }
+
+    func isClosed(_ day: Int, now: Int64) -> Bool { days.start(of: day + 1) + Self.settle <= now }
+
+    func kept(_ day: Int) async throws -> DayRollup? {
+        guard let data = try await log.rollup(day: day, zone: zone) else { return nil }
+        return try? JSONDecoder().decode(DayRollup.self, from: Data(data))
+    }
+
+    func keep(_ rollup: DayRollup) async throws {
+        try await log.saveRollup(Array(try JSONEncoder().encode(rollup)), day: rollup.day, zone: zone)
     }
 
     /// One day's rollup: the kept one for a closed day (computed and kept the first time), else counted now.
     public func rollup(_ day: Int, now: Int64) async throws -> DayRollup {
-        let closed = days.start(of: day + 1) + Self.settle <= now
-        if closed, let data = try await log.rollup(day: day, zone: zone), let kept = try? JSONDecoder().decode(DayRollup.self, from: Data(data)) {
-            return kept
-        }
+        let closed = isClosed(day, now: now)
+        if closed, let kept = try await kept(day) { return kept }
         let counted = try await count(day)
-        if closed { try await log.saveRollup(Array(try JSONEncoder().encode(counted)), day: day, zone: zone) }
+        if closed { try await keep(counted) }
         return counted
     }
 

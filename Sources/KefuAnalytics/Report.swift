@@ -93,7 +93,7 @@ public struct Report: Sendable, Encodable {
 
     /// Builds the report of `period` (days, oldest first) with the 30 days to today for `neverHit`.
     public static func make(period: [DayRollup], last30: [DayRollup], rules: CompiledRules?, unanswered: [LoggedTurn],
-                            days: LocalDays, now: Int64, groupLimit: Int = 50) -> Report {
+                            days: LocalDays, now: Int64, groupLimit: Int = 50, groups precomputed: ([Group], Int)? = nil) -> Report {
         var total = DayRollup(day: period.first?.day ?? 0)
         for day in period { total.merge(day) }
         let dayRows = period.map { d in
@@ -126,20 +126,26 @@ public struct Report: Sendable, Encodable {
             flowRows.append(flow(name, title: name, steps: day.reached.keys.sorted(), day))
         }
 
-        let messages = unanswered.map { line in
-            UnansweredMessage(text: line.turn.message, normalized: line.turn.normalized ?? line.turn.message, user: line.turn.user,
-                              time: line.turn.time, reason: line.turn.declined.map { .declinedIntent($0) } ?? .defaultReply)
-        }
-        let groups = UnansweredGrouping.groups(messages, limit: groupLimit).map { g in
-            Group(count: g.count, users: g.users, examples: g.examples, keywords: g.keywords, declined: g.declined,
-                  firstSeen: g.firstSeen, lastSeen: g.lastSeen, ruleSuggestion: g.ruleSuggestion, intentSuggestion: g.intentSuggestion)
-        }
+        let (groups, sampled) = precomputed ?? Self.groups(unanswered, limit: groupLimit)
         return Report(from: days.label(period.first?.day ?? 0), through: days.label(period.last?.day ?? 0), generatedAt: now,
                       messages: total.messages, userDays: total.users, busiestDayUsers: period.map(\.users).max() ?? 0,
                       byKind: total.byKind, unanswered: total.count(.defaultReply), declined: total.declined,
                       medianMs: LatencyHistogram.percentile(total.latency, 0.5), p99Ms: LatencyHistogram.percentile(total.latency, 0.99),
                       days: dayRows, rules: ruleRows, neverHit: neverHit, flows: flowRows, unansweredGroups: groups,
-                      unansweredSampled: messages.count)
+                      unansweredSampled: sampled)
+    }
+
+    /// The unanswered lines grouped by similarity, and how many lines they were made from.
+    public static func groups(_ unanswered: [LoggedTurn], limit: Int) -> ([Group], Int) {
+        let messages = unanswered.map { line in
+            UnansweredMessage(text: line.turn.message, normalized: line.turn.normalized ?? line.turn.message, user: line.turn.user,
+                              time: line.turn.time, reason: line.turn.declined.map { .declinedIntent($0) } ?? .defaultReply)
+        }
+        let groups = UnansweredGrouping.groups(messages, limit: limit).map { g in
+            Group(count: g.count, users: g.users, examples: g.examples, keywords: g.keywords, declined: g.declined,
+                  firstSeen: g.firstSeen, lastSeen: g.lastSeen, ruleSuggestion: g.ruleSuggestion, intentSuggestion: g.intentSuggestion)
+        }
+        return (groups, messages.count)
     }
 
     static func flow(_ name: String, title: String, steps: [String], _ day: FlowDay) -> Flow {

@@ -44,6 +44,7 @@ extension SQLiteStore: ConversationLog {
 
     static let logColumns = "id, time, user, msg_type, message, normalized, rule, intent, flow, step, reply, latency_us, kind, mark_flow, mark_event, mark_step, declined"
 
+    /// A line from a row of `SELECT *` (any column order: by name).
     static func loggedTurn(_ row: Row) -> LoggedTurn {
         let markFlow: String? = row["mark_flow"], markEvent: String? = row["mark_event"]
         let kind: String? = row["kind"]
@@ -56,11 +57,25 @@ extension SQLiteStore: ConversationLog {
         return LoggedTurn(id: row["id"], turn: turn)
     }
 
+    /// A line from a row of ``logColumns`` or ``factColumns`` (by position: several times faster than by name,
+    /// which counts when a day of a million-line log is read).
+    static func indexedTurn(_ row: Row) -> LoggedTurn {
+        let markFlow: String? = row[13], markEvent: String? = row[14]
+        let kind: String? = row[12]
+        let turn = ConversationTurn(time: row[1], user: row[2], msgType: row[3], message: row[4],
+                                    normalized: row[5], rule: row[6], intent: row[7], flow: row[8], step: row[9],
+                                    reply: row[10], latencyMicroseconds: row[11],
+                                    kind: kind.flatMap(AnswerKind.init(rawValue:)),
+                                    flowMark: markFlow.flatMap { f in markEvent.map { FlowMark(flow: f, event: $0, step: row[15]) } },
+                                    declined: row[16])
+        return LoggedTurn(id: row[0], turn: turn)
+    }
+
     public func logLines(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.logColumns) FROM conversation INDEXED BY conversation_on_time WHERE time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?
-                """, arguments: [from, until, afterID, limit]).map(Self.loggedTurn)
+                """, arguments: [from, until, afterID, limit]).map(Self.indexedTurn)
         }
     }
 
@@ -69,9 +84,14 @@ extension SQLiteStore: ConversationLog {
 
     public func logFacts(from: Int64, until: Int64, afterID: Int64, limit: Int) async throws -> [LoggedTurn] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
+            // A cursor: each row is read straight from the statement, not copied first.
+            let rows = try Row.fetchCursor(db, sql: """
                 SELECT \(Self.factColumns) FROM conversation INDEXED BY conversation_on_time WHERE time >= ? AND time < ? AND id > ? ORDER BY id LIMIT ?
-                """, arguments: [from, until, afterID, limit]).map(Self.loggedTurn)
+                """, arguments: [from, until, afterID, limit])
+            var lines: [LoggedTurn] = []
+            lines.reserveCapacity(min(limit, 50_000))
+            while let row = try rows.next() { lines.append(Self.indexedTurn(row)) }
+            return lines
         }
     }
 
@@ -90,12 +110,12 @@ extension SQLiteStore: ConversationLog {
         let sql = "SELECT \(Self.logColumns) FROM conversation WHERE \(conditions.joined(separator: " AND ")) ORDER BY time DESC, id DESC LIMIT ?"
         arguments += [search.limit]
         let finalArguments = arguments
-        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.loggedTurn) }
+        return try await pool.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.indexedTurn) }
     }
 
     public func logLine(id: Int64) async throws -> LoggedTurn? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.logColumns) FROM conversation WHERE id = ?", arguments: [id]).map(Self.loggedTurn)
+            try Row.fetchOne(db, sql: "SELECT \(Self.logColumns) FROM conversation WHERE id = ?", arguments: [id]).map(Self.indexedTurn)
         }
     }
 
@@ -104,7 +124,7 @@ extension SQLiteStore: ConversationLog {
             try Row.fetchAll(db, sql: """
                 SELECT \(Self.logColumns) FROM conversation INDEXED BY conversation_unanswered
                 WHERE kind = 'default' AND time >= ? AND time < ? ORDER BY time DESC LIMIT ?
-                """, arguments: [from, until, limit]).map(Self.loggedTurn)
+                """, arguments: [from, until, limit]).map(Self.indexedTurn)
         }
     }
 

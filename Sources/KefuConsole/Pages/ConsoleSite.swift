@@ -19,6 +19,9 @@ public final class ConsoleSite: ConsoleContent {
     /// Editors' reveals: "console user|openid" → until when.
     let revealed = Mutex<[String: Int64]>([:])
     let rooms = TryRooms()
+    /// The unanswered groups of a period, and lint's warnings of a rule set, for a minute.
+    let groups = Memo<([Report.Group], Int)>(life: 60)
+    let warnings = Memo<[LintLine]>(life: 60)
 
     public static let revealFor: Int64 = 600
 
@@ -109,14 +112,23 @@ struct PageContext: Sendable {
     /// `?days=N` (1…366, default 7): the period ending today.
     var periodDays: Int { min(366, max(1, Int(request.query["days"] ?? "") ?? 7)) }
 
-    /// The report of the period (and the 30 days to today for the rules never hit).
-    func report(groupLimit: Int = 50, unansweredSample: Int = 5_000) async throws -> Report {
+    /// The report of the period (and the 30 days to today for the rules never hit). The unanswered groups are made
+    /// from the newest `unansweredSample` lines and kept for a minute (grouping is the page's costly part; its input
+    /// changes slowly).
+    func report(groupLimit: Int = 50, unansweredSample: Int = 3_000) async throws -> Report {
         let first = today - periodDays + 1
         let period = try await cache.rollups(from: first, through: today, now: now)
         let last30 = periodDays == 30 ? period : try await cache.rollups(from: today - 29, through: today, now: now)
-        let unanswered = try await account.log.unansweredLines(from: days.start(of: first), until: days.start(of: today + 1), limit: unansweredSample)
-        return Report.make(period: period, last30: last30, rules: await account.rules(), unanswered: unanswered, days: days, now: now,
-                           groupLimit: groupLimit)
+        var groups: ([Report.Group], Int) = ([], 0)
+        if groupLimit > 0, unansweredSample > 0 {
+            let (log, days, today) = (account.log, self.days, self.today)
+            groups = try await site.groups.value("\(account.id)|\(periodDays)|\(groupLimit)|\(unansweredSample)", now: now) {
+                let lines = try await log.unansweredLines(from: days.start(of: first), until: days.start(of: today + 1), limit: unansweredSample)
+                return Report.groups(lines, limit: groupLimit)
+            }
+        }
+        return Report.make(period: period, last30: last30, rules: await account.rules(), unanswered: [], days: days, now: now,
+                           groupLimit: groupLimit, groups: groups)
     }
 
     /// Links keep the account and the period.
@@ -180,4 +192,23 @@ final class UserRefs: Sendable {
     }
 
     func user(for ref: String) -> String? { known.withLock { $0[ref] } }
+}
+
+typealias LintLine = (code: String, location: String, message: String)
+
+/// Values kept for `life` seconds by key (computed again after; two requests at once may both compute).
+final class Memo<Value: Sendable>: Sendable {
+    private let entries = Mutex<[String: (time: Int64, value: Value)]>([:])
+    let life: Int64
+    init(life: Int64) { self.life = life }
+
+    func value(_ key: String, now: Int64, make: @Sendable () async throws -> Value) async throws -> Value {
+        if let kept = entries.withLock({ $0[key] }), now - kept.time < life { return kept.value }
+        let value = try await make()
+        entries.withLock { map in
+            if map.count > 100 { map.removeAll() }
+            map[key] = (now, value)
+        }
+        return value
+    }
 }

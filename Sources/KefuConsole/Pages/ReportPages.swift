@@ -65,7 +65,11 @@ enum UnresolvedPage {
 enum RulesPage {
     static func render(_ c: PageContext) async throws -> ConsolePage {
         let report = try await c.report(groupLimit: 0, unansweredSample: 0)
-        let section = Sections.rules(report, warnings: warnings(c.account.rulesDirectory))
+        let directory = c.account.rulesDirectory
+        let version = await c.account.summary().rulesVersion ?? ""
+        // Lint compiles the rule set: kept a minute per rule-set version (a reload shows its warnings at once).
+        let lint = try await c.site.warnings.value("\(directory ?? "")|\(version)", now: c.now) { warnings(directory) }
+        let section = Sections.rules(report, warnings: lint)
         return ConsolePage(title: "规则", body: c.toolbar() + section.html, usesCharts: true, script: Chart.prelude + section.script)
     }
 
