@@ -24,10 +24,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product kefu
 
-# The store contract suites (they talk to PostgreSQL from inside the test process, under query deadlines) run
-# in a second invocation: in the first, the suites that drive real processes block the few threads of the
-# concurrency pool for minutes, and an in-process client starved that long times out (see docs/testing.md).
-IN_PROCESS_STORES := KefuStoreTests|KefuPostgresTests
+# The store contract suites (they talk to PostgreSQL from inside the test process, under query deadlines) and the
+# API client's (an in-process client against the stand-in, on its clock) run in a second invocation: in the first,
+# the suites that drive real processes block the few threads of the concurrency pool for minutes, and an in-process
+# client starved that long times out (see docs/testing.md).
+IN_PROCESS_STORES := KefuStoreTests|KefuPostgresTests|KefuWeChatAPITests
 test: deps venv
 	$(SWIFT) build --build-tests
 	KEFU_PYTHON=$(CURDIR)/$(PY) $(SWIFT) test --skip-build --skip '$(IN_PROCESS_STORES)'

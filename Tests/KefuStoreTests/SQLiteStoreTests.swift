@@ -20,7 +20,8 @@ struct StoreTests {
 
     static func turn(_ i: Int, user: String = "u", flow: String? = nil, step: String? = nil) -> ConversationTurn {
         ConversationTurn(time: Int64(i), user: user, msgType: "text", message: "第\(i)条", normalized: "第\(i)条", rule: "r",
-                         intent: i == 1 ? "refund" : nil, flow: flow, step: step, reply: "好", latencyMicroseconds: 12)
+                         intent: i == 1 ? "refund" : nil, flow: flow, step: step, reply: "好", latencyMicroseconds: 12,
+                         kind: i == 1 ? .intent : .rule)
     }
 
     static func session(_ user: String, step: Int, expiresAt: Int64 = 1_000) -> Session {
