@@ -70,8 +70,8 @@ extension PostgresDatabase {
             WHEN intent IS NOT NULL THEN 'intent'
             ELSE 'rule' END;
         CREATE INDEX kefu_conversation_unanswered ON kefu_conversation (account, time) WHERE kind = 'default';
-        CREATE INDEX kefu_conversation_rule ON kefu_conversation (account, rule, time);
         CREATE INDEX kefu_conversation_user_time ON kefu_conversation (account, user_id, time);
+        DROP INDEX kefu_conversation_user;
         CREATE TABLE kefu_day_rollup (
             account text NOT NULL, day integer NOT NULL, zone integer NOT NULL, data bytea NOT NULL,
             PRIMARY KEY (account, day, zone));

@@ -27,8 +27,10 @@ extension SQLiteStore: ConversationLog {
                     ELSE 'rule' END
                 """)
             try db.execute(sql: "CREATE INDEX conversation_unanswered ON conversation (time) WHERE kind = 'default'")
-            try db.execute(sql: "CREATE INDEX conversation_rule ON conversation (rule, time)")
+            // Every index costs each turn's insert: the user's now orders by time too (a transcript), and it replaces the
+            // user-only one; a search by rule walks the time index (within the searched days).
             try db.execute(sql: "CREATE INDEX conversation_user_time ON conversation (user, time)")
+            try db.execute(sql: "DROP INDEX IF EXISTS conversation_on_user")
             try db.create(table: "day_rollup") { t in
                 t.column("day", .integer).notNull()
                 t.column("zone", .integer).notNull()
