@@ -1,3 +1,5 @@
+import KefuRules
+
 /// Days as the support lead counts them: calendar days in the rule set's time zone (`settings.utc_offset`,
 /// China's +08:00 unless told), numbered from 1970-01-01 in that zone.
 public struct LocalDays: Sendable, Equatable {
@@ -15,20 +17,14 @@ public struct LocalDays: Sendable, Equatable {
 
     /// `2026-12-01`.
     public func label(_ day: Int) -> String {
-        let (y, m, d) = Self.civil(fromDays: day)
-        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
+        let c = CalendarDay(ordinal: day)
+        return "\(c.year)-\(c.month < 10 ? "0" : "")\(c.month)-\(c.day < 10 ? "0" : "")\(c.day)"
     }
 
-    /// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    /// The day of a `2026-12-01` label (nil if it is not one).
+    public func day(label text: String) -> Int? {
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
+        return CalendarDay(year: parts[0], month: parts[1], day: parts[2]).ordinal
     }
 }

@@ -72,23 +72,34 @@ public struct LogAnalyst: Sendable {
         return counted
     }
 
+    /// A day counted up to a line: what ``tally(_:)`` carries on from.
+    public struct Tally: Sendable {
+        public var rollup: DayRollup
+        public var users: Set<String> = []
+        /// The last line counted.
+        public var lastID: Int64 = 0
+        public init(day: Int) { rollup = DayRollup(day: day) }
+    }
+
     /// Counts a day from its lines.
-    func count(_ day: Int) async throws -> DayRollup {
+    func count(_ day: Int) async throws -> DayRollup { try await tally(Tally(day: day)).rollup }
+
+    /// Adds the day's lines after `tally.lastID` (all of them for a new tally).
+    public func tally(_ tally: Tally) async throws -> Tally {
+        var t = tally
+        let day = t.rollup.day
         let (start, end) = (days.start(of: day), days.start(of: day + 1))
-        var rollup = DayRollup(day: day)
-        var users = Set<String>()
-        var after: Int64 = 0
         while true {
-            let lines = try await log.logFacts(from: start, until: end, afterID: after, limit: Self.page)
+            let lines = try await log.logFacts(from: start, until: end, afterID: t.lastID, limit: Self.page)
             for line in lines {
-                rollup.add(line.turn)
-                if line.turn.isCustomerMessage { users.insert(line.turn.user) }
+                t.rollup.add(line.turn)
+                if line.turn.isCustomerMessage { t.users.insert(line.turn.user) }
+                t.lastID = max(t.lastID, line.id)
             }
-            guard lines.count == Self.page, let last = lines.last else { break }
-            after = last.id
+            if lines.count < Self.page { break }
         }
-        rollup.users = users.count
-        return rollup
+        t.rollup.users = t.users.count
+        return t
     }
 
     /// Computes and keeps the rollups of closed days not kept yet, from `first` (clean-up does this

@@ -7,7 +7,8 @@ import KefuDialogue
 public actor RollupCache {
     public nonisolated let analyst: LogAnalyst
     private var closed: [Int: DayRollup] = [:]
-    private var today: (day: Int, rollup: DayRollup, users: Set<String>, lastID: Int64, countedAt: Int64)?
+    /// Today so far, and when it was last counted from scratch.
+    private var today: (tally: LogAnalyst.Tally, countedAt: Int64)?
     /// Today is counted from scratch at least this often (seconds).
     public static let recount: Int64 = 300
 
@@ -36,36 +37,14 @@ public actor RollupCache {
 
     /// A day not closed yet (today, or yesterday within the settle hour), counted incrementally.
     func live(_ day: Int, now: Int64) async throws -> DayRollup {
-        if var t = today, t.day == day, now - t.countedAt < Self.recount {
-            let (start, end) = (analyst.days.start(of: day), analyst.days.start(of: day + 1))
-            while true {
-                let lines = try await analyst.log.logFacts(from: start, until: end, afterID: t.lastID, limit: LogAnalyst.page)
-                for line in lines {
-                    t.rollup.add(line.turn)
-                    if line.turn.isCustomerMessage { t.users.insert(line.turn.user) }
-                    t.lastID = max(t.lastID, line.id)
-                }
-                if lines.count < LogAnalyst.page { break }
-            }
-            t.rollup.users = t.users.count
-            today = t
-            return t.rollup
+        if let t = today, t.tally.rollup.day == day, now - t.countedAt < Self.recount {
+            let next = try await analyst.tally(t.tally)
+            today = (next, t.countedAt)
+            return next.rollup
         }
-        // From scratch.
-        let (start, end) = (analyst.days.start(of: day), analyst.days.start(of: day + 1))
-        var rollup = DayRollup(day: day), users = Set<String>(), lastID: Int64 = 0
-        while true {
-            let lines = try await analyst.log.logFacts(from: start, until: end, afterID: lastID, limit: LogAnalyst.page)
-            for line in lines {
-                rollup.add(line.turn)
-                if line.turn.isCustomerMessage { users.insert(line.turn.user) }
-                lastID = max(lastID, line.id)
-            }
-            if lines.count < LogAnalyst.page { break }
-        }
-        rollup.users = users.count
-        if day == analyst.days.day(of: now) { today = (day, rollup, users, lastID, now) }
-        return rollup
+        let counted = try await analyst.tally(LogAnalyst.Tally(day: day))  // from scratch
+        if day == analyst.days.day(of: now) { today = (counted, now) }
+        return counted.rollup
     }
 
     /// Forgets what is kept (after the log was purged by retention, the closed days still hold).

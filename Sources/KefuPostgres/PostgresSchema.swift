@@ -59,16 +59,7 @@ extension PostgresDatabase {
         (3, "what answered, flow marks, day rollups, handed-off users (the console)", """
         ALTER TABLE kefu_conversation ADD COLUMN kind text, ADD COLUMN mark_flow text, ADD COLUMN mark_event text,
             ADD COLUMN mark_step text, ADD COLUMN declined text;
-        UPDATE kefu_conversation SET kind = CASE
-            WHEN msg_type = 'call' THEN 'call'
-            WHEN rule = 'default' THEN 'default'
-            WHEN rule = 'handoff' THEN 'human'
-            WHEN rule LIKE 'interrupt:%' THEN 'handoff'
-            WHEN rule LIKE 'flow:%' THEN 'flow'
-            WHEN rule = '' THEN 'silent'
-            WHEN rule LIKE 'events.%' OR msg_type = 'event' THEN 'event'
-            WHEN intent IS NOT NULL THEN 'intent'
-            ELSE 'rule' END;
+        UPDATE kefu_conversation SET kind = \(AnswerKind.legacySQL);
         CREATE INDEX kefu_conversation_unanswered ON kefu_conversation (account, time) WHERE kind = 'default';
         CREATE INDEX kefu_conversation_user_time ON kefu_conversation (account, user_id, time);
         DROP INDEX kefu_conversation_user;

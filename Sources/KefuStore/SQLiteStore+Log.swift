@@ -14,18 +14,7 @@ extension SQLiteStore: ConversationLog {
                 t.add(column: "declined", .text)    // why the classifier named no intent
             }
             // Lines from before: their kind from the rule column (AnswerKind(legacyRule:)).
-            try db.execute(sql: """
-                UPDATE conversation SET kind = CASE
-                    WHEN msg_type = 'call' THEN 'call'
-                    WHEN rule = 'default' THEN 'default'
-                    WHEN rule = 'handoff' THEN 'human'
-                    WHEN rule LIKE 'interrupt:%' THEN 'handoff'
-                    WHEN rule LIKE 'flow:%' THEN 'flow'
-                    WHEN rule = '' THEN 'silent'
-                    WHEN rule LIKE 'events.%' OR msg_type = 'event' THEN 'event'
-                    WHEN intent IS NOT NULL THEN 'intent'
-                    ELSE 'rule' END
-                """)
+            try db.execute(sql: "UPDATE conversation SET kind = " + AnswerKind.legacySQL)
             try db.execute(sql: "CREATE INDEX conversation_unanswered ON conversation (time) WHERE kind = 'default'")
             // Every index costs each turn's insert: the user's now orders by time too (a transcript), and it replaces the
             // user-only one; a search by rule walks the time index (within the searched days).

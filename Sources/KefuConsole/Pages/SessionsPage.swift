@@ -44,18 +44,7 @@ enum SessionsPage {
 
     /// `from` / `to` dates (local, inclusive), default the last 7 days.
     static func period(_ q: [String: String], _ c: PageContext) -> (Int64, Int64) {
-        func day(_ text: String?) -> Int? {
-            guard let text else { return nil }
-            let parts = text.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 3 else { return nil }
-            // Days from the civil date (inverse of LocalDays.label).
-            let (y, m, d) = (parts[0] - (parts[1] <= 2 ? 1 : 0), parts[1], parts[2])
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yoe = y - era * 400
-            let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-            let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-            return era * 146_097 + doe - 719_468
-        }
+        func day(_ text: String?) -> Int? { text.flatMap(c.days.day(label:)) }
         let last = day(q["to"]) ?? c.today
         let first = day(q["from"]) ?? (last - 6)
         return (c.days.start(of: min(first, last)), c.days.start(of: max(first, last) + 1))

@@ -310,6 +310,21 @@ public enum AnswerKind: String, Sendable, Equatable, Hashable, CaseIterable, Cod
     /// Counts as a message of the customer (not a call result or a clean-up line).
     public var isMessage: Bool { self != .call }
 
+    /// ``init(legacyRule:intent:msgType:)`` as SQL over the log's columns (SQLite and PostgreSQL alike), for the
+    /// migration that gives old lines their kind.
+    public static let legacySQL = """
+        CASE
+            WHEN msg_type = 'call' THEN 'call'
+            WHEN rule = 'default' THEN 'default'
+            WHEN rule = 'handoff' THEN 'human'
+            WHEN rule LIKE 'interrupt:%' THEN 'handoff'
+            WHEN rule LIKE 'flow:%' THEN 'flow'
+            WHEN rule = '' THEN 'silent'
+            WHEN rule LIKE 'events.%' OR msg_type = 'event' THEN 'event'
+            WHEN intent IS NOT NULL THEN 'intent'
+            ELSE 'rule' END
+        """
+
     /// The kind of a line written before the kind was kept, from its rule column.
     public init(legacyRule rule: String, intent: String?, msgType: String) {
         if msgType == "call" { self = .call }
