@@ -186,3 +186,34 @@ for mode in [SecurityMode.plaintext, .secure] where wanted("wechat-\(mode.rawVal
     }
     emit("wechat-\(mode.rawValue)", "msg/s", rates, note: "verify\(mode == .secure ? " + decrypt" : "") + parse + reply\(mode == .secure ? " + encrypt + sign" : "")")
 }
+
+// Scale: Engine.handle against the size of the rule set (scale-rules-N): N keyword rules (`contains:`, one keyword
+// each, from keywords-100k) and nothing else; the figure is msg/s over 20,000 messages of
+// messages-100k, with the compile time and the process's resident memory grown by the compiled rule set.
+func residentMB() -> Double {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+          let pages = Double(statm.split(separator: " ")[1]) else { return 0 }
+    return pages * 4096 / 1_048_576
+}
+for size in [10, 100, 1_000, 10_000, 100_000] where wanted("scale-rules-\(size)") {
+    let keywords = lines(data + "/keywords-100k.txt").prefix(size)
+    let yaml = "rules:\n" + keywords.enumerated().map { i, k in
+        "  - id: k\(i)\n    when: {contains: ['\(k.replacingOccurrences(of: "'", with: "''"))']}\n    reply: 第 \(i) 条\n"
+    }.joined()
+    let before = residentMB()
+    var compiled: CompiledRules?
+    let compileSeconds = try seconds { compiled = try RuleSetCompiler.compile(RuleSetLoader.parse(files: [(path: "scale.yaml", text: yaml)])) }
+    let scaled = Engine(rules: compiled!)
+    let grown = residentMB() - before
+    let pushes = messages.prefix(20_000).enumerated().map { message($0.element, $0.offset) }
+    var answered = 0
+    let rates = (0..<runs).map { _ in
+        Double(pushes.count) / seconds {
+            var n = 0
+            for m in pushes where scaled.handle(m, session: nil, now: 1_795_572_000).outcome.answeredBy.hasPrefix("k") { n += 1 }
+            answered = n
+        }
+    }
+    emit("scale-rules-\(size)", "msg/s", rates, matches: answered, memoryMB: (grown * 10).rounded() / 10,
+         note: "\(size) keyword rules: Engine.handle per message (normalize, match, render, reply); load + compile \(String(format: "%.2f", compileSeconds)) s; memory: RSS grown by the compiled set")
+}

@@ -39,6 +39,7 @@ WEBHOOK_REPLY = "您好，客服已收到，请稍候。"  # the fixed reply of 
 WEBHOOK_WORKERS = 2
 WEBHOOK_WORKER_CLASS = os.environ.get("BENCH_WEBHOOK_WORKER_CLASS", "sync")
 WEBHOOK_DURATION = os.environ.get("BENCH_WEBHOOK_DURATION", "10s")
+PIN = bool(os.environ.get("BENCH_PIN"))  # server on core 0, wrk on core 1
 
 
 # The figures quoted in issue 7, to flag results that differ by more than ISSUE_TOLERANCE times, with
@@ -284,6 +285,8 @@ class Server:
                "--log-level", "warning", app]
         if WEBHOOK_WORKER_CLASS == "gthread":
             cmd[1:1] = ["--threads", os.environ.get("BENCH_WEBHOOK_THREADS", "4")]
+        if PIN:
+            cmd[0:0] = ["taskset", "-c", "0"]  # BENCH_PIN: the server on core 0, wrk on core 1 (as scripts/bench-webhook)
         self.log = open(self.logfile, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -312,6 +315,8 @@ class Server:
 def run_wrk(lua_env):
     cmd = ["wrk", "-t2", "-c32", f"-d{WEBHOOK_DURATION}", "--latency", "-s", WRK_CLIENT,
            f"http://127.0.0.1:{WEBHOOK_PORT}/"]
+    if PIN:
+        cmd[0:0] = ["taskset", "-c", "1"]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True, env=lua_env).stdout.decode()
     for line in out.splitlines():
         if line.startswith("BENCH_WRK "):
@@ -352,7 +357,7 @@ def bench_webhook():
                    if os.environ.get("WEROBOT_SESSION") == "sqlite" else "session store off")
         what = (f"WeRoBot {pkg_version('WeRoBot')} (its bottle WSGI app, {session})" if impl.startswith("werobot")
                 else f"Flask {pkg_version('Flask')} + wechatpy {pkg_version('wechatpy')} check_signature/parse_message/create_reply")
-        note = (f"{what}; gunicorn {pkg_version('gunicorn')}, {WEBHOOK_WORKERS} {WEBHOOK_WORKER_CLASS} workers; wrk -t2 -c32 -d{WEBHOOK_DURATION} "
+        note = (f"{what}{'; server on core 0, wrk on core 1 (taskset)' if PIN else ''}; gunicorn {pkg_version('gunicorn')}, {WEBHOOK_WORKERS} {WEBHOOK_WORKER_CLASS} workers; wrk -t2 -c32 -d{WEBHOOK_DURATION} "
                 f"with Benchmarks/webhook/wechat-post.lua (kefu's client: a fresh signature and MsgId per request, 500 users a thread); "
                 f"{sum(r['requests'] for r in rs)} requests: non-200 {non200}, "
                 f"200 but not the expected text reply {bad}, socket errors {sock_err}; p99_ms of the median run "

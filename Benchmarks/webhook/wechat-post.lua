@@ -43,6 +43,8 @@ function init(args)
   local tag = wx.random_digits(7)
   msg_prefix = tag .. string.format("%02d", bench_thread)   -- MsgId = 7 + 2 + 9 digits, under 2^63
   user_prefix = "oBench" .. tag .. "_" .. bench_thread .. "_"
+  -- WX_USER_PREFIX: fixed user names (PREFIX THREAD _ N), for users whose sessions were stored beforehand (scripts/bench-scale).
+  if os.getenv("WX_USER_PREFIX") and os.getenv("WX_USER_PREFIX") ~= "" then user_prefix = os.getenv("WX_USER_PREFIX") .. bench_thread .. "_" end
 end
 
 function request()

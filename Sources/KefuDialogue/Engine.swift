@@ -143,6 +143,26 @@ public struct Engine: Sendable {
         case called(step: String, outcome: String)
         /// A message while the flow waits for a call's result.
         case waiting(step: String)
+
+        /// The case's name (`filled`, `reasked` …): the metric's label.
+        public var name: String {
+            switch self {
+            case .started: "started"
+            case .filled: "filled"
+            case .reasked: "reasked"
+            case .refused: "refused"
+            case .digression: "digression"
+            case .changing: "changing"
+            case .done: "done"
+            case .cancelled: "cancelled"
+            case .handedOff: "handedOff"
+            case .failed: "failed"
+            case .expired: "expired"
+            case .calling: "calling"
+            case .called: "called"
+            case .waiting: "waiting"
+            }
+        }
     }
 
     /// The answer and the session to keep (nil: nothing to keep).

@@ -28,6 +28,9 @@ public final class ConnectionLimits: Sendable {
     }
 
     public let settings: Settings
+    /// Which listener these limits guard: `webhook`, or `admin` (whose counters are `kefu_admin_connections_*`,
+    /// so the webhook's stay its own).
+    public let listener: String
     let metrics: ServerMetrics
     let logger: Logger
     private let table: Mutex<Table>
@@ -47,8 +50,9 @@ public final class ConnectionLimits: Sendable {
         var refusedSinceLog = 0
     }
 
-    public init(_ settings: Settings, metrics: ServerMetrics, logger: Logger) {
+    public init(_ settings: Settings, listener: String = "webhook", metrics: ServerMetrics, logger: Logger) {
         self.settings = settings
+        self.listener = listener
         self.metrics = metrics
         self.logger = logger
         table = Mutex(Table())
@@ -83,14 +87,14 @@ public final class ConnectionLimits: Sendable {
             return (.admitted(id: id, displaced: displaced), table.entries.count,
                     displaced == nil ? nil : Self.takeLogLine(&table, now))
         }
-        metrics.connectionsOpen(open)
+        metrics.connectionsOpen(open, listener: listener)
         switch admission {
-        case .refused: metrics.connectionRefused()
-        case .admitted(_, let displaced): if displaced != nil { metrics.connectionDisplaced() }
+        case .refused: metrics.connectionRefused(listener: listener)
+        case .admitted(_, let displaced): if displaced != nil { metrics.connectionDisplaced(listener: listener) }
         }
         if let logLine {
             logger.notice("connection limit reached: new connections take the place of the longest-idle ones, or get 503 while every connection has a request in progress; if this is real traffic, raise --max-connections (and the descriptor limit)", metadata: [
-                "limit": .string("\(limit)"), "open": .string("\(open)"),
+                "listener": .string(listener), "limit": .string("\(limit)"), "open": .string("\(open)"),
                 "idleClosed": .string("\(logLine.idleClosed)"), "refused": .string("\(logLine.refused)")])
         }
         return admission
@@ -116,16 +120,19 @@ public final class ConnectionLimits: Sendable {
         let open = table.withLock { table -> Int? in
             table.entries.removeValue(forKey: id) == nil ? nil : table.entries.count
         }
-        if let open { metrics.connectionsOpen(open) }
+        if let open { metrics.connectionsOpen(open, listener: listener) }
     }
 
     /// Hummingbird's HTTP/1 channel with a ``ConnectionGuard`` in front of the HTTP decoder and a
     /// ``RequestPhaseHandler`` behind it.
-    public func http1() -> HTTPServerBuilder {
+    ///
+    /// `onEventLoop`: each connection's requests run on its event loop (the webhook: short turns, no blocking work;
+    /// not the admin listener, whose pages may count for seconds).
+    public func http1(onEventLoop: Bool = false) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             GuardedHTTP1Channel(
                 http1: HTTP1Channel(responder: responder, configuration: .init(additionalChannelHandlers: [RequestPhaseHandler()])),
-                limits: self)
+                limits: self, onEventLoop: onEventLoop)
         }
     }
 
@@ -164,6 +171,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
     let http1: HTTP1Channel
     let limits: ConnectionLimits
+    let onEventLoop: Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let added = channel.eventLoop.makeCompletedFuture {
@@ -173,7 +181,10 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await http1.handle(value: value, logger: logger)
+        guard onEventLoop else { return await http1.handle(value: value, logger: logger) }
+        await withTaskExecutorPreference(EventLoopExecutor.of(value.channel.eventLoop)) {
+            await http1.handle(value: value, logger: logger)
+        }
     }
 }
 
@@ -337,7 +348,7 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
         let settings = limits.settings
         switch phase {
         case .awaitingHead(let started):
-            limits.metrics.connectionTimedOut(phase: "header")
+            limits.metrics.connectionTimedOut(phase: "header", listener: limits.listener)
             phase = .closing
             limits.logger.debug("connection closed: no complete request head in time", metadata: [
                 "timeout": .string(ConnectionLimits.seconds(settings.headerTimeout)), "partial": .string("\(started)")])
@@ -348,11 +359,11 @@ final class ConnectionGuard: ChannelInboundHandler, RemovableChannelHandler {
                 context.close(promise: nil)
             }
         case .idle:
-            limits.metrics.connectionTimedOut(phase: "idle")
+            limits.metrics.connectionTimedOut(phase: "idle", listener: limits.listener)
             phase = .closing
             context.close(promise: nil)
         case .readingBody(let received, let expected):
-            limits.metrics.connectionTimedOut(phase: "body")
+            limits.metrics.connectionTimedOut(phase: "body", listener: limits.listener)
             phase = .closing
             closeAfterResponse = true
             // The route answers 408 with this reason; if nothing answers within a grace period, close anyway.

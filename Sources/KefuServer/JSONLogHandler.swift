@@ -1,12 +1,16 @@
 import Foundation
 import KefuRules
 import Logging
+import Synchronization
 
 /// One JSON object per line on standard error: time, level, message and metadata.
 /// Nothing secret is ever put into metadata by Kefu (no token, no key, no message body).
 ///
 /// Written by hand (no `JSONSerialization`, no date formatter per line): at one line per message
 /// the logger is on the hot path, and those two cost about half the webhook's throughput.
+/// Lines below `warning` are gathered and written by ``LogOutput`` a few times a second (one write
+/// for many lines, none on the request's thread); a warning or worse is written at once, after
+/// what was gathered, so the order of lines is kept.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
@@ -32,7 +36,7 @@ public struct JSONLogHandler: LogHandler {
             Self.appendQuoted("\(merged[key]!)", to: &line)
         }
         line += "}\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        LogOutput.standardError.write(line, now: event.level >= .warning)
     }
 
     /// UTC, millisecond precision: 2026-11-25T16:47:04.123Z
@@ -52,5 +56,56 @@ public struct JSONLogHandler: LogHandler {
 
     static func appendQuoted(_ text: String, to line: inout String) {
         JSONValue.quote(text, into: &line)
+    }
+}
+
+/// Standard error, written in batches: lines gather in a buffer that a thread of its own writes every
+/// ``interval`` (or at once when asked, or when it passes ``limit``). ``flush()`` runs at exit.
+final class LogOutput: Sendable {
+    static let standardError = LogOutput(descriptor: 2)
+    static let interval = Duration.milliseconds(50)
+    static let limit = 256 * 1024
+
+    private let descriptor: Int32
+    private let pending = Mutex<[UInt8]>([])
+    /// Serializes the writes themselves (the flusher's and an urgent line's), so lines never interleave.
+    private let writing = Mutex(())
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+        Thread.detachNewThread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: Double(Self.interval.components.attoseconds) / 1e18)
+                flush()
+            }
+        }
+        if descriptor == 2 { atexit { LogOutput.standardError.flush() } }
+    }
+
+    func write(_ line: String, now urgent: Bool) {
+        let full = pending.withLock { buffer -> Bool in
+            buffer.append(contentsOf: line.utf8)
+            return buffer.count >= Self.limit
+        }
+        if urgent || full { flush() }
+    }
+
+    /// Writes what has gathered.
+    func flush() {
+        writing.withLock { _ in
+            let bytes = pending.withLock { buffer -> [UInt8] in
+                let gathered = buffer
+                buffer = []
+                return gathered
+            }
+            guard !bytes.isEmpty else { return }
+            bytes.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                    if n > 0 { offset += n } else if n < 0, errno == EINTR { continue } else { return }
+                }
+            }
+        }
     }
 }

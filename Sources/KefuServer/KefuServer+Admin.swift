@@ -27,7 +27,9 @@ public struct AdminListener: Sendable {
 }
 
 extension KefuServer {
-    func adminApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> (any Service)? {
+    /// `webhookLimits`: the webhook's settings; the admin listener has the same timeouts and its own, smaller limit
+    /// (``ServerConfiguration/adminMaxConnections``), so idle sockets on one port take no place from the other.
+    func adminApplication(webhookLimits: ConnectionLimits.Settings, onRunning: @escaping @Sendable (Int) async -> Void) -> (any Service)? {
         guard let admin = configuration.admin else { return nil }
         var adminLogger = logger
         adminLogger[metadataKey: "listener"] = "admin"
@@ -47,8 +49,12 @@ extension KefuServer {
         var quiet = adminLogger
         quiet.logLevel = max(adminLogger.logLevel, .notice)
         let (host, startLogger) = (admin.host, logger)
+        var settings = webhookLimits
+        settings.maxConnections = min(ServerConfiguration.adminMaxConnections, webhookLimits.maxConnections)
+        let limits = ConnectionLimits(settings, listener: "admin", metrics: metrics, logger: adminLogger)
         return Application(
             router: site.router(),
+            server: limits.http1(),
             configuration: .init(address: .hostname(admin.host, port: admin.port), serverName: "kefu"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -11,16 +11,17 @@ extension KefuServer {
         if let reading, let from = reading.raisedFrom {
             logger.info("raised the open-file limit (RLIMIT_NOFILE)", metadata: ["from": .string("\(from)"), "to": .string("\(reading.soft)")])
         }
-        let margin = DescriptorLimit.margin
+        // The admin listener's connections need descriptors too.
+        let margin = DescriptorLimit.margin + (configuration.admin == nil ? 0 : ServerConfiguration.adminMaxConnections)
         var maxConnections = configuration.maxConnections ?? ServerConfiguration.defaultMaxConnections
         if let reading, maxConnections + margin > reading.soft {
             let needed = maxConnections + margin
             let raise = "raise it (ulimit -n \(needed) in the shell that starts kefu, or LimitNOFILE=\(needed) in its systemd unit)"
             if configuration.maxConnections == nil {
                 maxConnections = max(1, reading.soft - margin)
-                logger.warning("the open-file limit (RLIMIT_NOFILE) is \(reading.soft) (hard limit \(reading.hard)), too low for the default of \(ServerConfiguration.defaultMaxConnections) connections plus \(margin) descriptors for SQLite, logs and rule files; serving at most \(maxConnections) connections. To serve more, \(raise), or set --max-connections.")
+                logger.warning("the open-file limit (RLIMIT_NOFILE) is \(reading.soft) (hard limit \(reading.hard)), too low for the default of \(ServerConfiguration.defaultMaxConnections) connections plus \(margin) descriptors for SQLite, logs, rule files and the admin listener; serving at most \(maxConnections) connections. To serve more, \(raise), or set --max-connections.")
             } else {
-                logger.warning("the open-file limit (RLIMIT_NOFILE) is \(reading.soft) (hard limit \(reading.hard)), but --max-connections \(maxConnections) needs about \(needed) descriptors (\(margin) more for SQLite, logs and rule files): near the limit new connections cannot even be accepted. \(raise.prefix(1).uppercased() + raise.dropFirst()), or lower --max-connections.")
+                logger.warning("the open-file limit (RLIMIT_NOFILE) is \(reading.soft) (hard limit \(reading.hard)), but --max-connections \(maxConnections) needs about \(needed) descriptors (\(margin) more for SQLite, logs, rule files and the admin listener): near the limit new connections cannot even be accepted. \(raise.prefix(1).uppercased() + raise.dropFirst()), or lower --max-connections.")
             }
         }
         return .init(headerTimeout: configuration.headerTimeout, bodyTimeout: configuration.bodyTimeout,

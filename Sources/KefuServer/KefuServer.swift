@@ -190,10 +190,10 @@ public struct KefuServer: Sendable {
                 if forgotten > 10_000 { Self.returnFreeMemory() }
             }
         }
-        if let admin = adminApplication(onRunning: onAdminRunning) { services.append(admin) }
+        if let admin = adminApplication(webhookLimits: limits.settings, onRunning: onAdminRunning) { services.append(admin) }
         let app = Application(
             router: router(),
-            server: limits.http1(),
+            server: limits.http1(onEventLoop: true),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "kefu"),
             services: services,
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },

@@ -114,6 +114,8 @@ public struct ServerConfiguration: Sendable {
     /// The most connections open at once; nil: ``defaultMaxConnections``, lowered to what the descriptor limit allows.
     public var maxConnections: Int?
     public static let defaultMaxConnections = 512
+    /// The admin listener's connection limit (a few support leads' browsers; its timeouts are the webhook's).
+    public static let adminMaxConnections = 64
     /// `--accounts FILE`: several Official Accounts in one process, each with its own path, secrets,
     /// rule set and store. Empty: one account, from the fields above (`path`, `rulesDirectory`, `wechat`, `api`, `gate`).
     public var accounts: [Account] = []

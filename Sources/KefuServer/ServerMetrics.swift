@@ -70,14 +70,18 @@ public final class ServerMetrics: Sendable {
     }
 
     public func defaultReply() {
-        registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: labelled([])).increment()
+        counter("default") {
+            registry.makeCounter(descriptor: Self.name("default_replies", "total", "Text messages no rule matched"), labels: labelled([]))
+        }.increment()
     }
 
     /// Flow events by flow and kind (started, filled, reasked, digression, changing, done, cancelled, handedOff, failed).
     public func flowEvent(_ flow: String, _ event: Engine.FlowEvent) {
-        let kind = "\(event)".prefix { $0 != "(" }
-        registry.makeCounter(descriptor: Self.name("flow_events", "total", "What flows did with messages"),
-                             labels: labelled([("flow", flow), ("event", String(kind))])).increment()
+        let kind = event.name
+        counter("flow|\(flow)|\(kind)") {
+            registry.makeCounter(descriptor: Self.name("flow_events", "total", "What flows did with messages"),
+                                 labels: labelled([("flow", flow), ("event", kind)]))
+        }.increment()
     }
 
     public func reload(ok: Bool) { reload(result: ok ? "ok" : "failed") }
@@ -146,39 +150,46 @@ public final class ServerMetrics: Sendable {
 
     // MARK: connections (ConnectionLimits)
 
-    private let openConnections = Mutex<Gauge?>(nil)
+    private let openConnections = Mutex<[String: Gauge]>([:])
+
+    /// The webhook's series are `kefu_connections_*`; another listener's carry its name (`kefu_admin_connections_*`).
+    private static func connectionName(_ name: String, _ listener: String) -> String {
+        listener == "webhook" ? name : "\(listener)_\(name)"
+    }
 
     /// `kefu_connections_open`: connections holding a place under --max-connections.
-    public func connectionsOpen(_ count: Int) {
-        let gauge = openConnections.withLock { gauge -> Gauge in
-            if let gauge { return gauge }
-            let made = registry.makeGauge(descriptor: Self.name("connections_open", "", "Open connections (at most --max-connections)"))
-            gauge = made
+    public func connectionsOpen(_ count: Int, listener: String = "webhook") {
+        let gauge = openConnections.withLock { gauges -> Gauge in
+            if let gauge = gauges[listener] { return gauge }
+            let made = registry.makeGauge(descriptor: Self.name(Self.connectionName("connections_open", listener), "",
+                                                                "Open connections (at most --max-connections; the admin listener's at most \(ServerConfiguration.adminMaxConnections))"))
+            gauges[listener] = made
             return made
         }
         gauge.set(Int64(count))
     }
 
     /// At the connection limit with every connection busy: a new connection answered 503.
-    public func connectionRefused() {
-        counter("connections|refused") {
-            registry.makeCounter(descriptor: Self.name("connections_refused", "total",
-                                                       "New connections answered 503 at --max-connections (every connection had a request in progress)"), labels: [])
+    public func connectionRefused(listener: String = "webhook") {
+        counter("connections|refused|\(listener)") {
+            registry.makeCounter(descriptor: Self.name(Self.connectionName("connections_refused", listener), "total",
+                                                       "New connections answered 503 at the connection limit (every connection had a request in progress)"), labels: [])
         }.increment()
     }
 
     /// At the connection limit: the longest-idle connection closed to make room for a new one.
-    public func connectionDisplaced() {
-        counter("connections|displaced") {
-            registry.makeCounter(descriptor: Self.name("connections_displaced", "total",
-                                                       "Idle connections closed at --max-connections to make room for a new one"), labels: [])
+    public func connectionDisplaced(listener: String = "webhook") {
+        counter("connections|displaced|\(listener)") {
+            registry.makeCounter(descriptor: Self.name(Self.connectionName("connections_displaced", listener), "total",
+                                                       "Idle connections closed at the connection limit to make room for a new one"), labels: [])
         }.increment()
     }
 
     /// A connection closed by a timeout: phase header, body (answered 408) or idle.
-    public func connectionTimedOut(phase: String) {
-        counter("timeout|\(phase)") {
-            registry.makeCounter(descriptor: Self.name("connection_timeouts", "total", "Connections closed by --header-timeout, --body-timeout or --idle-timeout"),
+    public func connectionTimedOut(phase: String, listener: String = "webhook") {
+        counter("timeout|\(phase)|\(listener)") {
+            registry.makeCounter(descriptor: Self.name(Self.connectionName("connection_timeouts", listener), "total",
+                                                       "Connections closed by --header-timeout, --body-timeout or --idle-timeout"),
                                  labels: [("phase", phase)])
         }.increment()
     }

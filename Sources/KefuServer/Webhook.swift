@@ -4,6 +4,8 @@ import KefuRules
 import KefuStore
 import KefuWeChat
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// The webhook's behaviour, free of HTTP framework types: a request's method, query and body in,
@@ -32,10 +34,9 @@ public struct Webhook: Sendable {
     let endpoint: WeChatEndpoint
     let rules: LiveRules
     let metrics: ServerMetrics
-    /// Work in flight by message; nil result: the store failed and nothing of the turn was applied.
-    let deduplicator = Deduplicator<Engine.Outcome?>()
     let replayGuard: ReplayGuard
-    let users: UserQueue
+    /// Each user's turns, exactly once by message and in order; nil result: the store failed and nothing of the turn was applied.
+    let users: UserLines<Engine.Outcome?>
     let store: any ConversationStore
     let responder: Responder
     let logger: Logger
@@ -51,7 +52,7 @@ public struct Webhook: Sendable {
         self.configuration = configuration
         self.store = store
         self.services = services
-        let users = UserQueue(), waiting = Signal(), window = configuration.deduplicationWindowSeconds
+        let users = UserLines<Engine.Outcome?>(), waiting = Signal(), window = configuration.deduplicationWindowSeconds
         self.users = users
         outboxWaiting = waiting
         let finisher = Responder(store: store, window: window, tracksWindows: configuration.api != nil)
@@ -75,7 +76,7 @@ public struct Webhook: Sendable {
                               metrics: metrics)
     }
 
-    static func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int, users: UserQueue, finisher: Responder,
+    static func finishCall(_ request: ServiceRequest, _ result: CallResult, _ attempt: Int, _ attempts: Int, users: UserLines<Engine.Outcome?>, finisher: Responder,
                            rules: LiveRules, waiting: Signal, logger: Logger, metrics: ServerMetrics) async {
         await users.run(for: request.call.user) {
             do {
@@ -130,41 +131,43 @@ public struct Webhook: Sendable {
         }
         // With the API client, an answer that misses the budget goes out as customer-service messages.
         let gate: DeliveryGate? = configuration.sendsLateAnswers ? DeliveryGate() : nil
-        let work = Task { () -> (value: Engine.Outcome?, duplicate: Bool) in
-            await deduplicator.run(key) { [self] in
-                await users.run(for: message.fromUserName) { [self] in
-                    // Test hook: slow rules (a stored answer is not slowed).
-                    if let delay = configuration.testDelay,
-                       (try? await store.response(for: key, since: now - configuration.deduplicationWindowSeconds)) == nil {
-                        try? await Task.sleep(for: delay)
-                    }
-                    do {
-                        // Answered before (a retry after the first delivery finished, or before a restart): the stored answer.
-                        let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request, gate: gate)
-                        if !outcome.queued.isEmpty { outboxWaiting.signal() }
-                        if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
-                        return outcome
-                    } catch is MessageInFlightElsewhere {
-                        // Another instance is answering this very message (WeChat's retry came here): `success` now;
-                        // WeChat's next retry gets that instance's answer from the store.
-                        logger.notice("another instance is still answering this message; answered success, and WeChat's next retry gets its answer",
-                                      metadata: ["user": .string(message.fromUserName), "msgType": .string(message.msgType)])
-                        return Engine.Outcome(response: .success, source: .remembered)
-                    } catch {
-                        // The store failed: nothing of the turn is applied (no answer computed without the
-                        // user's session, nothing remembered), so WeChat's retry runs the turn again.
-                        metrics.storeFailure()
-                        logger.error("the store did not load or save the turn; answered success and kept nothing, so the retry runs it again",
-                                     metadata: ["error": .string("\(error)"), "user": .string(message.fromUserName)])
-                        return nil
-                    }
+        // The turn runs in a task of its own (it goes on past the budget: its result is what a retry gets), on this
+        // request's event loop; the request waits for it up to the budget, kept by a callback on the same loop.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? MultiThreadedEventLoopGroup.singleton.next()
+        let answer = PendingAnswer<(value: Engine.Outcome?, duplicate: Bool)>()
+        Task(executorPreference: EventLoopExecutor.of(loop)) { [self] in
+            answer.deliver(await users.run(key: key, user: message.fromUserName) { [self] () async -> Engine.Outcome? in
+                // Test hook: slow rules (a stored answer is not slowed).
+                if let delay = configuration.testDelay,
+                   (try? await store.response(for: key, since: now - configuration.deduplicationWindowSeconds)) == nil {
+                    try? await Task.sleep(for: delay)
                 }
-            }
+                do {
+                    // Answered before (a retry after the first delivery finished, or before a restart): the stored answer.
+                    let outcome = try await responder.respond(to: message, engine: engine, now: now, request: request, gate: gate)
+                    if !outcome.queued.isEmpty { outboxWaiting.signal() }
+                    if outcome.source != .remembered { record(outcome, message: message, mode: mode) }  // once per message, even past the budget
+                    return outcome
+                } catch is MessageInFlightElsewhere {
+                    // Another instance is answering this very message (WeChat's retry came here): `success` now;
+                    // WeChat's next retry gets that instance's answer from the store.
+                    logger.notice("another instance is still answering this message; answered success, and WeChat's next retry gets its answer",
+                                  metadata: ["user": .string(message.fromUserName), "msgType": .string(message.msgType)])
+                    return Engine.Outcome(response: .success, source: .remembered)
+                } catch {
+                    // The store failed: nothing of the turn is applied (no answer computed without the
+                    // user's session, nothing remembered), so WeChat's retry runs the turn again.
+                    metrics.storeFailure()
+                    logger.error("the store did not load or save the turn; answered success and kept nothing, so the retry runs it again",
+                                 metadata: ["error": .string("\(error)"), "user": .string(message.fromUserName)])
+                    return nil
+                }
+            })
         }
-        var result = await Self.first(of: work, within: configuration.budget)
+        var result = await answer.value(within: configuration.budget, on: loop)
         if result == nil, let gate, !gate.claimLate() {
             // The turn claimed the passive reply just in time and is being committed: wait for it (briefly).
-            result = await Self.first(of: work, within: configuration.commitGrace)
+            result = await answer.value(within: configuration.commitGrace, on: loop)
         }
         guard let (finished, sharedResult) = result else {
             if let gate, gate.claimLate() {
@@ -270,24 +273,6 @@ public struct Webhook: Sendable {
     }
 
     public static func now() -> Int64 { Int64(Date().timeIntervalSince1970) }
-
-    /// The task's value, or nil if it is not ready within `budget`. The task itself runs on
-    /// (its result is what a retry will get); only the wait is bounded.
-    static func first<T: Sendable>(of task: Task<T, Never>, within budget: Duration) async -> T? {
-        let once = Once()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            let timer = Task {
-                // A cancelled sleep means the value came first: never claim then.
-                do { try await Task.sleep(for: budget) } catch { return }
-                if once.claim() { continuation.resume(returning: nil) }
-            }
-            Task {
-                let value = await task.value
-                if once.claim() { continuation.resume(returning: value) }
-                timer.cancel()  // after claiming: a cancelled timer must not race the value to the claim
-            }
-        }
-    }
 }
 
 /// A wake-up call for a worker that otherwise sleeps until its next round.

@@ -190,7 +190,7 @@ struct AccountsServeTests {
         #expect(Self.metric(metrics, #"kefu_requests_total{account="\#(Self.clinic)",mode="plaintext",outcome="rejected-403"}"#) == 1, "\(metrics)")
         #expect(Self.metric(metrics, #"kefu_requests_total{account="\#(Self.shop)",mode="verify",outcome="reply"}"#) == 1, "\(metrics)")
         let unlabelled = metrics.split(separator: "\n").filter {
-            $0.hasPrefix("kefu_") && !$0.contains("account=\"") && !$0.hasPrefix("kefu_connection")
+            $0.hasPrefix("kefu_") && !$0.contains("account=\"") && !$0.hasPrefix("kefu_connection") && !$0.hasPrefix("kefu_admin_connection")
         }
         #expect(unlabelled.isEmpty, "every account metric carries its account: \(unlabelled)")
 

@@ -284,8 +284,35 @@ struct ConnectionLimitTests {
         #expect(low.stop() == 0)
 
         let fitted = try Server([], shell: "ulimit -n 200")
-        #expect(fitted.log.contains("serving at most 136 connections"), "the default is lowered to fit: \(fitted.log)")
+        // 200 less 64 descriptors for SQLite, logs and rule files, less the admin listener's 64 connections.
+        #expect(fitted.log.contains("serving at most 72 connections"), "the default is lowered to fit: \(fitted.log)")
         #expect(fitted.stop() == 0)
+    }
+
+    @Test("idle sockets on the admin port: closed at the header timeout, the longest-idle make room at its limit of 64, the webhook's connections untouched")
+    func adminListenerLimits() throws {
+        let server = try Server(["--header-timeout", "3", "--idle-timeout", "30"])
+        var idle: [RawConnection] = []
+        for _ in 0..<70 { idle.append(try RawConnection(port: server.adminPort)) }
+        // The webhook still answers, and its own connection count does not see the admin port's.
+        let webhook = try server.connect()
+        webhook.send("GET /healthz HTTP/1.1\r\nHost: kefu\r\n\r\n")
+        #expect(webhook.read(until: "ok\n", timeout: 5).contains("200 OK"))
+        func closed() -> Int { idle.filter { $0.isClosed() }.count }
+        #expect(Self.waitFor(5) { closed() == 6 ? true : nil } == true, "70 idle sockets at a limit of 64: 6 make room (\(closed()) closed)")
+        // The metrics request is one more connection: it takes the place of one more idle socket.
+        let metrics = try server.metrics()
+        #expect(ServeTests.metric(metrics, "kefu_admin_connections_displaced_total") == 7, "\(metrics)")
+        #expect(Self.gauge(metrics, "kefu_admin_connections_open") == 64, "\(metrics)")
+        #expect(Self.gauge(metrics, "kefu_connections_open") == 1, "only the webhook's own connection: \(metrics)")
+        #expect(ServeTests.metric(metrics, "kefu_connections_displaced_total") == nil, "\(metrics)")
+        // A silent socket gets no more than the header timeout.
+        #expect(Self.waitFor(8) { closed() == 70 ? true : nil } == true, "every silent admin socket is closed at the header timeout (\(closed()) of 70)")
+        let after = try server.metrics()
+        #expect((ServeTests.metric(after, #"kefu_admin_connection_timeouts_total{phase="header"}"#) ?? 0) >= 63, "\(after)")
+        #expect(ServeTests.metric(after, #"kefu_connection_timeouts_total{phase="header"}"#) == nil, "the webhook's count is its own: \(after)")
+        #expect(!webhook.isClosed(), "the webhook connection that answered is idle, not timed out (idle timeout 30 s)")
+        #expect(server.stop() == 0)
     }
 
     @Test("bad timeout and limit settings are refused with the setting named")

@@ -320,6 +320,22 @@ struct ServeTests {
         #expect(output.contains("全场满 99 元包邮"), "the request in flight was answered: \(output)")
     }
 
+    @Test("--log-format json: one JSON object a line; lines gathered for the batched write are not lost at SIGTERM")
+    func jsonLogLines() throws {
+        let server = try Server(rules: Self.root.appendingPathComponent("Rules/shop").path, arguments: ["--log-format", "json"])
+        let said = try Self.client([server.url, "say", "运费多少"])
+        #expect(said.status == 0 && said.output.contains("全场满 99 元包邮"), "\(said.output)")
+        // Stopped at once: the "answered" line may still be in the buffer the writer empties every 50 ms.
+        #expect(server.stop() == 0)
+        let lines = server.remainingLog().split(separator: "\n")
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count && !lines.isEmpty, "every line is a JSON object: \(lines)")
+        let answered = objects.filter { $0["message"] as? String == "answered" }
+        #expect(answered.count == 1 && answered.first?["rule"] as? String == "shipping-fee", "\(lines)")
+        let times = objects.compactMap { $0["time"] as? String }
+        #expect(times == times.sorted(), "lines in the order they were logged")
+    }
+
     @Test("startup errors are clear and start nothing")
     func startupErrors() throws {
         func serve(_ env: [String: String], _ arguments: [String] = []) throws -> (Int32, String) {
