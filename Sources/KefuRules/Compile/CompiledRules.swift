@@ -16,8 +16,14 @@ public struct CompiledRules: Sendable {
     /// Normalized phrase → (rule, phrase index) for `exact` rules.
     let exact: [[UInt8]: [(rule: Int, phrase: Int)]]
     let regexes: [RegexEntry]
-    /// Regexes with no required literal: confirmed on every text message.
+    /// Regexes outside the combined scan with no required literal: confirmed on every text message.
     let alwaysConfirm: [Int]
+    /// The combined scan of the regexes it can read (``RegexSet``): proposes which of them may match.
+    var regexSet: RegexSet?
+    /// Pattern of the combined scan → regex.
+    let combinedEntries: [Int]
+    /// For a message the combined scan gives up on: the old path for its regexes.
+    let combinedFallback: CombinedFallback
     /// The most capturing groups of any regex (sizes the match data shared by one message's regexes).
     let maxGroups: Int
     let classifier: IntentClassifier?
@@ -69,6 +75,21 @@ public struct CompiledRules: Sendable {
         let index: Int  // which pattern of the rule
         let regex: PatternRegex
         let literals: [String]?
+        /// Why the combined scan does not take it (nil: it does).
+        let notCombined: String?
+    }
+
+    /// The required literals of the combined regexes, in an automaton of their own, and those without one.
+    struct CombinedFallback: Sendable {
+        let automaton: KeywordAutomaton
+        let owners: [[Int]]
+        let withoutLiteral: [Int]
+    }
+
+    /// The combined regex scan's cache: states, memory, resets and give-ups so far (zeros without one).
+    public var regexScanStatistics: (states: Int, memoryBytes: Int, resets: Int, giveUps: Int, scans: Int, bytes: Int, patterns: Int) {
+        guard let s = regexSet?.statistics else { return (0, 0, 0, 0, 0, 0, 0) }
+        return (s.states, s.memoryBytes, s.resets, s.giveUps, s.scans, s.bytes, combinedEntries.count)
     }
 }
 
@@ -134,11 +155,24 @@ extension CompiledRules {
                 }
             }
         }
-        // regexes: proposed by the scan, or without literals
-        if !proposed.isEmpty || !alwaysConfirm.isEmpty {
+        // regexes: proposed by the combined scan, by the keyword scan, or without literals
+        if !proposed.isEmpty || !alwaysConfirm.isEmpty || regexSet != nil {
             let mapped = mapper.normalize(text)
-            let utf8 = Array(text.utf8)
             var toRun = proposed + alwaysConfirm
+            if let regexSet {
+                var found: [Int32] = []
+                let complete = mapped.bytes.withUnsafeBufferPointer { regexSet.propose($0, into: &found) }
+                if complete {
+                    for pattern in found { toRun.append(combinedEntries[Int(pattern)]) }
+                } else {
+                    // The scan gave up on this message (its cache kept filling up): required literals instead.
+                    toRun += combinedFallback.withoutLiteral
+                    normalized.bytes.withUnsafeBufferPointer { buffer in
+                        combinedFallback.automaton.forEachMatch(in: buffer) { pattern, _ in toRun += combinedFallback.owners[pattern] }
+                    }
+                }
+            }
+            let utf8 = Array(text.utf8)
             if toRun.count > 1 {
                 toRun.sort()
                 var unique = 0
