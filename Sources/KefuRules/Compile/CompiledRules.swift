@@ -158,27 +158,8 @@ extension CompiledRules {
         // regexes: proposed by the combined scan, by the keyword scan, or without literals
         if !proposed.isEmpty || !alwaysConfirm.isEmpty || regexSet != nil {
             let mapped = mapper.normalize(text)
-            var toRun = proposed + alwaysConfirm
-            if let regexSet {
-                var found: [Int32] = []
-                let complete = mapped.bytes.withUnsafeBufferPointer { regexSet.propose($0, into: &found) }
-                if complete {
-                    for pattern in found { toRun.append(combinedEntries[Int(pattern)]) }
-                } else {
-                    // The scan gave up on this message (its cache kept filling up): required literals instead.
-                    toRun += combinedFallback.withoutLiteral
-                    normalized.bytes.withUnsafeBufferPointer { buffer in
-                        combinedFallback.automaton.forEachMatch(in: buffer) { pattern, _ in toRun += combinedFallback.owners[pattern] }
-                    }
-                }
-            }
+            let toRun = regexesToConfirm(mapped: mapped, normalized: normalized, proposed: proposed)
             let utf8 = Array(text.utf8)
-            if toRun.count > 1 {
-                toRun.sort()
-                var unique = 0
-                for i in toRun.indices where i == 0 || toRun[i] != toRun[i - 1] { toRun[unique] = toRun[i]; unique += 1 }
-                toRun.removeLast(toRun.count - unique)
-            }
             let scratch = PatternRegex.Scratch(groups: maxGroups)
             for index in toRun {
                 let entry = regexes[index]
@@ -205,6 +186,46 @@ extension CompiledRules {
         }
         let sorted = best.count > 1 ? best.sorted(by: Precedence.precedes) : best
         return MatchResult(input: .text(text), normalized: normalized, candidates: sorted, intent: prediction)
+    }
+
+    /// The regexes PCRE2 runs on for a message, sorted, without repeats: those the combined scan
+    /// proposes (or, if it gave up, those whose literal the message holds), those outside it whose
+    /// literal the keyword scan found (`proposed`), and those outside it without a literal.
+    func regexesToConfirm(mapped: NormalizedText, normalized: NormalizedText, proposed: [Int]) -> [Int] {
+        var toRun = proposed + alwaysConfirm
+        if let regexSet {
+            var found: [Int32] = []
+            let complete = mapped.bytes.withUnsafeBufferPointer { regexSet.propose($0, into: &found) }
+            if complete {
+                for pattern in found { toRun.append(combinedEntries[Int(pattern)]) }
+            } else {
+                // The scan gave up on this message (its cache kept filling up): required literals instead.
+                toRun += combinedFallback.withoutLiteral
+                normalized.bytes.withUnsafeBufferPointer { buffer in
+                    combinedFallback.automaton.forEachMatch(in: buffer) { pattern, _ in toRun += combinedFallback.owners[pattern] }
+                }
+            }
+        }
+        if toRun.count > 1 {
+            toRun.sort()
+            var unique = 0
+            for i in toRun.indices where i == 0 || toRun[i] != toRun[i - 1] { toRun[unique] = toRun[i]; unique += 1 }
+            toRun.removeLast(toRun.count - unique)
+        }
+        return toRun
+    }
+
+    /// How many regexes PCRE2 runs on for `text` (for the benchmark: what the prefilters leave).
+    public func regexesConfirmed(for text: String) -> Int {
+        guard !regexes.isEmpty else { return 0 }
+        let normalized = normalizer.normalize(text)
+        var proposed: [Int] = []
+        normalized.bytes.withUnsafeBufferPointer { buffer in
+            automaton.forEachMatch(in: buffer) { pattern, _ in
+                for case .regexLiteral(let regex) in patternOwners[pattern] { proposed.append(regex) }
+            }
+        }
+        return regexesToConfirm(mapped: mapper.normalize(text), normalized: normalized, proposed: proposed).count
     }
 
     func matchEvent(_ event: EventInput) -> [RuleMatch] {

@@ -21,7 +21,7 @@ final class RegexSet: @unchecked Sendable {
         init(_ nfa: RegexNFA, capacityBytes: Int) { cache = Mutex(RegexSetCache(nfa, capacityBytes: capacityBytes)) }
     }
 
-    init(nfa: RegexNFA, count: Int, slots: Int = 4, capacityBytes: Int = 8 << 20) {
+    init(nfa: RegexNFA, count: Int, slots: Int = 2, capacityBytes: Int = 64 << 20) {
         self.nfa = nfa
         self.count = count
         self.slots = (0..<max(1, slots)).map { _ in Slot(nfa, capacityBytes: capacityBytes) }
@@ -30,7 +30,7 @@ final class RegexSet: @unchecked Sendable {
     /// Appends to `found` every pattern that may match `text` (repeats possible); false if the
     /// scan gave up (then `found` is incomplete and the caller must not rely on it).
     func propose(_ text: UnsafeBufferPointer<UInt8>, into found: inout [Int32]) -> Bool {
-        found += nfa.alwaysMatch
+        for pattern in nfa.alwaysMatch { found.append(pattern) }
         for slot in slots {
             if let done = slot.cache.withLockIfAvailable({ $0.scan(text, into: &found) }) { return done }
         }
@@ -90,23 +90,34 @@ final class RegexNFA: @unchecked Sendable {
         kind = builder.kind; a = builder.a; b = builder.b
         edgeLow = builder.edgeLow; edgeHigh = builder.edgeHigh; edgeTarget = builder.edgeTarget
         starts = builder.starts
-        // Byte classes: cut 0…255 at every edge boundary.
-        var cut = [Bool](repeating: false, count: 257)
-        cut[0] = true; cut[256] = true
-        for e in builder.edgeLow.indices {
-            cut[Int(builder.edgeLow[e])] = true
-            cut[Int(builder.edgeHigh[e]) + 1] = true
+        // Byte classes: bytes that every edge range takes or leaves alike share a class (refined one
+        // distinct range at a time, so classes need not be contiguous: fewer of them, smaller rows).
+        var ranges = Set<UInt16>()
+        for e in builder.edgeLow.indices { ranges.insert(UInt16(builder.edgeLow[e]) << 8 | UInt16(builder.edgeHigh[e])) }
+        ranges.insert(0x0A0A)  // the newline is its own class (end assertions)
+        var id = [Int](repeating: 0, count: 256)
+        var nextID = 1
+        var fresh: [Int: Int] = [:]
+        for range in ranges.sorted() {
+            fresh.removeAll(keepingCapacity: true)
+            for byte in Int(range >> 8)...Int(range & 0xFF) {
+                if let known = fresh[id[byte]] { id[byte] = known } else { fresh[id[byte]] = nextID; id[byte] = nextID; nextID += 1 }
+            }
         }
-        cut[0x0A] = true; cut[0x0B] = true  // the newline is its own class (end assertions)
         var classOf = [UInt8](repeating: 0, count: 256)
         var representative: [UInt8] = []
-        var current = -1
+        var compact: [Int: Int] = [:]
         for byte in 0..<256 {
-            if cut[byte] { current += 1; representative.append(UInt8(byte)) }
-            classOf[byte] = UInt8(current)
+            if let known = compact[id[byte]] {
+                classOf[byte] = UInt8(known)
+            } else {
+                compact[id[byte]] = representative.count
+                classOf[byte] = UInt8(representative.count)
+                representative.append(UInt8(byte))
+            }
         }
         self.classOf = classOf
-        classCount = current + 1
+        classCount = representative.count
         classRepresentative = representative
 
         var closure = Closure(count: builder.kind.count)
@@ -490,6 +501,18 @@ final class RegexSetCache: @unchecked Sendable {
         return t
     }
 
+    @inline(__always) private func reportMatches(of s: Int, into found: inout [Int32]) {
+        var k = Int(matchStart[s])
+        let end = Int(matchStart[s + 1])
+        while k < end { found.append(matchData[k]); k += 1 }
+    }
+
+    @inline(__always) private func reportEnds(of s: Int, into found: inout [Int32]) {
+        var k = Int(endStart[s])
+        let end = Int(endStart[s + 1])
+        while k < end { found.append(endData[k]); k += 1 }
+    }
+
     /// Appends the patterns that may match `text`; false if it gave up (the cache filled up more than twice).
     func scan(_ text: UnsafeBufferPointer<UInt8>, into found: inout [Int32]) -> Bool {
         scans += 1
@@ -498,12 +521,15 @@ final class RegexSetCache: @unchecked Sendable {
         let resetsBefore = resets
         var s = 0
         var last = -1
-        if matchStart[1] > matchStart[0] { found += matchData[Int(matchStart[0])..<Int(matchStart[1])]; last = 0 }
+        if matchStart[1] > matchStart[0] { reportMatches(of: 0, into: &found); last = 0 }
         var table = self.table
         let classOf = self.classOf
         let stride = self.stride
-        for byte in text {
-            let c = Int(classOf[Int(byte)])
+        var i = 0
+        let count = text.count
+        guard let bytes = text.baseAddress else { reportEnds(of: s, into: &found); return true }
+        while i < count {
+            let c = Int(classOf[Int(bytes[i])])
             var t = table[s &* stride &+ c]
             if t == RegexSetCache.unknown {
                 t = step(s, c)
@@ -516,10 +542,11 @@ final class RegexSetCache: @unchecked Sendable {
             s = Int(t >> 1)
             if t & 1 != 0, s != last {
                 last = s
-                found += matchData[Int(matchStart[s])..<Int(matchStart[s + 1])]
+                reportMatches(of: s, into: &found)
             }
+            i &+= 1
         }
-        if endStart[s + 1] > endStart[s] { found += endData[Int(endStart[s])..<Int(endStart[s + 1])] }
+        reportEnds(of: s, into: &found)
         return true
     }
 }

@@ -16,8 +16,10 @@ import CPCRE2
 ///   they hold) and take any non-ASCII character;
 /// - with case folding, a letter also takes the other case (and K, S their Unicode look-alikes
 ///   U+212A, U+017F); a non-ASCII character that has case takes any non-ASCII character;
-/// - a repeat with a bound above ``maxCount`` loses it (`x{2,500}` reads as `x{2,}`), and, when
-///   `wideGaps`, a gap of any characters (`.{0,12}`) reads as `.*`.
+/// - a repeat with a bound above ``maxCount`` loses it (`\d{11,13}` reads as `\d{4,}`: counting
+///   digits one by one for many patterns at once multiplies the automaton's states), and, when
+///   `wideGaps`, a gap of any characters (`.{0,12}`) reads as `.*`;
+/// - when `cutGaps`, the pattern ends at its first gap (``cut(_:first:)``).
 ///
 /// What it cannot read stays on the old path (required literals, then PCRE2): inline `x` mode,
 /// conditions, recursion and subroutine calls, control verbs, callouts, and a few rare spellings;
@@ -47,15 +49,71 @@ enum RegexSuperset {
     }
 
     /// Bounded repeats above this lose their bound (a superset, and a smaller automaton).
-    static let maxCount = 32
+    static let maxCount = 4
 
     /// The superset of `pattern`, or what keeps it out of the combined scan.
-    static func parse(_ pattern: String, caseless: Bool, oracle: ASCIIOracle, wideGaps: Bool = true) throws(Unsupported) -> Node {
+    static func parse(_ pattern: String, caseless: Bool, oracle: ASCIIOracle, wideGaps: Bool = true, cutGaps: Bool = true) throws(Unsupported) -> Node {
         var parser = Parser(Array(pattern.unicodeScalars), oracle: oracle, wideGaps: wideGaps)
         var flags = Parser.Flags(caseless: caseless, multiline: false)
         let node = try parser.alternation(&flags)
         guard parser.i == parser.s.count else { throw Unsupported(reason: "a ')' without its '('") }
-        return place(node, last: true)
+        let placed = place(node, last: true)
+        return cutGaps ? cut(placed).node : placed
+    }
+
+    /// Whether `node` is a gap: a repeat of a broad set (any character, `\S`, `\w`, a backreference…)
+    /// that may span more than three characters.
+    static func isGap(_ node: Node) -> Bool {
+        guard case .rep(let inner, _, let max) = node, max.map({ $0 > 3 }) ?? true else { return false }
+        switch inner {
+        case .set(let set): return set.isBroad
+        case .anyByte: return true
+        default: return false
+        }
+    }
+
+    /// Ends the pattern at its first gap: a text that holds a match of `A gap B` holds one of `A`, so
+    /// `A` is a superset (PCRE2 confirms the rest). The automaton then no longer remembers, through
+    /// any amount of Chinese text, that it saw `A` (states that multiply across patterns). A gap that
+    /// starts the pattern keeps one character (`\S+x` holds `\Sx`) or goes (`.*x`). `cut` says whether
+    /// the node was cut short (then what follows it is dropped too).
+    static func cut(_ node: Node, first: Bool = true) -> (node: Node, cut: Bool) {
+        switch node {
+        case .concat(let items):
+            var kept: [Node] = []
+            for item in items {
+                if isGap(item) {
+                    if first, kept.isEmpty, case .rep(let inner, let min, _) = item {
+                        if min > 0 { kept.append(inner) }
+                        continue
+                    }
+                    return (.concat(kept), true)
+                }
+                let (inner, wasCut) = cut(item, first: first && kept.isEmpty)
+                if wasCut {
+                    if case .rep(_, 0, _) = item { return (.concat(kept), true) }
+                    kept.append(inner)
+                    return (.concat(kept), true)
+                }
+                kept.append(inner)
+            }
+            return (.concat(kept), false)
+        case .alt(let branches):
+            var anyCut = false
+            let cutBranches = branches.map { branch in
+                let (inner, wasCut) = cut(branch, first: first)
+                anyCut = anyCut || wasCut
+                return inner
+            }
+            return (.alt(cutBranches), anyCut)
+        case .rep(let inner, let min, let max):
+            if isGap(node) { return (first && min > 0 ? inner : .empty, true) }
+            let (cutInner, wasCut) = cut(inner, first: first)
+            if wasCut { return (min > 0 ? cutInner : .empty, true) }
+            return (.rep(inner, min: min, max: max), false)
+        default:
+            return (node, false)
+        }
     }
 
     /// Turns `.dollar` into `.end` where it ends the pattern, else into `.empty` (a superset).
@@ -305,7 +363,11 @@ enum RegexSuperset {
                 var set = oracle.ascii(of: "\\d", caseless: flags.caseless)
                 set.formUnion(.digitsBeyondASCII)
                 return [.set(set)]
-            case "D", "w", "W", "s", "S", "h", "H", "v", "V", "N":
+            case "s", "h", "v":
+                var set = oracle.ascii(of: "\\\(e)", caseless: flags.caseless)
+                set.formUnion(.spacesBeyondASCII)
+                return [.set(set)]
+            case "D", "w", "W", "S", "H", "V", "N":
                 var set = oracle.ascii(of: "\\\(e)", caseless: flags.caseless)
                 set.anyNonASCII = true
                 return [.set(set)]
@@ -442,14 +504,20 @@ enum RegexSuperset {
                     guard j + 1 < s.count else { throw Unsupported(reason: "a '[' without its ']'") }
                     let name = text(i + 2..<j)
                     i = j + 2
-                    if name == "digit" { beyond.formUnion(.digitsBeyondASCII) } else { beyond.anyNonASCII = true }
+                    switch name {
+                    case "digit": beyond.formUnion(.digitsBeyondASCII)
+                    case "space", "blank": beyond.formUnion(.spacesBeyondASCII)
+                    default: beyond.anyNonASCII = true
+                    }
                     continue
                 } else if c == "\\" {
                     guard let e = peek(1) else { throw Unsupported(reason: "a '[' without its ']'") }
                     switch e {
                     case "d":
                         beyond.formUnion(.digitsBeyondASCII); i += 2; continue
-                    case "D", "w", "W", "s", "S", "h", "H", "v", "V":
+                    case "s", "h", "v":
+                        beyond.formUnion(.spacesBeyondASCII); i += 2; continue
+                    case "D", "w", "W", "S", "H", "V":
                         beyond.anyNonASCII = true; i += 2; continue
                     case "p", "P":
                         i += 2
@@ -539,6 +607,14 @@ struct ScalarSet: Hashable, Sendable {
         if next <= 0x10FFFF { set.ranges.append(next...0x10FFFF) }
         return set
     }()
+
+    /// Beyond ASCII, every space PCRE2's \s, \h or \v may take (Unicode Z, NEL, the Mongolian vowel
+    /// separator) and more: Latin-1, general punctuation, the ideographic space, U+FEFF. A test checks it against PCRE2.
+    static let spacesBeyondASCII = ScalarSet(ranges: [0x80...0xFF, 0x1680...0x1680, 0x180E...0x180E, 0x2000...0x206F, 0x3000...0x3000, 0xFEFF...0xFEFF])
+
+    /// Whether this set takes every character of a CJK text (then a repeat of it is a gap that
+    /// spans whatever the customer wrote).
+    var isBroad: Bool { anyNonASCII }
 
     func containsASCII(_ b: UInt8) -> Bool { b < 64 ? low & (1 << UInt64(b)) != 0 : high & (1 << UInt64(b - 64)) != 0 }
     mutating func insertASCII(_ b: UInt8) {
