@@ -2,9 +2,11 @@
 /// one beside the live one and swap it atomically.
 ///
 /// Matching a text message costs one normalization, one scan of the keyword automaton (which
-/// holds every `contains` keyword of every rule and the required literals of every regex), one
-/// hash lookup for `exact`, PCRE2 only for the regexes the scan proposed (plus those without a
-/// required literal), and one intent classification: none of it grows with the number of rules.
+/// holds every `contains` keyword of every rule and the required literals of the regexes the
+/// combined scan cannot read), one hash lookup for `exact`, one combined scan of the regexes
+/// (``RegexSet``, on the text as regexes see it), PCRE2 only for the regexes the scans proposed
+/// (plus those outside the combined scan without a required literal), and one intent
+/// classification: none of it grows with the number of rules.
 public struct CompiledRules: Sendable {
     public let spec: RuleSetSpec
     public let normalizer: Normalizer
