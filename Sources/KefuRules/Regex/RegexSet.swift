@@ -38,7 +38,7 @@ final class RegexSet: @unchecked Sendable {
     }
 
     struct Statistics: Sendable, Equatable {
-        public var states = 0, memoryBytes = 0, resets = 0, giveUps = 0, scans = 0, bytes = 0
+        var states = 0, memoryBytes = 0, resets = 0, giveUps = 0, scans = 0, bytes = 0
     }
 
     /// The caches' figures, summed (for the benchmark and tests).

@@ -2,9 +2,9 @@ import CPCRE2
 
 /// Reads a PCRE2 pattern (compiled by ``PatternRegex`` with UTF, UCP and, when the rule set folds
 /// case, CASELESS) as a *superset* language for the combined scan of all regexes (``RegexSet``):
-/// every text PCRE2 matches somewhere, the superset matches somewhere too, never the other way round
-/// required. The scan only proposes; PCRE2 then confirms and reads the captures, so being too wide costs
-/// a PCRE2 call, being too narrow would lose a match. Hence:
+/// in every text where PCRE2 finds a match, the superset finds one too (not necessarily the other
+/// way round). The scan only proposes; PCRE2 then confirms and reads the captures, so being too
+/// wide costs a PCRE2 call, being too narrow would lose a match. Hence:
 ///
 /// - assertions (`\b`, `\B`, `\G`, `\K`, lookarounds, `^`/`$` in multiline mode) match the empty
 ///   text; `^` and `\A` hold at the start only; a `$`, `\Z` or `\z` that ends the pattern holds at
