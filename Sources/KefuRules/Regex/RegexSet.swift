@@ -356,9 +356,12 @@ final class RegexSetCache: @unchecked Sendable {
     let capacityBytes: Int
     private let classOf: UnsafeMutablePointer<UInt8>
     /// Rows of `stride` entries: (state << 1 | reports-a-match), or `unknown`.
-    private var table: UnsafeMutablePointer<UInt32>
+    private var table: UnsafeMutablePointer<Entry>
     private var tableCapacity: Int  // entries
-    static let unknown = UInt32.max
+    /// 16-bit entries: half the memory the scan waits on; at most `maxStates` states per cache.
+    typealias Entry = UInt16
+    static let unknown = Entry.max
+    static let maxStates = Int(Entry.max >> 1)
 
     private(set) var stateCount = 0
     private var keyStart: [Int32] = [0]
@@ -396,7 +399,7 @@ final class RegexSetCache: @unchecked Sendable {
     }
 
     var memoryBytes: Int {
-        stateCount * (stride * 4 + 16) + (keyData.count + matchData.count + endData.count + buckets.count) * 4
+        stateCount * (stride * 2 + 16) + (keyData.count + matchData.count + endData.count + buckets.count) * 4
     }
 
     private func clear() {
@@ -410,7 +413,7 @@ final class RegexSetCache: @unchecked Sendable {
     }
 
     /// The state for the sorted set `key`, made if new. Encoded as in the table.
-    private func intern(_ key: [Int32], mayReset: Bool = true) -> UInt32 {
+    private func intern(_ key: [Int32], mayReset: Bool = true) -> Entry {
         var h: UInt32 = 2_166_136_261
         for q in key { h = (h ^ UInt32(bitPattern: q)) &* 16_777_619 }
         if buckets.count < 2 * (stateCount + 1) { rehash(max(64, buckets.count * 2)) }
@@ -424,7 +427,7 @@ final class RegexSetCache: @unchecked Sendable {
             }
             slot = (slot + 1) & mask
         }
-        if mayReset, stateCount > 0, memoryBytes + stride * 4 + key.count * 4 > capacityBytes {
+        if mayReset, stateCount > 0, stateCount >= RegexSetCache.maxStates || memoryBytes + stride * 2 + key.count * 4 > capacityBytes {
             clear()
             resets += 1
             _ = intern(nfa.initial, mayReset: false)
@@ -447,7 +450,7 @@ final class RegexSetCache: @unchecked Sendable {
         buckets[slot] = Int32(s)
         if (s + 1) * stride > tableCapacity {
             let capacity = max(64 * stride, tableCapacity * 2)
-            let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+            let grown = UnsafeMutablePointer<Entry>.allocate(capacity: capacity)
             grown.update(from: table, count: tableCapacity)
             table.deallocate()
             table = grown
@@ -457,8 +460,8 @@ final class RegexSetCache: @unchecked Sendable {
         return encoded(s)
     }
 
-    private func encoded(_ s: Int) -> UInt32 {
-        UInt32(s) << 1 | (matchStart[s + 1] > matchStart[s] ? 1 : 0)
+    private func encoded(_ s: Int) -> Entry {
+        Entry(s) << 1 | (matchStart[s + 1] > matchStart[s] ? 1 : 0)
     }
 
     private func rehash(_ size: Int) {
@@ -472,7 +475,7 @@ final class RegexSetCache: @unchecked Sendable {
     }
 
     /// The transition of state `s` on byte class `c`, computed and stored.
-    private func step(_ s: Int, _ c: Int) -> UInt32 {
+    private func step(_ s: Int, _ c: Int) -> Entry {
         let byte = nfa.classRepresentative[c]
         targets.removeAll(keepingCapacity: true)
         for k in Int(keyStart[s])..<Int(keyStart[s + 1]) {
