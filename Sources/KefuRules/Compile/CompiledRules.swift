@@ -2,9 +2,11 @@
 /// one beside the live one and swap it atomically.
 ///
 /// Matching a text message costs one normalization, one scan of the keyword automaton (which
-/// holds every `contains` keyword of every rule and the required literals of every regex), one
-/// hash lookup for `exact`, PCRE2 only for the regexes the scan proposed (plus those without a
-/// required literal), and one intent classification: none of it grows with the number of rules.
+/// holds every `contains` keyword of every rule and the required literals of the regexes the
+/// combined scan cannot read), one hash lookup for `exact`, one combined scan of the regexes
+/// (``RegexSet``, on the text as regexes see it), PCRE2 only for the regexes the scans proposed
+/// (plus those outside the combined scan without a required literal), and one intent
+/// classification: none of it grows with the number of rules.
 public struct CompiledRules: Sendable {
     public let spec: RuleSetSpec
     public let normalizer: Normalizer
@@ -16,8 +18,14 @@ public struct CompiledRules: Sendable {
     /// Normalized phrase → (rule, phrase index) for `exact` rules.
     let exact: [[UInt8]: [(rule: Int, phrase: Int)]]
     let regexes: [RegexEntry]
-    /// Regexes with no required literal: confirmed on every text message.
+    /// Regexes outside the combined scan with no required literal: confirmed on every text message.
     let alwaysConfirm: [Int]
+    /// The combined scan of the regexes it can read (``RegexSet``): proposes which of them may match.
+    var regexSet: RegexSet?
+    /// Pattern of the combined scan → regex.
+    let combinedEntries: [Int]
+    /// For a message the combined scan gives up on: the old path for its regexes.
+    let combinedFallback: CombinedFallback
     /// The most capturing groups of any regex (sizes the match data shared by one message's regexes).
     let maxGroups: Int
     let classifier: IntentClassifier?
@@ -69,6 +77,21 @@ public struct CompiledRules: Sendable {
         let index: Int  // which pattern of the rule
         let regex: PatternRegex
         let literals: [String]?
+        /// Why the combined scan does not take it (nil: it does).
+        let notCombined: String?
+    }
+
+    /// The required literals of the combined regexes, in an automaton of their own, and those without one.
+    struct CombinedFallback: Sendable {
+        let automaton: KeywordAutomaton
+        let owners: [[Int]]
+        let withoutLiteral: [Int]
+    }
+
+    /// The combined regex scan's cache: states, memory, resets and give-ups so far (zeros without one).
+    public var regexScanStatistics: (states: Int, memoryBytes: Int, resets: Int, giveUps: Int, scans: Int, bytes: Int, patterns: Int) {
+        guard let s = regexSet?.statistics else { return (0, 0, 0, 0, 0, 0, 0) }
+        return (s.states, s.memoryBytes, s.resets, s.giveUps, s.scans, s.bytes, combinedEntries.count)
     }
 }
 
@@ -134,17 +157,11 @@ extension CompiledRules {
                 }
             }
         }
-        // regexes: proposed by the scan, or without literals
-        if !proposed.isEmpty || !alwaysConfirm.isEmpty {
+        // regexes: proposed by the combined scan, by the keyword scan, or without literals
+        if !proposed.isEmpty || !alwaysConfirm.isEmpty || regexSet != nil {
             let mapped = mapper.normalize(text)
+            let toRun = regexesToConfirm(mapped: mapped, normalized: normalized, proposed: proposed)
             let utf8 = Array(text.utf8)
-            var toRun = proposed + alwaysConfirm
-            if toRun.count > 1 {
-                toRun.sort()
-                var unique = 0
-                for i in toRun.indices where i == 0 || toRun[i] != toRun[i - 1] { toRun[unique] = toRun[i]; unique += 1 }
-                toRun.removeLast(toRun.count - unique)
-            }
             let scratch = PatternRegex.Scratch(groups: maxGroups)
             for index in toRun {
                 let entry = regexes[index]
@@ -171,6 +188,46 @@ extension CompiledRules {
         }
         let sorted = best.count > 1 ? best.sorted(by: Precedence.precedes) : best
         return MatchResult(input: .text(text), normalized: normalized, candidates: sorted, intent: prediction)
+    }
+
+    /// The regexes PCRE2 runs on for a message, sorted, without repeats: those the combined scan
+    /// proposes (or, if it gave up, those whose literal the message holds), those outside it whose
+    /// literal the keyword scan found (`proposed`), and those outside it without a literal.
+    func regexesToConfirm(mapped: NormalizedText, normalized: NormalizedText, proposed: [Int]) -> [Int] {
+        var toRun = proposed + alwaysConfirm
+        if let regexSet {
+            var found: [Int32] = []
+            let complete = mapped.bytes.withUnsafeBufferPointer { regexSet.propose($0, into: &found) }
+            if complete {
+                for pattern in found { toRun.append(combinedEntries[Int(pattern)]) }
+            } else {
+                // The scan gave up on this message (its cache kept filling up): required literals instead.
+                toRun += combinedFallback.withoutLiteral
+                normalized.bytes.withUnsafeBufferPointer { buffer in
+                    combinedFallback.automaton.forEachMatch(in: buffer) { pattern, _ in toRun += combinedFallback.owners[pattern] }
+                }
+            }
+        }
+        if toRun.count > 1 {
+            toRun.sort()
+            var unique = 0
+            for i in toRun.indices where i == 0 || toRun[i] != toRun[i - 1] { toRun[unique] = toRun[i]; unique += 1 }
+            toRun.removeLast(toRun.count - unique)
+        }
+        return toRun
+    }
+
+    /// How many regexes PCRE2 runs on for `text` (for the benchmark: what the prefilters leave).
+    public func regexesConfirmed(for text: String) -> Int {
+        guard !regexes.isEmpty else { return 0 }
+        let normalized = normalizer.normalize(text)
+        var proposed: [Int] = []
+        normalized.bytes.withUnsafeBufferPointer { buffer in
+            automaton.forEachMatch(in: buffer) { pattern, _ in
+                for case .regexLiteral(let regex) in patternOwners[pattern] { proposed.append(regex) }
+            }
+        }
+        return regexesToConfirm(mapped: mapper.normalize(text), normalized: normalized, proposed: proposed).count
     }
 
     func matchEvent(_ event: EventInput) -> [RuleMatch] {

@@ -35,6 +35,11 @@ public enum RuleSetCompiler {
         var exact: [[UInt8]: [(rule: Int, phrase: Int)]] = [:]
         var regexes: [CompiledRules.RegexEntry] = []
         var alwaysConfirm: [Int] = []
+        let oracle = ASCIIOracle()
+        var combined = RegexNFABuilder()
+        var combinedEntries: [Int] = [], combinedWithoutLiteral: [Int] = []
+        var fallbackBuilder = KeywordAutomatonBuilder()
+        var fallbackOwners: [[Int]] = []
         var intentRules: [String: [Int]] = [:]
         var eventRules: [Int] = [], messageRules: [Int] = []
         let intentNames = spec.intents.map(\.name)
@@ -61,13 +66,35 @@ public enum RuleSetCompiler {
                         let literals = RequiredLiterals.extract(pattern.value, keep: keeps)?
                             .map { mapper.normalize($0).bytes }.filter { !$0.isEmpty }
                         let entry = regexes.count
-                        if let literals, !literals.isEmpty {
+                        // The combined scan of all regexes takes it if it can read it; else the old path.
+                        var notCombined: String?
+                        do {
+                            let superset = try RegexSuperset.parse(pattern.value, caseless: options.caseFold, oracle: oracle)
+                            if !combined.add(superset) {
+                                notCombined = "it is too large for the combined scan (its repeats make more than 20,000 steps)"
+                            }
+                        } catch {
+                            notCombined = error.reason
+                        }
+                        if notCombined == nil {
+                            combinedEntries.append(entry)
+                            if let literals, !literals.isEmpty {
+                                for literal in literals {
+                                    guard let id = fallbackBuilder.add(literal) else { continue }
+                                    if id == fallbackOwners.count { fallbackOwners.append([]) }
+                                    fallbackOwners[id].append(entry)
+                                }
+                            } else {
+                                combinedWithoutLiteral.append(entry)
+                            }
+                        } else if let literals, !literals.isEmpty {
                             for literal in literals { own(literal, .regexLiteral(regex: entry)) }
                         } else {
                             alwaysConfirm.append(entry)
                         }
                         regexes.append(.init(rule: index, index: k, regex: regex,
-                                             literals: literals.flatMap { $0.isEmpty ? nil : $0.map { String(decoding: $0, as: UTF8.self) } }))
+                                             literals: literals.flatMap { $0.isEmpty ? nil : $0.map { String(decoding: $0, as: UTF8.self) } },
+                                             notCombined: notCombined))
                         captured.formUnion(regex.names.map(\.name))
                     } catch {
                         diagnostics.append(.badRegex(error, patternAt: pattern.location))
@@ -136,6 +163,9 @@ public enum RuleSetCompiler {
         }
         return CompiledRules(spec: spec, normalizer: normalizer, mapper: mapper, automaton: builder.build(), patternOwners: owners,
                              exact: exact, regexes: regexes, alwaysConfirm: alwaysConfirm,
+                             regexSet: combinedEntries.isEmpty ? nil : RegexSet(nfa: RegexNFA(combined), count: combinedEntries.count),
+                             combinedEntries: combinedEntries,
+                             combinedFallback: .init(automaton: fallbackBuilder.build(), owners: fallbackOwners, withoutLiteral: combinedWithoutLiteral),
                              maxGroups: regexes.map(\.regex.groupCount).max() ?? 0, classifier: classifier,
                              intentRules: intentRules, eventRules: eventRules, messageRules: messageRules,
                              hoursByName: spec.hours.reduce(into: [:]) { $0[$1.name] = $1 })

@@ -65,7 +65,8 @@ struct DuplicateKeywordCheck: LintCheck {
     }
 }
 
-/// Regexes that match every message, that have no literal for the prefilter (slow), or that
+/// Regexes that match every message, that the combined scan of all regexes cannot take (slower:
+/// tried on every message with one of their literals, or on every message without one), or that
 /// contain characters normalization removes from every message.
 struct RegexCheck: LintCheck {
     func run(_ rules: CompiledRules) -> [Diagnostic] {
@@ -78,10 +79,16 @@ struct RegexCheck: LintCheck {
                 found.append(Diagnostic(.warning, "regex-matches-empty", at: pattern.location,
                     "regex '\(pattern.value)' matches the empty message, so it matches every message",
                     hint: "require at least one character, e.g. use + instead of *"))
-            } else if entry.literals == nil {
-                found.append(Diagnostic(.warning, "regex-without-literal", at: pattern.location,
-                    "regex '\(pattern.value)' has no text every match must contain, so it is tried on every message (slow with many rules)",
-                    hint: "if it can, anchor it on a word, e.g. '订单\\s*(?<order>\\d+)' instead of '(?<order>\\d{12})'"))
+            } else if let reason = entry.notCombined {
+                if entry.literals == nil {
+                    found.append(Diagnostic(.warning, "regex-without-literal", at: pattern.location,
+                        "regex '\(pattern.value)' is checked on its own, outside the combined scan of all regexes, because it uses \(reason); it has no text every match must contain, so it is tried on every message (slow with many rules)",
+                        hint: "write it without that if you can; else anchor it on a word, e.g. '订单\\s*(?<order>\\d+)' instead of '(?<order>\\d{12})'"))
+                } else {
+                    found.append(Diagnostic(.warning, "regex-not-combined", at: pattern.location,
+                        "regex '\(pattern.value)' is checked on its own, outside the combined scan of all regexes, because it uses \(reason); it is tried on every message that contains \(entry.literals!.map { "'\($0)'" }.joined(separator: " or "))",
+                        hint: "it still matches as written; only speed suffers, and only with many such rules. Write it without that if you can"))
+                }
             }
             if let range = pattern.value.firstMatch(of: #/\\\\[dDsSwWbB]/#)?.range {
                 let escape = pattern.value[range].dropFirst()
