@@ -25,10 +25,10 @@ public struct KeywordAutomaton: Sendable {
     public let patternLengths: [UInt32]
 
     init(root: [UInt32], nodes: [UInt32], stateCount: Int, characters: Bool, patternLengths: [UInt32], filter: [UInt64],
-         window: Int, filterShift: UInt64, shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool) {
+         window: Int, filterMask: UInt64, shortLengths: [Int], shortFilters: [[UInt64]], shortMasks: [UInt64], boundaryOnly: Bool) {
         self.patternLengths = patternLengths
         tables = Tables(root: root, nodes: nodes, stateCount: stateCount, characters: characters, filter: filter, window: window,
-                        filterShift: filterShift, shortLengths: shortLengths, shortFilters: shortFilters, shortShifts: shortShifts,
+                        filterMask: filterMask, shortLengths: shortLengths, shortFilters: shortFilters, shortMasks: shortMasks,
                         boundaryOnly: boundaryOnly)
         scanner = tables.scanner
     }
@@ -162,8 +162,8 @@ public struct KeywordAutomaton: Sendable {
         let bytes: Int
         private let owned: [UnsafeMutableRawPointer]
 
-        init(root: [UInt32], nodes: [UInt32], stateCount: Int, characters: Bool, filter: [UInt64], window: Int, filterShift: UInt64,
-             shortLengths: [Int], shortFilters: [[UInt64]], shortShifts: [UInt64], boundaryOnly: Bool) {
+        init(root: [UInt32], nodes: [UInt32], stateCount: Int, characters: Bool, filter: [UInt64], window: Int, filterMask: UInt64,
+             shortLengths: [Int], shortFilters: [[UInt64]], shortMasks: [UInt64], boundaryOnly: Bool) {
             var owned: [UnsafeMutableRawPointer] = []
             var bytes = 0
             func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
@@ -174,8 +174,8 @@ public struct KeywordAutomaton: Sendable {
                 return p
             }
             scanner = Scanner(root: copy(root), nodes: copy(nodes), characters: characters, filter: copy(filter), window: window,
-                              filterShift: filterShift, boundaryOnly: boundaryOnly, shortCount: shortLengths.count,
-                              shortLengths: copy(shortLengths), shortShifts: copy(shortShifts), shortFilters: copy(shortFilters.map { copy($0) }))
+                              filterMask: filterMask, boundaryOnly: boundaryOnly, shortCount: shortLengths.count,
+                              shortLengths: copy(shortLengths), shortMasks: copy(shortMasks), shortFilters: copy(shortFilters.map { copy($0) }))
             self.stateCount = stateCount
             self.bytes = bytes
             self.owned = owned
@@ -201,14 +201,14 @@ public struct KeywordAutomaton: Sendable {
         @usableFromInline let filter: UnsafeMutablePointer<UInt64>
         /// 0 = no prefilter.
         @usableFromInline let window: Int
-        @usableFromInline let filterShift: UInt64
+        @usableFromInline let filterMask: UInt64
         /// Every pattern starts with an ASCII or UTF-8 lead byte, so a match can start only at a byte
         /// that is not a continuation byte (10xxxxxx): the prefilter ignores the others.
         @usableFromInline let boundaryOnly: Bool
         /// Short patterns: `shortCount` lengths, each with its bitset and shift.
         @usableFromInline let shortCount: Int
         @usableFromInline let shortLengths: UnsafeMutablePointer<Int>
-        @usableFromInline let shortShifts: UnsafeMutablePointer<UInt64>
+        @usableFromInline let shortMasks: UnsafeMutablePointer<UInt64>
         @usableFromInline let shortFilters: UnsafeMutablePointer<UnsafeMutablePointer<UInt64>>
 
         @usableFromInline static let hashFactor: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -226,11 +226,20 @@ public struct KeywordAutomaton: Sendable {
             return v
         }
 
-        /// The filter's hash of a window's `length` bytes (the low bytes of `value`; the others are ignored).
+        /// The filter's hash of a window's `length` bytes (the low bytes of `value`; the others are
+        /// ignored): bits 40… of a multiply, masked to the bitset's size (a constant shift and a mask,
+        /// no variable shift).
         @inlinable @inline(__always)
-        static func hash(_ value: UInt64, length: Int, shift: UInt64) -> UInt64 {
-            ((value &<< UInt64(64 - 8 * length)) &* hashFactor) &>> shift
+        static func hash(_ value: UInt64, length: Int, mask: UInt64) -> UInt64 {
+            hash(value & lowBytes(length), mask: mask)
         }
+
+        @inlinable @inline(__always)
+        static func hash(_ window: UInt64, mask: UInt64) -> UInt64 { ((window &* hashFactor) &>> 40) & mask }
+
+        /// A mask of the low `length` (1…8) bytes.
+        @inlinable @inline(__always)
+        static func lowBytes(_ length: Int) -> UInt64 { length >= 8 ? ~0 : (1 &<< UInt64(8 * length)) &- 1 }
 
         @inlinable @inline(__always)
         static func hit(_ bits: UnsafeMutablePointer<UInt64>, _ h: UInt64) -> Bool {
@@ -247,61 +256,153 @@ public struct KeywordAutomaton: Sendable {
             n >= 8 ? highBits : n <= 0 ? 0 : highBits & ((1 &<< UInt64(8 * n)) &- 1)
         }
 
-        /// Filter hits of the eight positions `b..<b+8`, as the high bit of byte k for position b+k.
-        /// Every position is tested independently: one load, a shift, a multiply and a bit test.
-        /// `clamped`: near the end, a position's bytes are read from the last 8 bytes of the text
-        /// (the bytes past the end read as zero; the caller masks positions whose window does not fit).
+        /// Whether the filters may start a pattern at `p` (1 or 0). `clamped`: near the end, the bytes
+        /// are read from the text's last 8 and a filter counts only where its window fits.
         @inlinable @inline(__always)
-        static func block(_ raw: UnsafeRawPointer, _ b: Int, _ count: Int, clamped: Bool,
-                          _ bits: UnsafeMutablePointer<UInt64>, length: Int, shift: UInt64) -> UInt64 {
-            var acc: UInt64 = 0
-            let up = UInt64(64 - 8 * length)
-            for k in 0..<8 {
-                let v: UInt64
-                if clamped {
-                    let p = b + k, off = min(p, count - 8)
-                    v = raw.loadUnaligned(fromByteOffset: off, as: UInt64.self) &>> UInt64(8 * (p - off))
-                } else {
-                    v = raw.loadUnaligned(fromByteOffset: b + k, as: UInt64.self)
-                }
-                let h = ((v &<< up) &* hashFactor) &>> shift
-                acc |= ((bits[Int(truncatingIfNeeded: h &>> 6)] &>> (h & 63)) & 1) &<< UInt64(8 * k + 7)
+        func probe(_ raw: UnsafeRawPointer, _ p: Int, _ count: Int, clamped: Bool) -> UInt64 {
+            let v: UInt64
+            if clamped {
+                let off = min(p, count - 8)
+                v = raw.loadUnaligned(fromByteOffset: off, as: UInt64.self) &>> UInt64(8 * (p - off))
+            } else {
+                v = raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)
             }
-            return acc
+            var hit = test(filter, v & Self.lowBytes(window), filterMask)
+            if clamped { hit &= p + window <= count ? 1 : 0 }
+            for k in 0..<shortCount {
+                let length = shortLengths[k]
+                var h = test(shortFilters[k], v & Self.lowBytes(length), shortMasks[k])
+                if clamped { h &= p + length <= count ? 1 : 0 }
+                hit |= h
+            }
+            return hit
+        }
+
+        /// 1 when the bit of `window`'s hash is set, else 0.
+        @inlinable @inline(__always)
+        func test(_ bits: UnsafeMutablePointer<UInt64>, _ window: UInt64, _ mask: UInt64) -> UInt64 {
+            let h = Self.hash(window, mask: mask)
+            return (bits[Int(truncatingIfNeeded: h &>> 6)] &>> (h & 63)) & 1
         }
 
         /// The first position whose window may start a pattern, or nil when none can.
+        ///
+        /// Eight bytes at a time: when patterns start only at character boundaries (`boundaryOnly`),
+        /// the boundaries among the eight are found with a few word operations, and a block of
+        /// Chinese text (two or three boundaries) costs three independent probes, without branches
+        /// between them; a block with more boundaries (ASCII) tests all eight positions.
         @inlinable
         func firstCandidate(_ base: UnsafePointer<UInt8>, _ count: Int) -> Int? {
             guard count >= 8 else { return firstCandidateShort(base, count) }
             let raw = UnsafeRawPointer(base)
-            let window = self.window, shift = filterShift, bits = filter, boundaries = boundaryOnly
+            if boundaryOnly { return firstCandidateAtBoundaries(raw, count) }
             var b = 0
             while b + 15 <= count {  // the 8 bytes of each of the positions b..<b+8 are in the text
-                var acc = Self.block(raw, b, count, clamped: false, bits, length: window, shift: shift)
-                for k in 0..<shortCount {
-                    acc |= Self.block(raw, b, count, clamped: false, shortFilters[k], length: shortLengths[k], shift: shortShifts[k])
-                }
-                if boundaries { acc &= ~Self.continuations(raw.loadUnaligned(fromByteOffset: b, as: UInt64.self)) }
-                if acc != 0 { return b + acc.trailingZeroBitCount >> 3 }
+                if let p = candidate(in: raw, b, count, clamped: false) { return p }
                 b += 8
             }
             while b < count {
-                var acc = Self.block(raw, b, count, clamped: true, bits, length: window, shift: shift)
-                    & Self.firstBytes(count - window - b + 1)
-                for k in 0..<shortCount {
-                    let length = shortLengths[k]
-                    acc |= Self.block(raw, b, count, clamped: true, shortFilters[k], length: length, shift: shortShifts[k])
-                        & Self.firstBytes(count - length - b + 1)
-                }
-                if boundaries {
-                    let off = min(b, count - 8)
-                    acc &= ~Self.continuations(raw.loadUnaligned(fromByteOffset: off, as: UInt64.self) &>> UInt64(8 * (b - off)))
-                }
-                if acc != 0 { return b + acc.trailingZeroBitCount >> 3 }
+                if let p = candidate(in: raw, b, count, clamped: true) { return p }
                 b += 8
             }
             return nil
+        }
+
+        /// ``firstCandidate(_:_:)`` for the common case (patterns start at character boundaries, at
+        /// least 8 bytes), written out: wrapping arithmetic only, no branch between the probes of a block.
+        @inlinable
+        func firstCandidateAtBoundaries(_ raw: UnsafeRawPointer, _ count: Int) -> Int? {
+            let bits = filter, keep = Self.lowBytes(window), mask = filterMask, high = Self.highBits
+            let shorts = shortCount
+            @inline(__always) func probe(_ v: UInt64) -> UInt64 {
+                let h = (((v & keep) &* Self.hashFactor) &>> 40) & mask
+                var hit = (bits[Int(truncatingIfNeeded: h &>> 6)] &>> (h & 63)) & 1
+                if shorts > 0 {
+                    for k in 0..<shorts { hit |= test(shortFilters[k], v & Self.lowBytes(shortLengths[k]), shortMasks[k]) }
+                }
+                return hit
+            }
+            /// Near the end: each filter only where its window fits.
+            @inline(__always) func probe(_ v: UInt64, at p: Int) -> UInt64 {
+                var hit = p &+ window <= count ? test(bits, v & keep, mask) : 0
+                for k in 0..<shorts where p &+ shortLengths[k] <= count {
+                    hit |= test(shortFilters[k], v & Self.lowBytes(shortLengths[k]), shortMasks[k])
+                }
+                return hit
+            }
+            let shortest = shorts > 0 ? shortLengths[0] : window
+            var b = 0
+            while b &+ 15 <= count {
+                let w = raw.loadUnaligned(fromByteOffset: b, as: UInt64.self)
+                let starts = ~(w & ~(w &<< 1)) & high  // bytes that are not continuation bytes
+                let s1 = starts & (starts &- 1), s2 = s1 & (s1 &- 1)
+                if s2 & (s2 &- 1) != 0 {
+                    // More than three boundaries (ASCII, digits): probe all eight positions.
+                    @inline(__always) func at(_ k: Int) -> UInt64 {
+                        probe(raw.loadUnaligned(fromByteOffset: b &+ k, as: UInt64.self)) &<< UInt64(8 &* k &+ 7)
+                    }
+                    let acc = (at(0) | at(1) | at(2) | at(3) | at(4) | at(5) | at(6) | at(7)) & starts
+                    if acc != 0 { return b &+ acc.trailingZeroBitCount &>> 3 }
+                    b &+= 8
+                    continue
+                }
+                if starts == 0 { b &+= 8; continue }  // no boundary (not UTF-8)
+                let p0 = b &+ starts.trailingZeroBitCount &>> 3
+                let p1 = b &+ (s1 == 0 ? starts : s1).trailingZeroBitCount &>> 3
+                let p2 = b &+ (s2 == 0 ? starts : s2).trailingZeroBitCount &>> 3
+                let h0 = probe(raw.loadUnaligned(fromByteOffset: p0, as: UInt64.self))
+                let h1 = probe(raw.loadUnaligned(fromByteOffset: p1, as: UInt64.self))
+                let h2 = probe(raw.loadUnaligned(fromByteOffset: p2, as: UInt64.self))
+                if h0 | h1 | h2 != 0 { return h0 != 0 ? p0 : h1 != 0 ? p1 : p2 }
+                b &+= 8
+            }
+            // The last positions (fewer than 15 bytes left): a position past `count - 8` reads the
+            // text's last 8 bytes, shifted; only positions whose window fits count.
+            let last = count &- 8
+            @inline(__always) func bytes(at p: Int) -> UInt64 {
+                let off = Swift.min(p, last)
+                return raw.loadUnaligned(fromByteOffset: off, as: UInt64.self) &>> UInt64(truncatingIfNeeded: 8 &* (p &- off))
+            }
+            while b &+ shortest <= count {
+                let w = bytes(at: b)
+                var starts = ~(w & ~(w &<< 1)) & Self.firstBytes(count &- shortest &- b &+ 1)
+                while starts != 0 {
+                    let p = b &+ starts.trailingZeroBitCount &>> 3
+                    if probe(bytes(at: p), at: p) != 0 { return p }
+                    starts &= starts &- 1
+                }
+                b &+= 8
+            }
+            return nil
+        }
+
+        /// The first candidate among the positions `b..<b+8`.
+        @inlinable @inline(__always)
+        func candidate(in raw: UnsafeRawPointer, _ b: Int, _ count: Int, clamped: Bool) -> Int? {
+            var starts = Self.highBits
+            if boundaryOnly {
+                let off = clamped ? min(b, count - 8) : b
+                starts &= ~Self.continuations(raw.loadUnaligned(fromByteOffset: off, as: UInt64.self) &>> UInt64(8 * (b - off)))
+                if clamped { starts &= Self.firstBytes(count - b) }
+                if starts == 0 { return nil }
+                let s1 = starts & (starts &- 1), s2 = s1 & (s1 &- 1)
+                if s2 & (s2 &- 1) == 0 {
+                    // At most three boundaries: probe them (a missing one repeats the first).
+                    let p0 = b + starts.trailingZeroBitCount >> 3
+                    let p1 = b + (s1 == 0 ? starts : s1).trailingZeroBitCount >> 3
+                    let p2 = b + (s2 == 0 ? starts : s2).trailingZeroBitCount >> 3
+                    let h = probe(raw, p0, count, clamped: clamped) | probe(raw, p1, count, clamped: clamped) << 1
+                        | probe(raw, p2, count, clamped: clamped) << 2
+                    if h == 0 { return nil }
+                    return h & 1 != 0 ? p0 : h & 2 != 0 ? p1 : p2
+                }
+            } else if clamped {
+                starts &= Self.firstBytes(count - b)
+            }
+            var acc: UInt64 = 0
+            for k in 0..<8 { acc |= probe(raw, b + k, count, clamped: clamped) &<< UInt64(8 * k + 7) }
+            acc &= starts
+            return acc == 0 ? nil : b + acc.trailingZeroBitCount >> 3
         }
 
         /// Where the scan of `text[from..<to]` starts (an absolute offset), or nil when no pattern can occur in it.
@@ -319,9 +420,9 @@ public struct KeywordAutomaton: Sendable {
             for i in 0..<count where !boundaryOnly || base[i] & 0xC0 != 0x80 {
                 for k in 0..<shortCount where i + shortLengths[k] <= count {
                     let length = shortLengths[k]
-                    if Self.hit(shortFilters[k], Self.hash(Self.load(base, i, count, length), length: length, shift: shortShifts[k])) { return i }
+                    if Self.hit(shortFilters[k], Self.hash(Self.load(base, i, count, length), length: length, mask: shortMasks[k])) { return i }
                 }
-                if i + window <= count, Self.hit(filter, Self.hash(Self.load(base, i, count, window), length: window, shift: filterShift)) {
+                if i + window <= count, Self.hit(filter, Self.hash(Self.load(base, i, count, window), length: window, mask: filterMask)) {
                     return i
                 }
             }

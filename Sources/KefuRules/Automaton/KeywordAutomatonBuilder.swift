@@ -190,8 +190,8 @@ public struct KeywordAutomatonBuilder {
         let filter = Self.prefilter(patterns)
         return KeywordAutomaton(root: root, nodes: nodes, stateCount: count, characters: characters,
                                 patternLengths: patterns.map { UInt32($0.count) }, filter: filter.bits, window: filter.window,
-                                filterShift: filter.shift, shortLengths: filter.shortLengths, shortFilters: filter.shortBits,
-                                shortShifts: filter.shortShifts,
+                                filterMask: filter.mask, shortLengths: filter.shortLengths, shortFilters: filter.shortBits,
+                                shortMasks: filter.shortMasks,
                                 boundaryOnly: patterns.allSatisfy { $0[0] < 0x80 || $0[0] >= 0xC0 })
     }
 
@@ -202,7 +202,7 @@ public struct KeywordAutomatonBuilder {
     /// keep false hits near 0.4% per position, so a message without a keyword is rejected after one
     /// pass of loads and bit tests.
     static func prefilter(_ patterns: [[UInt8]])
-        -> (bits: [UInt64], window: Int, shift: UInt64, shortLengths: [Int], shortBits: [[UInt64]], shortShifts: [UInt64]) {
+        -> (bits: [UInt64], window: Int, mask: UInt64, shortLengths: [Int], shortBits: [[UInt64]], shortMasks: [UInt64]) {
         let lengths = patterns.map(\.count).sorted()
         guard !lengths.isEmpty else { return ([], 0, 0, [], [], []) }
         let window = min(8, lengths[lengths.count / 20])  // the 5th percentile
@@ -211,23 +211,23 @@ public struct KeywordAutomatonBuilder {
             var log2 = 12
             while (1 << log2) < members.count * 256, log2 < 24 { log2 += 1 }
             var bits = [UInt64](repeating: 0, count: (1 << log2) / 64)
-            let shift = UInt64(64 - log2)
+            let mask = UInt64(1 << log2) - 1
             for pattern in members {
                 var v: UInt64 = 0
                 for k in 0..<length { v |= UInt64(pattern[k]) << UInt64(k * 8) }
-                let h = KeywordAutomaton.Scanner.hash(v, length: length, shift: shift)
+                let h = KeywordAutomaton.Scanner.hash(v, length: length, mask: mask)
                 bits[Int(h >> 6)] |= 1 << (h & 63)
             }
-            return (bits, shift)
+            return (bits, mask)
         }
-        let (bits, shift) = bitset(patterns.filter { $0.count >= window }, window)
-        var shortLengths: [Int] = [], shortBits: [[UInt64]] = [], shortShifts: [UInt64] = []
+        let (bits, mask) = bitset(patterns.filter { $0.count >= window }, window)
+        var shortLengths: [Int] = [], shortBits: [[UInt64]] = [], shortMasks: [UInt64] = []
         for length in 1..<window {
             let members = patterns.filter { $0.count == length }
             guard !members.isEmpty else { continue }
             let (b, s) = bitset(members, length)
-            shortLengths.append(length); shortBits.append(b); shortShifts.append(s)
+            shortLengths.append(length); shortBits.append(b); shortMasks.append(s)
         }
-        return (bits, window, shift, shortLengths, shortBits, shortShifts)
+        return (bits, window, mask, shortLengths, shortBits, shortMasks)
     }
 }
