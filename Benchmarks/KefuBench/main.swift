@@ -1,7 +1,6 @@
 // Kefu's side of the benchmark table (issue 7), release build, one JSON object per line:
 //   swift run -c release KefuBench [--data DIR] [--runs N] [--regex-1000 FILE] [workload-prefix ...]
-// Workloads: keywords-1k/10k/100k (scan, msg/s), keywords-batch-1k/10k/100k (the same through the batch
-// API, several messages in lockstep), compile-1k/10k/100k (s, memory_mb), regex-100,
+// Workloads: keywords-1k/10k/100k (scan, msg/s), compile-1k/10k/100k (s, memory_mb), regex-100,
 // regex-1000 (all matching patterns per message, msg/s), intent (msg/s), engine-rules and
 // engine-flow (Engine.handle per message, msg/s), wechat-plaintext and wechat-secure (the adapter's
 // whole path per message, msg/s). scripts/bench runs this beside the peers and prints the ratios.
@@ -77,7 +76,7 @@ let normalizer = Normalizer()
 
 // Keywords: the automaton alone, on messages normalized beforehand (peers scan the raw text; the
 // keyword lists are Chinese, which normalization leaves as it is).
-for size in ["1k", "10k", "100k"] where wanted("keywords-\(size)") || wanted("compile-\(size)") || wanted("keywords-batch-\(size)") {
+for size in ["1k", "10k", "100k"] where wanted("keywords-\(size)") || wanted("compile-\(size)") {
     let keywords = lines(data + "/keywords-\(size).txt").map { normalizer.normalize($0).bytes }
     var automaton: KeywordAutomaton!
     let builds = (0..<3).map { _ in
@@ -111,27 +110,6 @@ for size in ["1k", "10k", "100k"] where wanted("keywords-\(size)") || wanted("co
             return Double(messages.count) / t
         }
         emit("keywords-\(size)", "msg/s", rates, matches: total, note: "messages normalized beforehand, held in one buffer")
-    }
-    if wanted("keywords-batch-\(size)") {
-        // The same messages through forEachMatch(inBatch:), which scans several in lockstep.
-        var flat: [UInt8] = []
-        var bounds: [Int] = [0]
-        for m in messages { flat += normalizer.normalize(m).bytes; bounds.append(flat.count) }
-        let lanes = Int(ProcessInfo.processInfo.environment["BENCH_LANES"] ?? "") ?? 4
-        var total = 0
-        let rates = (0..<runs).map { _ in
-            let t = seconds {
-                var count = 0
-                flat.withUnsafeBufferPointer { all in
-                    bounds.withUnsafeBufferPointer { b in
-                        automaton.forEachMatch(inBatch: all, bounds: b, lanes: lanes) { _, _, _ in count += 1 }
-                    }
-                }
-                total = count
-            }
-            return Double(messages.count) / t
-        }
-        emit("keywords-batch-\(size)", "msg/s", rates, matches: total, note: "forEachMatch(inBatch:), \(lanes) messages in lockstep")
     }
 }
 

@@ -63,88 +63,6 @@ public struct KeywordAutomaton: Sendable {
         t.scan(base, from: from, to: text.count, body)
     }
 
-    /// Calls `body(message, pattern, end)` for every occurrence of every pattern in each of many
-    /// messages: message `m` is `text[bounds[m]..<bounds[m + 1]]`, and `end` is relative to its start.
-    /// Up to `lanes` messages are scanned in lockstep, one symbol each in turn, so that the cache
-    /// misses of one overlap the work of the others. Within a message, matches come in order of their
-    /// end (as from ``forEachMatch(in:_:)``); the messages' matches interleave.
-    @inlinable
-    public func forEachMatch(inBatch text: UnsafeBufferPointer<UInt8>, bounds: UnsafeBufferPointer<Int>, lanes: Int = 4,
-                             _ body: (_ message: Int, _ pattern: Int, _ end: Int) -> Void) {
-        guard let base = text.baseAddress, bounds.count > 1 else { return }
-        let t = scanner
-        let messages = bounds.count - 1
-        let width = max(1, min(lanes, 16))
-        withUnsafeTemporaryAllocation(of: Lane.self, capacity: width) { lane in
-            var next = 0, live = 0
-            // Fills lanes 0..<width with the next messages that have a candidate position.
-            for l in 0..<width {
-                lane[l] = Lane(i: 0, end: 0, start: 0, state: 0, message: -1)
-                while next < messages {
-                    let m = next
-                    next += 1
-                    if let lanePosition = t.start(base, bounds[m], bounds[m + 1]) {
-                        lane[l] = Lane(i: lanePosition, end: bounds[m + 1], start: bounds[m], state: 0, message: m)
-                        live += 1
-                        break
-                    }
-                }
-            }
-            let mask = ~KeywordAutomaton.matchFlag
-            while live > 0 {
-                for l in 0..<width where lane[l].message >= 0 {
-                    var i = lane[l].i
-                    let end = lane[l].end
-                    let symbol: UInt32
-                    if t.characters {
-                        let (s, length) = Scanner.symbol(base, i, end)
-                        symbol = s
-                        i &+= length
-                    } else {
-                        symbol = UInt32(base[i])
-                        i &+= 1
-                    }
-                    let state = t.step(lane[l].state & mask, symbol)
-                    let start = lane[l].start
-                    if state & KeywordAutomaton.matchFlag != 0 {
-                        let message = lane[l].message
-                        t.report(Int(state & mask), end: i - start) { pattern, e in body(message, pattern, e) }
-                    }
-                    if i < end {
-                        lane[l].i = i
-                        lane[l].state = state
-                        continue
-                    }
-                    // This message is done: the lane takes the next one that has a candidate.
-                    lane[l].message = -1
-                    live -= 1
-                    while next < messages {
-                        let m = next
-                        next += 1
-                        if let p = t.start(base, bounds[m], bounds[m + 1]) {
-                            lane[l] = Lane(i: p, end: bounds[m + 1], start: bounds[m], state: 0, message: m)
-                            live += 1
-                            break
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// One message's place in ``forEachMatch(inBatch:bounds:lanes:_:)``.
-    @usableFromInline
-    struct Lane {
-        @usableFromInline var i: Int
-        @usableFromInline var end: Int
-        @usableFromInline var start: Int
-        @usableFromInline var state: UInt32
-        @usableFromInline var message: Int
-        @inlinable init(i: Int, end: Int, start: Int, state: UInt32, message: Int) {
-            self.i = i; self.end = end; self.start = start; self.state = state; self.message = message
-        }
-    }
-
     /// Convenience for tests and tools: every (pattern, start, end).
     public func matches(in text: [UInt8]) -> [(pattern: Int, start: Int, end: Int)] {
         var found: [(Int, Int, Int)] = []
@@ -403,15 +321,6 @@ public struct KeywordAutomaton: Sendable {
             for k in 0..<8 { acc |= probe(raw, b + k, count, clamped: clamped) &<< UInt64(8 * k + 7) }
             acc &= starts
             return acc == 0 ? nil : b + acc.trailingZeroBitCount >> 3
-        }
-
-        /// Where the scan of `text[from..<to]` starts (an absolute offset), or nil when no pattern can occur in it.
-        @inlinable @inline(__always)
-        func start(_ text: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int? {
-            guard to > from else { return nil }
-            if window == 0 { return from }
-            guard let first = firstCandidate(text + from, to - from) else { return nil }
-            return from + first
         }
 
         /// `firstCandidate` for texts shorter than 8 bytes: one position at a time.
