@@ -58,19 +58,7 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-/// SplitMix64: small, fast, deterministic.
-struct Random: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func openid(_ random: inout Random) -> String {
+func openid(_ random: inout SeededGenerator) -> String {
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     return "o" + String((0..<27).map { _ in alphabet[Int(random.next() % 64)] })
 }
@@ -96,7 +84,7 @@ if options.store.hasPrefix("sqlite:") {
     fail("--store \(options.store): sqlite:PATH or postgres://…")
 }
 
-var random = Random(state: options.seed)
+var random = SeededGenerator(seed: options.seed)
 let start = options.end - Int64(options.days) * 86_400
 var written = 0, users = 0
 let began = Date()

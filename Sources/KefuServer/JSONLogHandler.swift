@@ -73,9 +73,11 @@ final class LogOutput: Sendable {
 
     init(descriptor: Int32) {
         self.descriptor = descriptor
+        let (seconds, attoseconds) = Self.interval.components
+        let pause = Double(seconds) + Double(attoseconds) / 1e18
         Thread.detachNewThread { [self] in
             while true {
-                Thread.sleep(forTimeInterval: Double(Self.interval.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: pause)
                 flush()
             }
         }
